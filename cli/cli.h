@@ -1,0 +1,22 @@
+/* The exhunt command line: a thin layer over libexhunt. */
+#ifndef EXHUNT_CLI_H
+#define EXHUNT_CLI_H
+
+#include "exhunt.h"
+
+/* Exit status, as grep, yara and clamscan use it. */
+enum { EXIT_CLEAN = 0, EXIT_FINDINGS = 1, EXIT_ERROR = 2 };
+
+typedef struct cli_command {
+  const char *name;
+  const char *summary;
+  int (*run)(int argc, char **argv);
+} cli_command;
+
+int cmd_assess(int argc, char **argv);
+
+/* Colour on stdout: --color=auto|always|never, honouring NO_COLOR. */
+int cli_parse_color(const char *arg, int *mode);
+int cli_use_color(int mode, int fd);
+
+#endif

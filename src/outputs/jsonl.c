@@ -1,0 +1,231 @@
+/*
+ * JSON lines with Elastic Common Schema names, so Filebeat's ndjson input or
+ * an Elasticsearch ingest takes them unchanged: nested objects ("event":
+ * {"kind": ...}), ECS fields where ECS has one, exhunt's own under "exhunt".
+ */
+#include "../findings/findings.h"
+#include "output.h"
+
+#include <jansson.h>
+#include <string.h>
+
+/* Longest string value written; evidence beyond it is cut. */
+#define MAX_VALUE 8192
+
+static json_t *str(const char *s) {
+  static _Thread_local char buf[MAX_VALUE];
+  return json_string(exhi_utf8_sanitize(s ? s : "", buf, sizeof buf));
+}
+
+/* Sets a dotted ECS path ("file.hash.sha256") in obj, creating the objects
+ * on the way. Takes the reference to v. */
+static int set_path(json_t *obj, const char *path, json_t *v) {
+  if (!v) return -1;
+  char key[256];
+  const char *p = path;
+  for (;;) {
+    const char *dot = strchr(p, '.');
+    if (!dot) return json_object_set_new(obj, p, v);
+    size_t n = (size_t)(dot - p);
+    if (n >= sizeof key) {
+      json_decref(v);
+      return -1;
+    }
+    memcpy(key, p, n);
+    key[n] = '\0';
+    json_t *child = json_object_get(obj, key);
+    if (!child || !json_is_object(child)) {
+      child = json_object();
+      if (!child || json_object_set_new(obj, key, child)) {
+        json_decref(v);
+        return -1;
+      }
+    }
+    obj = child;
+    p = dot + 1;
+  }
+}
+
+static int write_line(exh_output *o, json_t *root) {
+  int rc = EXH_OK;
+  if (json_dumpf(root, o->fp, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0 || fputc('\n', o->fp) == EOF)
+    rc = EXH_ERR_IO;
+  json_decref(root);
+  return rc;
+}
+
+static json_t *base(exh_output *o, const char *kind, const char *dataset) {
+  json_t *root = json_object();
+  if (!root) return NULL;
+  set_path(root, "@timestamp", str(o->now));
+  set_path(root, "event.kind", str(kind));
+  set_path(root, "event.module", str("exhunt"));
+  set_path(root, "event.dataset", str(dataset));
+  set_path(root, "event.created", str(o->now));
+  return root;
+}
+
+static json_t *strings(const char *const *v, size_t n) {
+  json_t *a = json_array();
+  for (size_t i = 0; a && i < n; i++) json_array_append_new(a, str(v[i]));
+  return a;
+}
+
+static const char *ecs_severity(int s) {
+  static const char *const names[] = {"Info", "Low", "Medium", "High", "Critical"};
+  return s >= 0 && s <= 4 ? names[s] : "Unknown";
+}
+
+static int jsonl_finding(exh_output *o, const exh_finding *f) {
+  const char *dataset = "exhunt.assess";
+  if (strncmp(f->rule_id, "exh.", 4) == 0) {
+    /* exh.<part>.<rule>: the part names the dataset */
+    static _Thread_local char ds[64];
+    const char *dot = strchr(f->rule_id + 4, '.');
+    size_t n = dot ? (size_t)(dot - (f->rule_id + 4)) : 0;
+    if (n && n < 32) {
+      snprintf(ds, sizeof ds, "exhunt.%.*s", (int)n, f->rule_id + 4);
+      dataset = ds;
+    }
+  }
+  json_t *root = base(o, "alert", dataset);
+  if (!root) return EXH_ERR_NOMEM;
+  if (f->event_time_ms >= 0) {
+    char t[40];
+    exhi_format_time_ms(f->event_time_ms, t, sizeof t);
+    set_path(root, "@timestamp", str(t));
+  }
+  set_path(root, "event.severity", json_integer(f->severity));
+  set_path(root, "message", str(f->message));
+  set_path(root, "rule.id", str(f->rule_id));
+  set_path(root, "rule.name", str(f->rule_name));
+  set_path(root, "rule.ruleset", str("exhunt"));
+  if (f->n_cves) {
+    set_path(root, "event.category", strings((const char *const[]){"vulnerability"}, 1));
+    set_path(root, "vulnerability.id", strings(f->cves, f->n_cves));
+    set_path(root, "vulnerability.enumeration", str("CVE"));
+    set_path(root, "vulnerability.severity", str(ecs_severity(f->severity)));
+    set_path(root, "vulnerability.scanner.vendor", str("exhunt"));
+  }
+  if (f->n_attack) set_path(root, "threat.technique.id", strings(f->attack, f->n_attack));
+  if (f->actor) set_path(root, "threat.group.name", str(f->actor));
+  if (f->host) set_path(root, "host.name", str(f->host));
+  if (f->path) set_path(root, "file.path", str(f->path));
+  if (f->sha256) set_path(root, "file.hash.sha256", str(f->sha256));
+  for (size_t i = 0; i < f->n_fields; i++) set_path(root, f->fields[i].name, str(f->fields[i].value));
+  if (o->cur_input) set_path(root, "exhunt.input", str(o->cur_input));
+  set_path(root, "exhunt.severity", str(exh_severity_name(f->severity)));
+  set_path(root, "exhunt.confidence", json_integer(f->confidence));
+  if (f->line > 0) set_path(root, "exhunt.line", json_integer(f->line));
+  if (f->offset >= 0) set_path(root, "exhunt.offset", json_integer(f->offset));
+  if (f->action) set_path(root, "exhunt.action", str(f->action));
+  return write_line(o, root);
+}
+
+static int finding_cb(void *ctx, const exh_finding *f) { return jsonl_finding(ctx, f); }
+
+static json_t *release_obj(const exh_release *r) {
+  json_t *o = json_object();
+  char b[64];
+  exh_build_format(&r->build, b, sizeof b);
+  set_path(o, "name", str(r->name));
+  set_path(o, "build", str(b));
+  if (r->kb[0]) set_path(o, "kb", str(r->kb));
+  if (r->released[0]) set_path(o, "date", str(r->released));
+  return o;
+}
+
+static const char *kind_name(int k) {
+  static const char *const n[] = {"string", "exsetup", "folder", "owa_page"};
+  return k >= 0 && k <= 3 ? n[k] : "unknown";
+}
+
+static int jsonl_assessment(exh_output *o, const char *input, const exh_input_build *in,
+                            const exh_assessment *a) {
+  o->cur_input = input;
+  int rc = exhi_assessment_findings(a, in, finding_cb, o);
+  o->cur_input = NULL;
+  if (rc) return rc;
+
+  static const char *const levels[] = {"none_open", "unpatched", "unknown", "not_assessed"};
+  static const char *const support[] = {"unknown", "supported", "ended"};
+  char b[64], msg[512], camp[256];
+  exh_build_format(&a->build, b, sizeof b);
+  exhi_campaigns(a->open, a->n_open, camp, sizeof camp);
+  snprintf(msg, sizeof msg, "%s: %s%s%s: update level %s, %zu open CVE%s%s%s", b,
+           a->product ? a->product : "unknown product", a->cu ? " " : "", a->cu ? a->cu->cu : "",
+           levels[a->level], a->n_open, a->n_open == 1 ? "" : "s", camp[0] ? ", " : "", camp);
+  json_t *root = base(o, "state", "exhunt.assess");
+  if (!root) return EXH_ERR_NOMEM;
+  set_path(root, "event.category", strings((const char *const[]){"vulnerability"}, 1));
+  set_path(root, "event.type", strings((const char *const[]){"info"}, 1));
+  set_path(root, "message", str(msg));
+  if (in && in->path[0]) set_path(root, "file.path", str(in->path));
+  json_t *ids = json_array();
+  for (size_t i = 0; i < a->n_open; i++) json_array_append_new(ids, str(a->open[i].id));
+  set_path(root, "vulnerability.id", ids);
+  set_path(root, "exhunt.input", str(input));
+  if (in) {
+    set_path(root, "exhunt.source.kind", str(kind_name(in->kind)));
+    if (in->detail[0]) set_path(root, "exhunt.source.detail", str(in->detail));
+  }
+  set_path(root, "exhunt.build", str(b));
+  set_path(root, "exhunt.build_precision", str(a->precision == EXH_PRECISION_EXACT ? "exact" : "cu"));
+  set_path(root, "exhunt.product", a->product ? str(a->product) : json_null());
+  set_path(root, "exhunt.cu", a->cu ? str(a->cu->cu) : json_null());
+  set_path(root, "exhunt.update", a->release ? str(a->release->update) : json_null());
+  set_path(root, "exhunt.release", a->release ? release_obj(a->release) : json_null());
+  set_path(root, "exhunt.known_build", json_boolean(a->release != NULL));
+  if (a->newer_than_table) set_path(root, "exhunt.newer_than_table", json_true());
+  if (a->nearest_below) set_path(root, "exhunt.nearest_below", release_obj(a->nearest_below));
+  if (a->nearest_above) set_path(root, "exhunt.nearest_above", release_obj(a->nearest_above));
+  set_path(root, "exhunt.update_level", str(levels[a->level]));
+  set_path(root, "exhunt.support.status", str(support[a->support]));
+  if (a->support_end[0]) set_path(root, "exhunt.support.end", str(a->support_end));
+  if (a->latest_in_cu) {
+    set_path(root, "exhunt.latest_in_cu", release_obj(a->latest_in_cu));
+    if (a->release) set_path(root, "exhunt.is_latest_in_cu", json_boolean(a->release == a->latest_in_cu));
+  }
+  if (a->latest_in_product) set_path(root, "exhunt.latest_in_product", release_obj(a->latest_in_product));
+  set_path(root, "exhunt.open_cves", json_integer((json_int_t)a->n_open));
+  set_path(root, "exhunt.unfixable_cves", json_integer((json_int_t)a->n_unfixable));
+  json_t *camps = json_array();
+  for (char *p = camp; *p;) {
+    char *comma = strstr(p, ", ");
+    if (comma) *comma = '\0';
+    json_array_append_new(camps, str(p));
+    if (!comma) break;
+    p = comma + 2;
+  }
+  set_path(root, "exhunt.campaigns", camps);
+  if (a->min_update) set_path(root, "exhunt.min_update", release_obj(a->min_update));
+  if (a->target) {
+    json_t *t = release_obj(a->target);
+    set_path(t, "product", str(a->target_product));
+    set_path(root, "exhunt.target", t);
+  }
+  if (a->note[0]) set_path(root, "exhunt.note", str(a->note));
+  set_path(root, "exhunt.tables_date", str(a->tables_date));
+  int ms = exhi_assessment_max_severity(a);
+  set_path(root, "exhunt.severity", str(ms < 0 ? "none" : exh_severity_name(ms)));
+  return write_line(o, root);
+}
+
+static int jsonl_input_error(exh_output *o, const char *input, const exh_error *e) {
+  json_t *root = base(o, "event", "exhunt.assess");
+  if (!root) return EXH_ERR_NOMEM;
+  set_path(root, "event.outcome", str("failure"));
+  set_path(root, "message", str(e->text));
+  set_path(root, "error.message", str(e->text));
+  set_path(root, "error.code", str(exh_strerror(e->code)));
+  set_path(root, "exhunt.input", str(input));
+  return write_line(o, root);
+}
+
+const exhi_writer exhi_writer_jsonl = {
+    .name = "jsonl",
+    .help = "one JSON object per line, Elastic Common Schema names",
+    .finding = jsonl_finding,
+    .assessment = jsonl_assessment,
+    .input_error = jsonl_input_error,
+};

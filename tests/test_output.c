@@ -1,0 +1,123 @@
+/* Writers: JSON lines parse back with ECS names; text escapes what came
+ * from evidence. */
+#include "t.h"
+
+#include "core/internal.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+static char *run(const char *format, unsigned flags, const char *build, const char *input_label) {
+  exh_kb *kb;
+  exh_error e;
+  if (exh_kb_load(NULL, &kb, &e)) return NULL;
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *fp = open_memstream(&buf, &len);
+  exh_output *o;
+  CHECK_INT(exh_output_new(format, fp, flags, 1700000000000, &o, &e), EXH_OK);
+  exh_input_build in;
+  CHECK_INT(exh_input_read(build, &in, &e), EXH_OK);
+  exh_assessment *a;
+  CHECK_INT(exh_assess(kb, &in.build, in.precision, "2026-11-23", &a, &e), EXH_OK);
+  CHECK_INT(exh_output_assessment(o, input_label, &in, a), EXH_OK);
+  CHECK_INT(exh_output_finish(o, &e), EXH_OK);
+  exh_output_free(o);
+  exh_assessment_free(a);
+  exh_kb_free(kb);
+  fclose(fp);
+  return buf;
+}
+
+static void jsonl(void) {
+  char *out = run("jsonl", 0, "15.1.2176.2", "srv\x01\xff");
+  CHECK(out != NULL);
+  int lines = 0, alerts = 0, states = 0, proxylogon = 0;
+  for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+    lines++;
+    json_error_t je;
+    json_t *j = json_loads(line, 0, &je);
+    CHECK(j != NULL);
+    if (!j) {
+      fprintf(stderr, "bad JSON: %s: %s\n", je.text, line);
+      continue;
+    }
+    CHECK_STR(json_string_value(json_object_get(j, "@timestamp")), "2023-11-14T22:13:20.000Z");
+    json_t *ev = json_object_get(j, "event");
+    const char *kind = json_string_value(json_object_get(ev, "kind"));
+    CHECK_STR(json_string_value(json_object_get(ev, "module")), "exhunt");
+    CHECK_STR(json_string_value(json_object_get(ev, "dataset")), "exhunt.assess");
+    /* the invalid byte and the control byte of the label survive as valid JSON */
+    CHECK_STR(json_string_value(json_object_get(json_object_get(j, "exhunt"), "input")), "srv\x01\xEF\xBF\xBD");
+    if (!strcmp(kind, "alert")) {
+      alerts++;
+      CHECK(json_string_value(json_object_get(json_object_get(j, "rule"), "id")) != NULL);
+      json_t *ids = json_object_get(json_object_get(j, "vulnerability"), "id");
+      size_t i;
+      json_t *v;
+      json_array_foreach(ids, i, v) if (!strcmp(json_string_value(v), "CVE-2021-26855")) {
+        proxylogon++;
+        CHECK_STR(json_string_value(json_object_get(json_object_get(json_object_get(j, "exhunt"), "fix"), "kb")), "KB5000871");
+      }
+    } else if (!strcmp(kind, "state")) {
+      states++;
+      json_t *x = json_object_get(j, "exhunt");
+      CHECK_STR(json_string_value(json_object_get(x, "update_level")), "unpatched");
+      CHECK_STR(json_string_value(json_object_get(x, "product")), "Exchange Server 2016");
+      CHECK_STR(json_string_value(json_object_get(x, "cu")), "CU19");
+      CHECK_STR(json_string_value(json_object_get(json_object_get(x, "support"), "status")), "ended");
+      CHECK(json_integer_value(json_object_get(x, "open_cves")) > 50);
+    }
+    json_decref(j);
+  }
+  CHECK(lines >= 5);
+  CHECK_INT(states, 1);
+  CHECK(alerts >= 4);
+  CHECK_INT(proxylogon, 1);
+  free(out);
+}
+
+static void text(void) {
+  char *out = run("text", 0, "15.1.2176.2", "label\x1b]0;pwned\x07");
+  CHECK(out != NULL);
+  CHECK(strchr(out, '\x1b') == NULL);
+  CHECK(strchr(out, '\x07') == NULL);
+  CHECK_CONTAINS(out, "label\\x1b]0;pwned\\x07");
+  CHECK_CONTAINS(out, "UNPATCHED");
+  CHECK_CONTAINS(out, "Exchange Server 2016 CU19 Mar21SU (KB5000871, 15.1.2176.9, 2021-03-02)");
+  CHECK_CONTAINS(out, "CVE-2021-26855");
+  CHECK_CONTAINS(out, "ProxyLogon");
+  CHECK_CONTAINS(out, "ProxyNotShell");
+  CHECK_CONTAINS(out, "Exchange Server SE RTM May26HU");
+  free(out);
+  out = run("text", EXH_OUT_COLOR, "15.2.1748.43", "x");
+  CHECK_CONTAINS(out, "\x1b[");
+  CHECK_CONTAINS(out, "no open CVE");
+  CHECK_CONTAINS(out, "ended 2025-10-14");
+  free(out);
+  out = run("text", EXH_OUT_BRIEF, "15.1.2176", "y");
+  CHECK_CONTAINS(out, "update level unknown");
+  CHECK(strchr(out, '\n') == out + strlen(out) - 1);
+  free(out);
+  exh_output *o;
+  exh_error e;
+  CHECK_INT(exh_output_new("xml", stdout, 0, -1, &o, &e), EXH_ERR_INVALID);
+  CHECK_CONTAINS(e.text, "unknown output format \"xml\"");
+}
+
+static void escape(void) {
+  char buf[64];
+  exhi_escape_terminal("a\x1b[2Jb\xc2\x9b" "c\xe2\x82\xac", buf, sizeof buf);
+  CHECK_STR(buf, "a\\x1b[2Jb\\xc2\\x9bc\xe2\x82\xac"); /* C1 CSI escaped, euro kept */
+  exhi_escape_terminal("\xc0\xaf", buf, sizeof buf); /* overlong '/' */
+  CHECK_STR(buf, "\\xc0\\xaf");
+  exhi_escape_terminal("abcdefgh", buf, 5);
+  CHECK_STR(buf, "abcd");
+}
+
+int main(void) {
+  jsonl();
+  text();
+  escape();
+  return t_done("test_output");
+}
