@@ -27,6 +27,8 @@ static void help(FILE *fp) {
         "                                   system volume (Bin/ExSetup.exe is found)\n"
         "  PAGE.html                        a saved OWA logon page (CU level only)\n"
         "  -                                one input per line on standard input\n"
+        "A name without '/' that reads as a build number is taken as one; write\n"
+        "./NAME for a file or folder named like that.\n"
         "\n"
         "Options:\n"
         "  -f, --format FMT   text (default) or jsonl (one JSON object per line, ECS names)\n"

@@ -560,26 +560,30 @@ out:
 
 /* ---- public ------------------------------------------------------------- */
 
-int exh_kb_load(const char *dir, exh_kb **out, exh_error *err) {
+/* The loader both entry points share: compiles the four tables, given as
+ * named buffers, into a new kb. */
+int exhi_kb_load_buffers(const char *const names[4], const char *const data[4],
+                         const size_t lens[4], exh_kb **out, exh_error *err) {
   *out = NULL;
-  if (dir) {
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-      return exhi_err(err, EXH_ERR_IO, dir, 0, -1, "--data must name a folder holding the tables");
-  }
   exh_kb *kb = calloc(1, sizeof *kb);
   if (!kb) return exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "out of memory");
-  exhi_strlcpy(kb->origin, dir ? dir : "built-in", sizeof kb->origin);
-  static const char *const files[] = {"products.csv", "builds.csv", "cves.csv", "campaigns.csv"};
-  table_src t[4];
-  memset(t, 0, sizeof t);
-  int rc = EXH_OK;
-  for (size_t i = 0; i < 4 && !rc; i++) rc = open_table(dir, files[i], &t[i], err);
-  if (!rc) rc = load_products(kb, &t[0], err);
+  exhi_strlcpy(kb->origin, "in-memory", sizeof kb->origin);
+  /* table_src is large (its name buffer): keep the four off the stack. */
+  table_src *t = calloc(4, sizeof *t);
+  if (!t) {
+    free(kb);
+    return exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "out of memory");
+  }
+  for (size_t i = 0; i < 4; i++) {
+    exhi_strlcpy(t[i].name, names[i], sizeof t[i].name);
+    t[i].data = data[i];
+    t[i].len = lens[i];
+  }
+  int rc = load_products(kb, &t[0], err);
   if (!rc) rc = load_releases(kb, &t[1], err);
   if (!rc) rc = build_lines(kb, &t[1], err);
   if (!rc) rc = load_cves(kb, &t[2], &t[3], err);
-  for (size_t i = 0; i < 4; i++) free(t[i].owned);
+  free(t);
   if (rc) {
     exh_kb_free(kb);
     return rc;
@@ -587,6 +591,34 @@ int exh_kb_load(const char *dir, exh_kb **out, exh_error *err) {
   if (!kb->newest_release) kb->newest_release = "";
   *out = kb;
   return EXH_OK;
+}
+
+int exh_kb_load(const char *dir, exh_kb **out, exh_error *err) {
+  *out = NULL;
+  if (dir) {
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+      return exhi_err(err, EXH_ERR_IO, dir, 0, -1, "--data must name a folder holding the tables");
+  }
+  static const char *const files[] = {"products.csv", "builds.csv", "cves.csv", "campaigns.csv"};
+  table_src *t = calloc(4, sizeof *t);
+  if (!t) return exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "out of memory");
+  int rc = EXH_OK;
+  for (size_t i = 0; i < 4 && !rc; i++) rc = open_table(dir, files[i], &t[i], err);
+  if (!rc) {
+    const char *names[4], *data[4];
+    size_t lens[4];
+    for (size_t i = 0; i < 4; i++) {
+      names[i] = t[i].name;
+      data[i] = t[i].data;
+      lens[i] = t[i].len;
+    }
+    rc = exhi_kb_load_buffers(names, data, lens, out, err);
+    if (!rc) exhi_strlcpy((*out)->origin, dir ? dir : "built-in", sizeof (*out)->origin);
+  }
+  for (size_t i = 0; i < 4; i++) free(t[i].owned);
+  free(t);
+  return rc;
 }
 
 void exh_kb_free(exh_kb *kb) {

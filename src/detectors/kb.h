@@ -58,4 +58,12 @@ const kb_product *exhi_kb_product_of(const exh_kb *kb, const exh_build *b);
 /* Strict "a.b.c.d" parser for table cells. */
 bool exhi_parse_build4(const char *s, exh_build *out);
 
+/* Loads the tables from memory: products.csv, builds.csv, cves.csv and
+ * campaigns.csv in that order. names are used in error messages only; data
+ * need not be NUL-terminated (lens are authoritative). exh_kb_load reads the
+ * files or built-in tables and calls this; a kb loaded here reports origin
+ * "in-memory". */
+int exhi_kb_load_buffers(const char *const names[4], const char *const data[4],
+                         const size_t lens[4], exh_kb **out, exh_error *err);
+
 #endif

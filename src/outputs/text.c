@@ -135,9 +135,8 @@ static void actions(exh_output *o, const exh_assessment *a) {
   size_t nfix = a->n_open - a->n_unfixable;
   if (a->level == EXH_LEVEL_NOT_ASSESSED) {
     if (a->product)
-      snprintf(t, sizeof t, "%s has no build table in exhunt%s%s.", a->product,
-               a->support == EXH_SUPPORT_ENDED ? "; it is out of support since " : "",
-               a->support == EXH_SUPPORT_ENDED ? a->support_end : "");
+      snprintf(t, sizeof t, "%s has no build table in exhunt: its update level cannot be told.",
+               a->product);
     else
       snprintf(t, sizeof t, "Check the build: it is not a known Exchange Server version.");
     step(o, &n, t);
@@ -158,7 +157,7 @@ static void actions(exh_output *o, const exh_assessment *a) {
              a->n_open, camp[0] ? " (" : "", camp, camp[0] ? ")" : "");
     step(o, &n, t);
   }
-  if (a->support == EXH_SUPPORT_ENDED && a->level != EXH_LEVEL_NOT_ASSESSED) {
+  if (a->support == EXH_SUPPORT_ENDED) {
     char lead[128] = "";
     if (a->n_unfixable)
       snprintf(lead, sizeof lead, "%zu CVEs have no update for %s, and ", a->n_unfixable,
@@ -228,11 +227,9 @@ static int text_assessment(exh_output *o, const char *input, const exh_input_bui
   label(o, "Build");
   fprintf(o->fp, "%s (%s)\n", b, a->precision == EXH_PRECISION_EXACT ? "exact" : "CU level only");
   if (in && (in->path[0] || in->detail[0])) {
-    label(o, "Read from");
-    if (in->path[0]) put(o, in->path);
-    if (in->path[0] && in->detail[0]) fputs(": ", o->fp);
-    if (in->detail[0]) put(o, in->detail);
-    fputc('\n', o->fp);
+    char t[4400];
+    snprintf(t, sizeof t, "%s%s%s", in->path, in->path[0] && in->detail[0] ? ": " : "", in->detail);
+    para(o, "  Read from    ", 15, t);
   }
   label(o, "Product");
   put(o, a->product ? a->product : "unknown: not an Exchange Server version exhunt knows");
@@ -244,25 +241,28 @@ static int text_assessment(exh_output *o, const char *input, const exh_input_bui
     fputc('\n', o->fp);
   }
   if (a->level != EXH_LEVEL_NOT_ASSESSED) {
-    label(o, "Installed");
+    char t[1024], r[512];
     if (a->release) {
-      rel_line(o, a->release);
-      if (!a->release->update[0]) fputs(": the CU as released, no update", o->fp);
+      rel_str(a->release, r, sizeof r);
+      snprintf(t, sizeof t, "%s%s", r, a->release->update[0] ? "" : ": the CU as released, no update");
+      para(o, "  Installed    ", 15, t);
     } else if (a->precision == EXH_PRECISION_CU) {
-      fprintf(o->fp, "%supdate level unknown%s: only the CU is known", col(o, C_YELLOW), col(o, C_RESET));
+      fprintf(o->fp, "  Installed    %supdate level unknown%s: only the CU is known\n", col(o, C_YELLOW),
+              col(o, C_RESET));
     } else {
-      fprintf(o->fp, "%snot in exhunt's tables%s", col(o, C_YELLOW), col(o, C_RESET));
-      if (a->newer_than_table) fputs(", newer than every known build", o->fp);
+      fprintf(o->fp, "  Installed    %snot in exhunt's tables%s%s\n", col(o, C_YELLOW), col(o, C_RESET),
+              a->newer_than_table ? ", newer than every known build" : "");
       if (a->nearest_below) {
-        fputs("\n               nearest below: ", o->fp);
-        rel_line(o, a->nearest_below);
+        rel_str(a->nearest_below, r, sizeof r);
+        snprintf(t, sizeof t, "nearest below: %s", r);
+        para(o, "               ", 15, t);
       }
       if (a->nearest_above) {
-        fputs("\n               nearest above: ", o->fp);
-        rel_line(o, a->nearest_above);
+        rel_str(a->nearest_above, r, sizeof r);
+        snprintf(t, sizeof t, "nearest above: %s", r);
+        para(o, "               ", 15, t);
       }
     }
-    fputc('\n', o->fp);
   }
   if (a->product) {
     label(o, "Support");
@@ -272,16 +272,15 @@ static int text_assessment(exh_output *o, const char *input, const exh_input_bui
       fprintf(o->fp, "supported%s%s\n", a->support_end[0] ? " until " : "", a->support_end);
   }
   if (a->latest_in_cu && a->precision == EXH_PRECISION_EXACT) {
-    label(o, "Latest");
+    char t[1024], r[512];
     if (a->release == a->latest_in_cu) {
-      fprintf(o->fp, "yes, the newest release for %s", a->cu->cu);
-      if (a->release == a->latest_in_product) fputs(" and for the product", o->fp);
-      fputc('\n', o->fp);
+      snprintf(t, sizeof t, "yes, the newest release for %s%s", a->cu->cu,
+               a->release == a->latest_in_product ? " and for the product" : "");
     } else {
-      fprintf(o->fp, "no: newest for %s is ", a->cu->cu);
-      rel_line(o, a->latest_in_cu);
-      fputc('\n', o->fp);
+      rel_str(a->latest_in_cu, r, sizeof r);
+      snprintf(t, sizeof t, "no: newest for %s is %s", a->cu->cu, r);
     }
+    para(o, "  Latest       ", 15, t);
   }
   label(o, "Verdict");
   switch (a->level) {

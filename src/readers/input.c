@@ -231,6 +231,22 @@ static int read_file_input(const char *path, exh_input_build *out, exh_error *er
 int exh_input_read(const char *arg, exh_input_build *out, exh_error *err) {
   memset(out, 0, sizeof *out);
   if (!arg || !*arg) return exhi_err(err, EXH_ERR_INVALID, "input", 0, -1, "empty input");
+  size_t len = strlen(arg);
+  /* A name without '/' that reads as a build number is one: no file system
+   * call for the common case (a pipeline of build strings). A file or
+   * folder with such a name is reached as ./NAME. */
+  int admin = 0;
+  exh_error perr;
+  int prc = EXH_ERR_PARSE;
+  if (!strchr(arg, '/')) {
+    prc = exh_build_parse(arg, len, &out->build, &admin, &perr);
+    if (prc == EXH_OK) {
+      out->kind = EXH_INPUT_STRING;
+      out->precision = (admin || out->build.parts == 3) ? EXH_PRECISION_CU : EXH_PRECISION_EXACT;
+      if (admin) exhi_strlcpy(out->detail, "AdminDisplayVersion (shows the CU only)", sizeof out->detail);
+      return EXH_OK;
+    }
+  }
   struct stat st;
   if (stat(arg, &st) == 0) {
     if (S_ISDIR(st.st_mode)) {
@@ -245,17 +261,17 @@ int exh_input_read(const char *arg, exh_input_build *out, exh_error *err) {
     return exhi_err(err, EXH_ERR_IO, arg, 0, -1, "neither a regular file nor a folder");
   }
   int stat_errno = errno;
-  int admin = 0;
-  exh_error perr;
-  size_t len = strlen(arg);
-  int rc = exh_build_parse(arg, len, &out->build, &admin, &perr);
-  if (rc == EXH_OK) {
-    out->kind = EXH_INPUT_STRING;
-    out->precision = (admin || out->build.parts == 3) ? EXH_PRECISION_CU : EXH_PRECISION_EXACT;
-    if (admin) exhi_strlcpy(out->detail, "AdminDisplayVersion (shows the CU only)", sizeof out->detail);
-    return EXH_OK;
+  /* "Exchange/15.01.2176.009" (X-ServerApplication) has a '/', but a path
+   * that starts like one is never read as a build. */
+  bool explicit_path = arg[0] == '/' || !strncmp(arg, "./", 2) || !strncmp(arg, "../", 3);
+  if (strchr(arg, '/') && !explicit_path) {
+    prc = exh_build_parse(arg, len, &out->build, &admin, &perr);
+    if (prc == EXH_OK) {
+      out->kind = EXH_INPUT_STRING;
+      out->precision = (admin || out->build.parts == 3) ? EXH_PRECISION_CU : EXH_PRECISION_EXACT;
+      return EXH_OK;
+    }
   }
-  /* Not a build: if it looks like a path, the path's error is the useful one. */
   bool pathish = strchr(arg, '/') || (len > 4 && (exhi_ascii_ieq(arg + len - 4, 4, ".exe") ||
                                                   exhi_ascii_ieq(arg + len - 4, 4, ".htm"))) ||
                  (len > 5 && exhi_ascii_ieq(arg + len - 5, 5, ".html"));
@@ -267,5 +283,5 @@ int exh_input_read(const char *arg, exh_input_build *out, exh_error *err) {
     exhi_strlcpy(err->text + strlen(err->text), "; nor is it a file or folder",
                  sizeof err->text - strlen(err->text));
   }
-  return rc;
+  return prc;
 }
