@@ -3,6 +3,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,21 @@ static void help(FILE *fp) {
         fp);
 }
 
+/* A list from a scan or a CMDB repeats a few hundred builds a million times:
+ * assessing each distinct build once keeps '-' at the speed of parsing.
+ * Bounded so that hostile input (a million distinct builds) costs memory
+ * for CACHE_SLOTS assessments at most; past that, lines are assessed anew. */
+#define CACHE_SLOTS 4096
+
+typedef struct cache_slot {
+  exh_build build;
+  int precision;
+  exh_assessment *a; /* owned; NULL: empty slot */
+  int severity;
+} cache_slot;
+
 typedef struct run {
+  cache_slot *cache; /* CACHE_SLOTS entries, or NULL when not caching */
   exh_kb *kb;
   exh_output *out;
   const char *as_of;
@@ -68,6 +83,27 @@ static void report_error(run *r, const char *input, const exh_error *e) {
   fprintf(stderr, "exhunt assess: %s\n", e->text);
 }
 
+static size_t cache_index(const exh_build *b, int precision) {
+  uint64_t h = (uint64_t)b->major * 0x9E3779B97F4A7C15u;
+  h = (h ^ b->minor) * 0x9E3779B97F4A7C15u;
+  h = (h ^ b->build) * 0x9E3779B97F4A7C15u;
+  h = (h ^ b->revision) * 0x9E3779B97F4A7C15u;
+  h = (h ^ (uint64_t)(b->parts * 2 + precision)) * 0x9E3779B97F4A7C15u;
+  return (size_t)(h >> 52) % CACHE_SLOTS;
+}
+
+static bool same_key(const cache_slot *s, const exh_build *b, int precision) {
+  return s->a && s->precision == precision && s->build.parts == b->parts &&
+         s->build.major == b->major && s->build.minor == b->minor && s->build.build == b->build &&
+         s->build.revision == b->revision;
+}
+
+static void cache_free(cache_slot *cache) {
+  if (!cache) return;
+  for (size_t i = 0; i < CACHE_SLOTS; i++) exh_assessment_free(cache[i].a);
+  free(cache);
+}
+
 static void assess_one(run *r, const char *input, const char *label) {
   exh_input_build in;
   exh_error err;
@@ -75,10 +111,24 @@ static void assess_one(run *r, const char *input, const char *label) {
     report_error(r, label, &err);
     return;
   }
+  /* A slot holding another build is replaced: the newest wins, as in a
+   * direct-mapped cache; the assessment is a pure function of its key. */
+  cache_slot *slot = r->cache ? &r->cache[cache_index(&in.build, in.precision)] : NULL;
   exh_assessment *a;
-  if (exh_assess(r->kb, &in.build, in.precision, r->as_of, &a, &err) != EXH_OK) {
-    report_error(r, label, &err);
-    return;
+  int severity;
+  if (slot && same_key(slot, &in.build, in.precision)) {
+    a = slot->a;
+    severity = slot->severity;
+  } else {
+    if (exh_assess(r->kb, &in.build, in.precision, r->as_of, &a, &err) != EXH_OK) {
+      report_error(r, label, &err);
+      return;
+    }
+    severity = exh_assessment_severity(a);
+    if (slot) {
+      exh_assessment_free(slot->a);
+      *slot = (cache_slot){.build = in.build, .precision = in.precision, .a = a, .severity = severity};
+    }
   }
   if (!r->quiet && exh_output_assessment(r->out, label, &in, a) != EXH_OK) {
     exh_error werr;
@@ -86,9 +136,8 @@ static void assess_one(run *r, const char *input, const char *label) {
     report_error(r, label, &werr);
   }
   /* Findings of severity low and above call for the user's attention. */
-  if (exh_assessment_severity(a) >= EXH_SEV_LOW && r->worst < EXIT_FINDINGS)
-    r->worst = EXIT_FINDINGS;
-  exh_assessment_free(a);
+  if (severity >= EXH_SEV_LOW && r->worst < EXIT_FINDINGS) r->worst = EXIT_FINDINGS;
+  if (!slot) exh_assessment_free(a);
 }
 
 static void assess_stdin(run *r) {
@@ -211,6 +260,8 @@ int cmd_assess(int argc, char **argv) {
     exh_kb_free(r.kb);
     return EXIT_ERROR;
   }
+  /* Without the cache '-' still works, only slower. */
+  if (stdin_count) r.cache = calloc(CACHE_SLOTS, sizeof *r.cache);
   for (int i = optind; i < argc; i++) {
     if (!strcmp(argv[i], "-")) assess_stdin(&r);
     else assess_one(&r, argv[i], argv[i]);
@@ -220,6 +271,7 @@ int cmd_assess(int argc, char **argv) {
     r.worst = EXIT_ERROR;
   }
   exh_output_free(r.out);
+  cache_free(r.cache);
   if (fp != stdout && fclose(fp) != 0) {
     perror(output);
     r.worst = EXIT_ERROR;

@@ -177,6 +177,26 @@ class Pipelines(unittest.TestCase):
         self.assertIn('error', rows[2])
         self.assertIn('not a build', err)
 
+    def test_repeated_builds_keep_their_precision(self):
+        # '-' assesses each distinct build once and reuses it: the same
+        # numbers read as AdminDisplayVersion (CU only) or as a 3-part build
+        # must not reuse the exact build's verdict, and vice versa.
+        forms = [b'15.1.2176.2', b'Version 15.1 (Build 2176.2)', b'15.1.2176', b'15.2.2562.37']
+        lines = b'\n'.join(forms * 50) + b'\n'
+        rc, out, _ = assess('-', stdin=lines)
+        self.assertEqual(rc, 1)
+        rows = out.splitlines()
+        self.assertEqual(len(rows), 200)
+        for i in range(0, 200, 4):
+            self.assertIn('Exchange Server 2016 CU19  UNPATCHED', rows[i])
+            self.assertIn('(CU only)  update level unknown', rows[i + 1])
+            self.assertIn('(CU only)  update level unknown', rows[i + 2])
+            self.assertIn('Exchange Server SE RTM Feb26SU  no open CVE', rows[i + 3])
+        self.assertEqual(len(set(rows[0::4])), 1)
+        rc, out, _ = assess('-f', 'jsonl', '-', stdin=lines)
+        states = [json.loads(l) for l in out.splitlines() if json.loads(l)['event']['kind'] == 'state']
+        self.assertEqual(len(states), 200)
+
     def test_jsonl_is_ecs(self):
         rc, out, _ = assess('-f', 'jsonl', '-', stdin=b'15.1.2176.2\n15.2.2562.37\ngarbage\n')
         recs = jsonl(out)

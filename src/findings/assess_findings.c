@@ -23,16 +23,25 @@ void exhi_campaigns(const exh_open_cve *cves, size_t n, char *buf, size_t size) 
     for (size_t j = 0; j < ns && !dup; j++) dup = seen[j] == c || strcmp(seen[j], c) == 0;
     if (!dup) seen[ns++] = c;
   }
-  if (!ns) return;
+  if (!ns || !size) return;
   bool used[16] = {false};
   for (size_t k = 0; k <= EXHI_ARRAY_LEN(campaign_order); k++) {
     for (size_t j = 0; j < ns; j++) {
       if (used[j]) continue;
       if (k < EXHI_ARRAY_LEN(campaign_order) && strcmp(seen[j], campaign_order[k]) != 0) continue;
       used[j] = true;
-      int w = snprintf(buf + o, size > o ? size - o : 0, "%s%s", o ? ", " : "", seen[j]);
-      if (w > 0) o += (size_t)w;
-      if (o >= size) return;
+      /* Appended by hand, not with snprintf: this runs for every line of a
+       * brief listing. Truncates like snprintf would. */
+      const char *parts[2] = {o ? ", " : "", seen[j]};
+      for (int q = 0; q < 2; q++)
+        for (const char *c = parts[q]; *c; c++) {
+          if (o + 1 >= size) {
+            buf[o] = '\0';
+            return;
+          }
+          buf[o++] = *c;
+        }
+      buf[o] = '\0';
     }
   }
 }

@@ -196,20 +196,29 @@ static void actions(exh_output *o, const exh_assessment *a) {
 
 static int text_assessment(exh_output *o, const char *input, const exh_input_build *in,
                            const exh_assessment *a) {
-  char b[64], camp[256];
+  char b[64], camp[256] = "";
   exh_build_format(&a->build, b, sizeof b);
-  exhi_campaigns(a->open, a->n_open, camp, sizeof camp);
+  if (a->n_open) exhi_campaigns(a->open, a->n_open, camp, sizeof camp);
   if (o->flags & EXH_OUT_BRIEF) {
     static const char *const lv[] = {"no open CVE", "UNPATCHED", "update level unknown", "not assessed"};
     put(o, input);
-    fprintf(o->fp, "  %s  ", b);
+    fputs("  ", o->fp);
+    fputs(b, o->fp);
+    fputs("  ", o->fp);
     if (a->release) put(o, a->release->name);
     else if (a->cu) {
       put(o, a->cu->name);
       fputs(a->precision == EXH_PRECISION_CU ? " (CU only)" : " (unknown update)", o->fp);
     } else put(o, a->product ? a->product : "unknown product");
-    fprintf(o->fp, "  %s", lv[a->level]);
-    if (a->n_open) fprintf(o->fp, ": %zu open%s%s", a->n_open, camp[0] ? " incl. " : "", camp);
+    fputs("  ", o->fp);
+    fputs(lv[a->level], o->fp);
+    if (a->n_open) {
+      fprintf(o->fp, ": %zu open", a->n_open);
+      if (camp[0]) {
+        fputs(" incl. ", o->fp);
+        fputs(camp, o->fp);
+      }
+    }
     if (a->min_update && a->precision == EXH_PRECISION_EXACT) {
       fputs("  install ", o->fp);
       put(o, a->min_update->name);

@@ -20,13 +20,32 @@ int exh_build_cmp(const exh_build *a, const exh_build *b) {
   return 0;
 }
 
+/* Hand-rolled rather than snprintf: it runs once per line of a million-line
+ * list, and snprintf was a third of that cost. Same contract as snprintf:
+ * returns the full length, writes at most size bytes, NUL-terminated. */
 size_t exh_build_format(const exh_build *b, char *buf, size_t size) {
-  int n;
-  if (b->parts == 3)
-    n = snprintf(buf, size, "%u.%u.%u", b->major, b->minor, b->build);
-  else
-    n = snprintf(buf, size, "%u.%u.%u.%u", b->major, b->minor, b->build, b->revision);
-  return n < 0 ? 0 : (size_t)n;
+  char t[48]; /* 4 x 10 digits + 3 dots + NUL */
+  size_t n = 0;
+  const uint32_t part[4] = {b->major, b->minor, b->build, b->revision};
+  int parts = b->parts == 3 ? 3 : 4;
+  for (int i = 0; i < parts; i++) {
+    char d[10];
+    size_t k = 0;
+    uint32_t v = part[i];
+    do {
+      d[k++] = (char)('0' + v % 10);
+      v /= 10;
+    } while (v);
+    if (i) t[n++] = '.';
+    while (k) t[n++] = d[--k];
+  }
+  t[n] = '\0';
+  if (size) {
+    size_t c = n < size ? n : size - 1;
+    memcpy(buf, t, c);
+    buf[c] = '\0';
+  }
+  return n;
 }
 
 /* Reads groups of digits separated by single dots starting at s[*i]. Returns
