@@ -67,7 +67,7 @@ int exhi_severity_parse(const char *s) {
 
 static bool comp_is(const char *s, size_t n, const char *word) { return exhi_ascii_ieq(s, n, word); }
 
-unsigned exhi_layout_classify(const char *path) {
+unsigned exhi_layout_classify(const char *path, size_t rel_start) {
   const char *start[MAX_COMPONENTS];
   size_t len[MAX_COMPONENTS];
   size_t n = 0;
@@ -98,7 +98,7 @@ unsigned exhi_layout_classify(const char *path) {
     if (C(i, "temporary asp.net files")) loc |= EXHI_LOC_TEMP_ASPNET;
     if (C(i, "programdata")) loc |= EXHI_LOC_PROGRAMDATA;
     if (C(i, "windows") && C(i + 1, "temp")) loc |= EXHI_LOC_WINDOWS_TEMP;
-    if (C(i, "root")) loc |= EXHI_LOC_ROOT_DIR;
+    if (C(i, "root") && (size_t)(start[i] - path) >= rel_start) loc |= EXHI_LOC_ROOT_DIR;
   }
 #undef C
   return loc;

@@ -51,8 +51,12 @@ enum exhi_loc {
    EXHI_LOC_ASPNET_CLIENT | EXHI_LOC_WWWROOT | EXHI_LOC_CLIENTACCESS)
 
 /* The locations of a file from the folders of its path, case-insensitively
- * (the names come from Windows). Only folders count, not the file name. */
-unsigned exhi_layout_classify(const char *path);
+ * (the names come from Windows). Only folders count, not the file name.
+ * The folders of path's first rel_start bytes (the scan root given by the
+ * user) count too, so that scanning .../inetpub/wwwroot/aspnet_client
+ * itself works - except for "root", which there would only name the
+ * analyst's home folder (/root/cases/...). */
+unsigned exhi_layout_classify(const char *path, size_t rel_start);
 /* Parses "owa_auth|ecp_auth" or "web" or "any" (0 = anywhere). */
 int exhi_layout_parse(const char *text, unsigned *mask);
 

@@ -60,6 +60,7 @@ typedef struct hit {
 
 typedef struct job {
   char *path;
+  size_t root_len; /* the scan root's part of path */
   size_t name_off;
   dev_t dev;
   ino_t ino;
@@ -336,7 +337,7 @@ static void scan_job(worker *w, job *j) {
    * they are moved to the front here so the order is stable. */
   size_t yara_hits = j->n_hits;
   exhi_file_ctx fc = {.path = j->path, .name = j->path + j->name_off,
-                      .loc = exhi_layout_classify(j->path), .mtime_ms = j->mtime_ms,
+                      .loc = exhi_layout_classify(j->path, j->root_len), .mtime_ms = j->mtime_ms,
                       .dir_median_mtime_ms = j->median_ms, .dir_files = j->dir_files,
                       .head = j->read_ok ? head : NULL, .head_len = head_len};
   exhi_pathrules_eval(&f->paths, &fc, on_path_rule, j);
@@ -448,7 +449,7 @@ void exh_files_rule_counts(const exh_files *f, size_t *yara, size_t *paths) {
 /* ---- scan --------------------------------------------------------------- */
 
 /* Walks until the batch is full or the tree ends. Returns true at the end. */
-static bool fill(exhi_walk *wk, batch *b, bool *oom) {
+static bool fill(exhi_walk *wk, size_t root_len, batch *b, bool *oom) {
   b->n = 0;
   atomic_store(&b->next, 0);
   while (b->n < BATCH_FILES) {
@@ -476,6 +477,7 @@ static bool fill(exhi_walk *wk, batch *b, bool *oom) {
       return true;
     }
     j->name_off = (size_t)(e.name - e.path);
+    j->root_len = root_len < j->name_off ? root_len : j->name_off;
     j->dev = e.dev;
     j->ino = e.ino;
     j->size = e.size;
@@ -585,7 +587,7 @@ int exh_files_scan(const exh_files *f, const char *root,
   }
   bool oom = false, done = false;
   batch *cur = bs ? &bs[0] : NULL, *nxt = bs ? &bs[1] : NULL;
-  if (rc == EXH_OK) done = fill(wk, cur, &oom);
+  if (rc == EXH_OK) done = fill(wk, strlen(root), cur, &oom);
   while (rc == EXH_OK && cur->n) {
     unsigned nt = f->threads < cur->n ? f->threads : (unsigned)cur->n;
     unsigned started = 0;
@@ -598,7 +600,7 @@ int exh_files_scan(const exh_files *f, const char *root,
       started = 0;
       worker_main(&ws[0]); /* one thread wanted, or none could start */
     }
-    if (!done && !oom) done = fill(wk, nxt, &oom);
+    if (!done && !oom) done = fill(wk, strlen(root), nxt, &oom);
     for (unsigned i = 0; i < started; i++) pthread_join(ws[i].tid, NULL);
     rc = emit(f, cur, on_finding, on_error, ctx, stats);
     batch *t = cur;
