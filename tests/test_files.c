@@ -5,6 +5,7 @@
 
 #include "files/rules.h"
 #include "files/walk.h"
+#include "files/yara.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -311,7 +312,19 @@ static void hook(const char *dir) {
   unlink(rp);
 }
 
+/* Every bundled rule has a literal to gate on, so the prefilter is on; a
+ * rule without one would silently turn it off (and slow every scan). */
+static void gate(void) {
+  exhi_yara *y;
+  exh_error e;
+  CHECK_INT(exhi_yara_new(NULL, 0, true, &y, &e), EXH_OK);
+  CHECK(exhi_yara_gated(y));
+  CHECK(exhi_yara_rule_count(y) >= 16);
+  exhi_yara_free(y);
+}
+
 int main(void) {
+  gate();
   layout();
   random_names();
   pathrules();

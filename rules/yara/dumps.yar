@@ -33,8 +33,10 @@ rule Exh_LSASS_Dump_Command
   strings:
     $procdump = /procdump(64)?(\.exe)?["']?\s[^\r\n]{0,80}-ma\s[^\r\n]{0,40}lsass/ nocase
     $comsvcs = /comsvcs(\.dll)?["']?\s*,\s*#?(MiniDump|24)\b/ nocase
+    $gate1 = "procdump" nocase // implied by $procdump
+    $gate2 = "comsvcs" nocase  // implied by $comsvcs
   condition:
-    filesize < 4MB and any of them
+    filesize < 4MB and any of ($gate*) and ($procdump or $comsvcs)
 }
 
 rule Exh_Registry_Hive_Save_Script
@@ -51,6 +53,7 @@ rule Exh_Registry_Hive_Save_Script
     $sam = /reg(\.exe)?\s+save\s+hklm\\sam\b/ nocase
     $sys = /reg(\.exe)?\s+save\s+hklm\\system\b/ nocase
     $sec = /reg(\.exe)?\s+save\s+hklm\\security\b/ nocase
+    $gate = "hklm" nocase // implied by each of them
   condition:
-    filesize < 1MB and 2 of them
+    filesize < 1MB and $gate and 2 of ($sam, $sys, $sec)
 }

@@ -35,8 +35,9 @@ rule Exh_Tool_PowerCat
     source = "Microsoft HAFNIUM blog 2021-03-02 (PowerCat downloaded from GitHub); Microsoft Sentinel 'Downloads of PowerCat'"
   strings:
     $f = /function\s+powercat\b/ nocase
+    $gate = "powercat" nocase // implied by $f
   condition:
-    $f
+    $gate and $f
 }
 
 rule Exh_Tool_Mimikatz

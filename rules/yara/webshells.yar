@@ -21,8 +21,9 @@ rule Exh_Webshell_ChinaChopper_Eval
     // eval(Request.Form("p"), "unsafe") - JScript.NET's unsafe eval.
     $eval = /eval\s*\(\s*Request\s*(\.\s*(Item|Form|QueryString|Params)\s*)?[\[\(]/ nocase
     $unsafe = /,\s*["']unsafe["']\s*\)/ nocase
+    $gate = "unsafe" nocase // implied by $unsafe: the literal exhunt's prefilter needs
   condition:
-    $eval and $unsafe
+    $gate and $eval and $unsafe
 }
 
 rule Exh_Webshell_OAB_Config_Script_In_Url

@@ -2,6 +2,7 @@
 #include "yara.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <hs/hs.h>
 #include <yara.h>
 
 /* The bundled rules, generated from rules/yara/ by tools/embed_rules.py. */
@@ -30,10 +32,16 @@ struct exhi_yara {
   set sets[EXHI_YARA_MAX_SETS];
   size_t n_sets;
   size_t n_rules;
+  /* The prefilter of the bundled set (sets[0]): every bundled rule needs
+   * one of its literal strings (rules/yara/README.md), so a file holding
+   * none of them cannot match and is not given to YARA. NULL: no prefilter
+   * (bundled rules off, or a rule without a usable literal). */
+  hs_database_t *gate;
 };
 
 struct exhi_yara_scanner {
   const exhi_yara *y;
+  hs_scratch_t *scratch;
   YR_SCANNER *sc[EXHI_YARA_MAX_SETS];
   size_t cur; /* set being scanned, for the callback */
   void (*on_match)(void *ctx, const exhi_yara_match *m);
@@ -200,6 +208,78 @@ static int add_user_dir(exhi_yara *y, YR_COMPILER *c, compile_ctx *cc, const cha
   return rc;
 }
 
+/* Literal strings of a set as vectorscan patterns (ASCII and UTF-16LE
+ * forms); the gate is left NULL when some rule has no literal to gate on. */
+#define GATE_MAX_PATTERNS 4096
+#define GATE_MAX_LITERAL 4096
+
+static void build_gate(exhi_yara *y, const set *st) {
+  size_t cap = GATE_MAX_PATTERNS;
+  char **pats = calloc(cap, sizeof *pats);
+  size_t *lens = calloc(cap, sizeof *lens);
+  unsigned *flags = calloc(cap, sizeof *flags), *ids = calloc(cap, sizeof *ids);
+  size_t n = 0;
+  bool ok = pats && lens && flags && ids;
+  const YR_RULE *r;
+  yr_rules_foreach(st->rules, r) {
+    if (!ok) break;
+    size_t lits = 0;
+    const YR_STRING *str;
+    yr_rule_strings_foreach(r, str) {
+      uint32_t f = str->flags;
+      if (!(f & STRING_FLAGS_LITERAL) || (f & (STRING_FLAGS_XOR | STRING_FLAGS_BASE64 |
+                                               STRING_FLAGS_BASE64_WIDE)))
+        continue;
+      if (str->length <= 0 || str->length > GATE_MAX_LITERAL) continue;
+      size_t len = (size_t)str->length;
+      bool wide = f & STRING_FLAGS_WIDE, ascii = (f & STRING_FLAGS_ASCII) || !wide;
+      for (int form = 0; form < 2 && ok; form++) {
+        if ((form == 0 && !ascii) || (form == 1 && !wide)) continue;
+        if (n == cap) {
+          ok = false;
+          break;
+        }
+        size_t pl = form ? 2 * len : len;
+        char *p = malloc(pl);
+        if (!p) {
+          ok = false;
+          break;
+        }
+        for (size_t i = 0; i < len; i++) {
+          if (form) {
+            p[2 * i] = (char)str->string[i];
+            p[2 * i + 1] = 0;
+          } else {
+            p[i] = (char)str->string[i];
+          }
+        }
+        pats[n] = p;
+        lens[n] = pl;
+        flags[n] = HS_FLAG_SINGLEMATCH | ((f & STRING_FLAGS_NO_CASE) ? HS_FLAG_CASELESS : 0);
+        ids[n] = 0;
+        n++;
+        lits++;
+      }
+    }
+    if (!lits) ok = false; /* this rule could match without a literal */
+  }
+  if (ok && n) {
+    hs_compile_error_t *ce = NULL;
+    if (hs_compile_lit_multi((const char *const *)pats, flags, ids, lens, (unsigned)n,
+                             HS_MODE_BLOCK, NULL, &y->gate, &ce) != HS_SUCCESS) {
+      y->gate = NULL; /* no prefilter: YARA sees every file, still correct */
+      hs_free_compile_error(ce);
+    }
+  }
+  for (size_t i = 0; pats && i < n; i++) free(pats[i]);
+  free(pats);
+  free(lens);
+  free(flags);
+  free(ids);
+}
+
+bool exhi_yara_gated(const exhi_yara *y) { return y->gate != NULL; }
+
 int exhi_yara_new(const char *const *paths, size_t n, bool builtin, exhi_yara **out,
                   exh_error *err) {
   *out = NULL;
@@ -212,21 +292,36 @@ int exhi_yara_new(const char *const *paths, size_t n, bool builtin, exhi_yara **
     yr_finalize();
     return exhi_err(err, EXH_ERR_NOMEM, "YARA", 0, -1, "out of memory");
   }
-  /* Set 0 is the sources (bundled and user); it must come first so that
-   * the bundled rules keep their order. */
-  y->n_sets = 1;
+  /* Set 0: the bundled rules, alone so that the prefilter can rest on
+   * their literals; set 1: the user's sources; then compiled files. */
+  y->n_sets = 2;
   compile_ctx cc = {.err = err};
-  yr_compiler_set_callback(c, compile_cb, &cc);
   int rc = EXH_OK, n_sources = 0;
-  for (size_t i = 0; builtin && rc == EXH_OK && i < exhi_files_yara_count; i++) {
-    const exhi_files_blob *b = &exhi_files_yara_blobs[i];
-    if (yr_compiler_add_string(c, (const char *)b->data, "exhunt") || cc.failed) {
-      if (!cc.failed) exhi_err(err, EXH_ERR_DATA, b->name, 0, -1, "bundled rules do not compile");
-      exhi_err_prefix(err, b->name);
-      rc = EXH_ERR_DATA;
+  if (builtin) {
+    YR_COMPILER *bc = NULL;
+    if (yr_compiler_create(&bc) != ERROR_SUCCESS)
+      rc = exhi_err(err, EXH_ERR_NOMEM, "YARA", 0, -1, "out of memory");
+    if (bc) yr_compiler_set_callback(bc, compile_cb, &cc);
+    for (size_t i = 0; rc == EXH_OK && i < exhi_files_yara_count; i++) {
+      const exhi_files_blob *b = &exhi_files_yara_blobs[i];
+      if (yr_compiler_add_string(bc, (const char *)b->data, "exhunt") || cc.failed) {
+        if (!cc.failed) exhi_err(err, EXH_ERR_DATA, b->name, 0, -1, "bundled rules do not compile");
+        else exhi_err_prefix(err, b->name);
+        rc = EXH_ERR_DATA;
+      }
     }
-    n_sources++;
+    YR_RULES *rules = NULL;
+    if (rc == EXH_OK && yr_compiler_get_rules(bc, &rules) != ERROR_SUCCESS)
+      rc = exhi_err(err, EXH_ERR_NOMEM, "YARA", 0, -1, "out of memory compiling rules");
+    if (rc == EXH_OK) {
+      y->sets[0].rules = rules;
+      rc = describe(&y->sets[0], err);
+      y->n_rules += y->sets[0].n;
+      if (rc == EXH_OK) build_gate(y, &y->sets[0]);
+    }
+    if (bc) yr_compiler_destroy(bc);
   }
+  yr_compiler_set_callback(c, compile_cb, &cc);
   for (size_t i = 0; rc == EXH_OK && i < n; i++) {
     struct stat st;
     if (stat(paths[i], &st) != 0)
@@ -236,14 +331,14 @@ int exhi_yara_new(const char *const *paths, size_t n, bool builtin, exhi_yara **
     else
       rc = add_user_file(y, c, &cc, paths[i], &n_sources, err);
   }
-  if (rc == EXH_OK) {
+  if (rc == EXH_OK && n_sources) {
     YR_RULES *rules = NULL;
     if (yr_compiler_get_rules(c, &rules) != ERROR_SUCCESS)
       rc = exhi_err(err, EXH_ERR_NOMEM, "YARA", 0, -1, "out of memory compiling rules");
     else {
-      y->sets[0].rules = rules;
-      rc = describe(&y->sets[0], err);
-      y->n_rules += y->sets[0].n;
+      y->sets[1].rules = rules;
+      rc = describe(&y->sets[1], err);
+      y->n_rules += y->sets[1].n;
     }
   }
   yr_compiler_destroy(c);
@@ -263,6 +358,7 @@ void exhi_yara_free(exhi_yara *y) {
     free(s->info);
     if (s->rules) yr_rules_destroy(s->rules);
   }
+  hs_free_database(y->gate);
   free(y);
   yr_finalize();
 }
@@ -278,11 +374,20 @@ static int scan_cb(YR_SCAN_CONTEXT *ctx, int message, void *data, void *user) {
   if (idx >= st->n) return CALLBACK_CONTINUE;
   int64_t first = -1;
   const YR_STRING *str;
-  const YR_MATCH *m;
   yr_rule_strings_foreach(r, str) {
-    yr_string_matches_foreach(ctx, str, m) {
-      int64_t off = m->base + m->offset;
-      if (first < 0 || off < first) first = off;
+    /* libyara 4.2 allocates matches and their data copies from one
+     * notebook, so a YR_MATCH may sit at an odd address: copy each one out
+     * instead of reading its fields in place (yr_string_matches_foreach
+     * would), which UBSan rightly calls a misaligned access. */
+    const void *mp = ctx->matches[str->idx].head;
+    while (mp) {
+      YR_MATCH m;
+      memcpy(&m, mp, sizeof m);
+      if (!m.is_private) {
+        int64_t off = m.base + m.offset;
+        if (first < 0 || off < first) first = off;
+      }
+      mp = m.next;
     }
   }
   exhi_yara_match mt = {.rule = &st->info[idx], .identifier = r->identifier,
@@ -296,6 +401,10 @@ int exhi_yara_scanner_new(const exhi_yara *y, exhi_yara_scanner **out, exh_error
   exhi_yara_scanner *s = calloc(1, sizeof *s);
   if (!s) return exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "out of memory");
   s->y = y;
+  if (y->gate && hs_alloc_scratch(y->gate, &s->scratch) != HS_SUCCESS) {
+    free(s);
+    return exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "out of memory for the prefilter");
+  }
   for (size_t i = 0; i < y->n_sets; i++) {
     if (!y->sets[i].rules) continue;
     if (yr_scanner_create(y->sets[i].rules, &s->sc[i]) != ERROR_SUCCESS) {
@@ -312,7 +421,23 @@ void exhi_yara_scanner_free(exhi_yara_scanner *s) {
   if (!s) return;
   for (size_t i = 0; i < EXHI_YARA_MAX_SETS; i++)
     if (s->sc[i]) yr_scanner_destroy(s->sc[i]);
+  hs_free_scratch(s->scratch);
   free(s);
+}
+
+static int stop_at_first(unsigned id, unsigned long long from, unsigned long long to,
+                         unsigned flags, void *ctx) {
+  (void)id, (void)from, (void)to, (void)flags;
+  *(bool *)ctx = true;
+  return 1; /* one literal is enough to run YARA */
+}
+
+static bool gate_hit(exhi_yara_scanner *s, const unsigned char *buf, size_t len) {
+  bool hit = false;
+  hs_error_t rc = hs_scan(s->y->gate, (const char *)buf, (unsigned)len, 0, s->scratch,
+                          stop_at_first, &hit);
+  /* Any failure of the prefilter means "scan": never miss because of it. */
+  return hit || (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED);
 }
 
 int exhi_yara_scan(exhi_yara_scanner *s, const char *name, const unsigned char *buf, size_t len,
@@ -322,6 +447,8 @@ int exhi_yara_scan(exhi_yara_scanner *s, const char *name, const unsigned char *
   s->ctx = ctx;
   for (size_t i = 0; i < s->y->n_sets; i++) {
     if (!s->sc[i]) continue;
+    /* The bundled set only where one of its literals occurs. */
+    if (i == 0 && s->y->gate && len <= UINT_MAX && !gate_hit(s, buf, len)) continue;
     s->cur = i;
     int rc = yr_scanner_scan_mem(s->sc[i], buf, len);
     if (rc != ERROR_SUCCESS) {

@@ -21,6 +21,8 @@ int exhi_yara_new(const char *const *paths, size_t n, bool builtin, exhi_yara **
                   exh_error *err);
 void exhi_yara_free(exhi_yara *y);
 size_t exhi_yara_rule_count(const exhi_yara *y);
+/* Whether the bundled rules run behind the literal prefilter. */
+bool exhi_yara_gated(const exhi_yara *y);
 
 int exhi_yara_scanner_new(const exhi_yara *y, exhi_yara_scanner **out, exh_error *err);
 void exhi_yara_scanner_free(exhi_yara_scanner *s);
