@@ -50,12 +50,12 @@ rule Exh_DearCry_Binary
     action = "Isolate the server at once; preserve the program; look for a service named msupdate (System event 7045); restore from offline backups after rebuilding."
     source = "Acronis 2021-03; NII Consulting 2021-04 (technical analysis of DearCry); Binary Defense 2021-03 (service msupdate)"
   strings:
-    $marker = "DEARCRY!" ascii
+    $gate = "DEARCRY!" ascii
     $pdb = "encryptfile -svcv2" ascii nocase
     $svc = "msupdate" ascii wide
     $note = "readme.txt" ascii wide nocase
   condition:
-    uint16(0) == 0x5A4D and $marker and ($pdb or ($svc and $note))
+    $gate and uint16(0) == 0x5A4D and ($pdb or ($svc and $note))
 }
 
 rule Exh_BlackKingdom_Ransom_Note

@@ -14,13 +14,13 @@ rule Exh_Tool_Nishang_PowerShellTcp
     action = "Find what ran it (web shell, scheduled task) and where it connected; treat the server as compromised."
     source = "FireEye/Mandiant 2021-03-04 summary of Microsoft (Nishang); Microsoft Sentinel 'Nishang Invoke-PowerShellTcpOneLine in Windows Event Logging'"
   strings:
-    $name = "Invoke-PowerShellTcp" ascii wide nocase
-    $tcp = "Net.Sockets.TCPClient" ascii wide nocase
+    $gate_name = "Invoke-PowerShellTcp" ascii wide nocase
+    $gate_tcp = "Net.Sockets.TCPClient" ascii wide nocase
     $stream = "GetStream()" ascii wide nocase
     $iex = /\b(iex|Invoke-Expression)\b/ nocase
     $back = "sendback" ascii wide nocase
   condition:
-    $name or ($tcp and $stream and $iex and $back)
+    $gate_name or ($gate_tcp and $stream and $iex and $back)
 }
 
 rule Exh_Tool_PowerCat

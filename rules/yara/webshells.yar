@@ -60,11 +60,11 @@ rule Exh_Webshell_ASPX_Command_Exec
     $page2 = /runat\s*=\s*["']?server/ nocase
     $proc1 = "ProcessStartInfo" ascii nocase
     $proc2 = /Process\s*\.\s*Start\s*\(/ nocase
-    $cmd1 = "cmd.exe" ascii nocase
-    $cmd2 = "powershell.exe" ascii nocase
+    $gate_cmd = "cmd.exe" ascii nocase
+    $gate_ps = "powershell.exe" ascii nocase
     $req = /Request\s*(\.\s*(Item|Form|QueryString|Params)\s*)?[\[\(]/ nocase
   condition:
-    filesize < 2MB and any of ($page*) and any of ($proc*) and any of ($cmd*) and $req
+    any of ($gate*) and filesize < 2MB and any of ($page*) and any of ($proc*) and $req
 }
 
 rule Exh_Webshell_ASPXSpy
@@ -78,10 +78,10 @@ rule Exh_Webshell_ASPXSpy
     action = "Treat the server as compromised: preserve the file, isolate the server, remove the shell, reset credentials and look for lateral movement."
     source = "Volexity 2021-03-02 (ASPXSPY seen after SIMPLESEESHARP); FireEye/Mandiant 2021-03-04"
   strings:
-    $name = "ASPXSpy" ascii wide nocase
+    $gate = "ASPXSpy" ascii wide nocase
     $page = "<%@" ascii
   condition:
-    $name and $page
+    $gate and $page
 }
 
 rule Exh_Webshell_ChinaChopper_Command_Framing

@@ -225,7 +225,15 @@ static void build_gate(exhi_yara *y, const set *st) {
     if (!ok) break;
     size_t lits = 0;
     const YR_STRING *str;
+    /* Strings named $gate* are the rule's declared necessary literals
+     * (rules/yara/README.md): when it has them, only they count, so that a
+     * common literal elsewhere in the rule ("<%@") does not open the gate. */
+    bool has_gate = false;
     yr_rule_strings_foreach(r, str) {
+      if (!strncmp(str->identifier, "$gate", 5)) has_gate = true;
+    }
+    yr_rule_strings_foreach(r, str) {
+      if (has_gate && strncmp(str->identifier, "$gate", 5)) continue;
       uint32_t f = str->flags;
       if (!(f & STRING_FLAGS_LITERAL) || (f & (STRING_FLAGS_XOR | STRING_FLAGS_BASE64 |
                                                STRING_FLAGS_BASE64_WIDE)))
