@@ -173,14 +173,33 @@ class Cases(unittest.TestCase):
         self.assertEqual(recs[0]['event']['outcome'], 'failure')
         self.assertEqual(recs[1]['rule']['id'], 'exh.files.ransom.dearcry_note')
 
-    @unittest.skipIf(os.geteuid() == 0, 'root reads every file')
     def test_unreadable_file_reported(self):
+        # Root reads every file: then run the scan as nobody (setpriv).
+        prefix = []
+        if os.geteuid() == 0:
+            setpriv = shutil.which('setpriv')
+            if not setpriv:
+                self.skipTest('running as root without setpriv')
+            prefix = [setpriv, '--reuid=65534', '--regid=65534', '--clear-groups']
+            os.chmod(self.tmp, 0o755)
         p = self.write('Windows/Temp/locked.bin', 'x')
+        self.write('Windows/Temp/lsass.dmp', 'not really')
+        for d in ('Windows', 'Windows/Temp'):
+            os.chmod(os.path.join(self.tmp, d), 0o755)
         os.chmod(p, 0)
-        rc, _, err = run(self.tmp)
-        self.assertEqual(rc, 2)
-        self.assertIn('locked.bin: cannot open', err)
+        os.chmod(os.path.join(self.tmp, 'Windows/Temp/lsass.dmp'), 0o644)
+        e = dict(os.environ)
+        proc = subprocess.run([*prefix, EXHUNT, 'files', '-f', 'jsonl', self.tmp],
+                              capture_output=True, env=e, timeout=120)
+        err = proc.stderr.decode('utf-8', 'replace')
+        self.assertEqual(proc.returncode, 2, err)
+        self.assertIn('locked.bin: cannot open: Permission denied', err)
         self.assertIn('1 unreadable', err)
+        recs = records(proc.stdout.decode())
+        # The readable file beside it is still scanned and reported.
+        self.assertEqual([r['rule']['id'] for r in recs if 'rule' in r],
+                         ['exh.files.path.lsass_dump'])
+        self.assertEqual([r['event']['outcome'] for r in recs if 'rule' not in r], ['failure'])
 
     def test_terminal_escapes_in_names(self):
         self.write('inetpub/wwwroot/aspnet_client/x\x1b]0;pwn\x07.aspx', files_samples.CHOPPER)

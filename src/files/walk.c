@@ -19,6 +19,8 @@ typedef struct ent {
 
 typedef struct frame {
   int fd;           /* the folder, for openat/fstatat relative to it */
+  dev_t dev;        /* the folder's identity, to refuse loops (bind mounts) */
+  ino_t ino;
   size_t path_len;  /* length of the folder's path in w->path */
   ent *ents;
   size_t n, i;
@@ -82,6 +84,20 @@ static int push_dir(exhi_walk *w, int fd, size_t path_len, exh_error *err) {
     return exhi_err(err, EXH_ERR_IO, w->path, 0, -1, "cannot read folder: %s", strerror(e));
   }
   frame f = {.fd = fd, .path_len = path_len};
+  struct stat self;
+  if (fstat(fd, &self) == 0) {
+    f.dev = self.st_dev;
+    f.ino = self.st_ino;
+    /* A folder that is its own ancestor (a bind mount of a parent inside
+     * the tree) would be walked until the depth limit: refuse it. */
+    for (size_t k = 0; k < w->depth; k++)
+      if (w->stack[k].dev == f.dev && w->stack[k].ino == f.ino) {
+        closedir(d);
+        close(fd);
+        return exhi_err(err, EXH_ERR_LIMIT, w->path, 0, -1,
+                        "folder is one of its own parents (a bind mount?): not entered again");
+      }
+  }
   size_t cap = 0, names_len = 0, names_cap = 0;
   int rc = EXH_OK;
   struct dirent *de;
