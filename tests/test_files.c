@@ -26,6 +26,7 @@ static void layout(void) {
   CHECK_INT(exhi_layout_classify("/e/Windows/Temp/lsass.dmp", 0), EXHI_LOC_WINDOWS_TEMP);
   CHECK_INT(exhi_layout_classify("/e/ProgramData/a/b.7z", 0), EXHI_LOC_PROGRAMDATA);
   CHECK_INT(exhi_layout_classify("/e/root/lsass.dmp", 3), EXHI_LOC_ROOT_DIR);
+  CHECK_INT(exhi_layout_classify("/e/USERS/Public/opera/x.exe", 0), EXHI_LOC_USERS_PUBLIC);
   /* Near misses: the file name itself is no folder; "Temp" alone is not
    * Windows\Temp; an analyst's /root home above the scan root is not C:\root. */
   CHECK_INT(exhi_layout_classify("/e/x/ProgramData", 0), 0);

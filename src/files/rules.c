@@ -98,6 +98,7 @@ unsigned exhi_layout_classify(const char *path, size_t rel_start) {
     if (C(i, "temporary asp.net files")) loc |= EXHI_LOC_TEMP_ASPNET;
     if (C(i, "programdata")) loc |= EXHI_LOC_PROGRAMDATA;
     if (C(i, "windows") && C(i + 1, "temp")) loc |= EXHI_LOC_WINDOWS_TEMP;
+    if (C(i, "users") && C(i + 1, "public")) loc |= EXHI_LOC_USERS_PUBLIC;
     if (C(i, "root") && (size_t)(start[i] - path) >= rel_start) loc |= EXHI_LOC_ROOT_DIR;
   }
 #undef C
@@ -113,7 +114,8 @@ static const struct {
     {"aspnet_client", EXHI_LOC_ASPNET_CLIENT}, {"wwwroot", EXHI_LOC_WWWROOT},
     {"clientaccess", EXHI_LOC_CLIENTACCESS}, {"temp_aspnet", EXHI_LOC_TEMP_ASPNET},
     {"programdata", EXHI_LOC_PROGRAMDATA},   {"windows_temp", EXHI_LOC_WINDOWS_TEMP},
-    {"root_dir", EXHI_LOC_ROOT_DIR},         {"web", EXHI_LOC_WEB},
+    {"root_dir", EXHI_LOC_ROOT_DIR},         {"users_public", EXHI_LOC_USERS_PUBLIC},
+    {"web", EXHI_LOC_WEB},
     {"any", 0},
 };
 

@@ -45,6 +45,7 @@ enum exhi_loc {
   EXHI_LOC_PROGRAMDATA = 1u << 8,   /* ProgramData/... */
   EXHI_LOC_WINDOWS_TEMP = 1u << 9,  /* Windows/Temp/... */
   EXHI_LOC_ROOT_DIR = 1u << 10,     /* a folder named root (C:\root) */
+  EXHI_LOC_USERS_PUBLIC = 1u << 11, /* Users/Public/... */
 };
 #define EXHI_LOC_WEB                                                               \
   (EXHI_LOC_OWA_AUTH | EXHI_LOC_ECP_AUTH | EXHI_LOC_OAB | EXHI_LOC_HTTPPROXY |     \

@@ -591,15 +591,14 @@ int exh_files_scan(const exh_files *f, const char *root,
   while (rc == EXH_OK && cur->n) {
     unsigned nt = f->threads < cur->n ? f->threads : (unsigned)cur->n;
     unsigned started = 0;
+    /* Workers run in their own threads even when there is one, so that
+     * the walk of the next batch overlaps the scan of this one. */
     for (unsigned i = 0; i < nt; i++) {
       ws[i].b = cur;
-      if (nt > 1 && pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) != 0) break;
+      if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) != 0) break;
       started++;
     }
-    if (nt == 1 || started == 0) {
-      started = 0;
-      worker_main(&ws[0]); /* one thread wanted, or none could start */
-    }
+    if (started == 0) worker_main(&ws[0]); /* no thread could start: scan here */
     if (!done && !oom) done = fill(wk, strlen(root), nxt, &oom);
     for (unsigned i = 0; i < started; i++) pthread_join(ws[i].tid, NULL);
     rc = emit(f, cur, on_finding, on_error, ctx, stats);
