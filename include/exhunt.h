@@ -274,12 +274,20 @@ EXH_API void exh_output_free(exh_output *o);
 
 /* ---- files: web shells, ransomware, dumps on disk (exhunt files) ------- */
 
-/* Hashes of one file as lower-case hex; "" for those not computed. */
-typedef struct exh_file_hashes {
-  const char *sha256;
-  const char *sha1;  /* "" unless the indicator lookup asked for it */
-  const char *md5;   /* "" unless the indicator lookup asked for it */
-} exh_file_hashes;
+/* What the indicator hook is told about one file. Strings live for the
+ * duration of the lookup call. */
+typedef struct exh_file_info {
+  const char *path;     /* as scanned: the root given, then the path below it */
+  const char *rel_path; /* below the scan root, '/'-separated
+                           ("inetpub/wwwroot/aspnet_client/x.aspx"), to
+                           compare with published Windows paths; the file
+                           name when the root is the file itself */
+  const char *name;     /* the last component */
+  int64_t size;
+  const char *sha256;   /* lower-case hex */
+  const char *sha1;     /* "" unless the lookup asked for it (want) */
+  const char *md5;      /* "" unless the lookup asked for it (want) */
+} exh_file_info;
 
 /* One indicator that matched a file. The strings are borrowed from the
  * lookup's owner and must stay valid until the lookup is called again from
@@ -297,14 +305,14 @@ typedef struct exh_indicator_hit {
 enum exh_hash_want { EXH_WANT_SHA1 = 1u << 0, EXH_WANT_MD5 = 1u << 1 };
 
 /*
- * The hook an indicator store plugs into `exh_files`: called once per file
- * from the worker threads (so it must be thread-safe), with the file's
- * hashes and its path. It writes up to max hits and their count to *n.
- * A status other than EXH_OK is reported as an error on that file.
+ * The hook an indicator store plugs into `exh_files`: called once per
+ * readable file from the worker threads (so it must be thread-safe), with
+ * the file's hashes and paths. It writes up to max hits and their count to
+ * *n. A status other than EXH_OK is reported as an error on that file.
  */
 typedef struct exh_indicator_lookup {
-  int (*lookup)(void *ctx, const exh_file_hashes *hashes, const char *path,
-                exh_indicator_hit *hits, size_t max, size_t *n, exh_error *err);
+  int (*lookup)(void *ctx, const exh_file_info *file, exh_indicator_hit *hits, size_t max,
+                size_t *n, exh_error *err);
   void *ctx;
   unsigned want; /* enum exh_hash_want: extra hashes the indicators use */
 } exh_indicator_lookup;

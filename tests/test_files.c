@@ -205,13 +205,20 @@ static const ioc_row name_row = {"supp0rt.aspx", "filename", "MSTIC Exchange IOC
 static char planted_sha256[65], planted_md5[33];
 static int lookups;
 
-static int lookup(void *ctx, const exh_file_hashes *h, const char *path, exh_indicator_hit *hits,
-                  size_t max, size_t *n, exh_error *err) {
+static int rel_ok;
+
+static int lookup(void *ctx, const exh_file_info *h, exh_indicator_hit *hits, size_t max,
+                  size_t *n, exh_error *err) {
   (void)ctx;
   (void)err;
   __atomic_fetch_add(&lookups, 1, __ATOMIC_RELAXED);
   *n = 0;
-  const char *name = strrchr(path, '/') + 1;
+  const char *name = h->name;
+  /* rel_path is below the scan root: "sub/<name>" for the files in sub/. */
+  size_t nl = strlen(name), rl = strlen(h->rel_path);
+  if (!strncmp(h->rel_path, "sub/", 4) && rl == 4 + nl && !strcmp(h->rel_path + 4, name) &&
+      strstr(h->path, h->rel_path) && h->size > 0)
+    __atomic_fetch_add(&rel_ok, 1, __ATOMIC_RELAXED);
   if (!strcmp(h->sha256, planted_sha256) && *n < max)
     hits[(*n)++] = (exh_indicator_hit){h->sha256, "sha256", "CISA AR21-084A", "HAFNIUM"};
   if (!strcmp(h->md5, planted_md5) && *n < max)
@@ -255,9 +262,12 @@ static int on_finding(void *ctx, const exh_finding *f) {
 }
 
 static void hook(const char *dir) {
-  write_file(dir, "planted.bin", "planted\n");
-  write_file(dir, "supp0rt.aspx", "nothing to see\n");
-  write_file(dir, "clean.txt", "clean\n");
+  char sub[600];
+  snprintf(sub, sizeof sub, "%s/sub", dir);
+  mkdir(sub, 0755);
+  write_file(sub, "planted.bin", "planted\n");
+  write_file(sub, "supp0rt.aspx", "nothing to see\n");
+  write_file(sub, "clean.txt", "clean\n");
   /* Hashes of "planted\n", computed independently (sha256sum, md5sum). */
   FILE *pp = popen("printf 'planted\\n' | sha256sum", "r");
   if (pp) {
@@ -288,6 +298,7 @@ static void hook(const char *dir) {
   CHECK_INT(s.provider_ok, 2);
   CHECK_INT(s.n, 3);
   CHECK_INT(lookups, (int)st.files);
+  CHECK_INT(rel_ok, 3);
   exh_files_free(f);
 
   /* Without the hook: no indicator findings, and MD5 is not computed. */

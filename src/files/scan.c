@@ -157,9 +157,13 @@ static void indicators(worker *w, job *j) {
   const exh_files *f = w->f;
   exh_indicator_hit hits[EXH_INDICATOR_MAX_HITS];
   size_t n = 0;
-  exh_file_hashes hs = {.sha256 = j->sha256, .sha1 = j->sha1, .md5 = j->md5};
+  const char *rel = j->path + j->root_len;
+  while (*rel == '/') rel++;
+  exh_file_info fi = {.path = j->path, .rel_path = *rel ? rel : j->path + j->name_off,
+                      .name = j->path + j->name_off, .size = (int64_t)j->bytes,
+                      .sha256 = j->sha256, .sha1 = j->sha1, .md5 = j->md5};
   exh_error e = {0};
-  int rc = f->ioc.lookup(f->ioc.ctx, &hs, j->path, hits, EXH_INDICATOR_MAX_HITS, &n, &e);
+  int rc = f->ioc.lookup(f->ioc.ctx, &fi, hits, EXH_INDICATOR_MAX_HITS, &n, &e);
   if (rc != EXH_OK) {
     job_fail(j, rc, "indicator lookup failed: ", e.text);
     return;
@@ -586,8 +590,11 @@ int exh_files_scan(const exh_files *f, const char *root,
       rc = exhi_yara_scanner_new(f->yara, &ws[i].ys, err);
   }
   bool oom = false, done = false;
+  /* The root as the walk spells it ("dir//" walks as "dir"). */
+  size_t root_len = strlen(root);
+  while (root_len > 1 && root[root_len - 1] == '/') root_len--;
   batch *cur = bs ? &bs[0] : NULL, *nxt = bs ? &bs[1] : NULL;
-  if (rc == EXH_OK) done = fill(wk, strlen(root), cur, &oom);
+  if (rc == EXH_OK) done = fill(wk, root_len, cur, &oom);
   while (rc == EXH_OK && cur->n) {
     unsigned nt = f->threads < cur->n ? f->threads : (unsigned)cur->n;
     unsigned started = 0;
@@ -599,7 +606,7 @@ int exh_files_scan(const exh_files *f, const char *root,
       started++;
     }
     if (started == 0) worker_main(&ws[0]); /* no thread could start: scan here */
-    if (!done && !oom) done = fill(wk, strlen(root), nxt, &oom);
+    if (!done && !oom) done = fill(wk, root_len, nxt, &oom);
     for (unsigned i = 0; i < started; i++) pthread_join(ws[i].tid, NULL);
     rc = emit(f, cur, on_finding, on_error, ctx, stats);
     batch *t = cur;
