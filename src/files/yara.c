@@ -420,6 +420,7 @@ int exhi_yara_scanner_new(const exhi_yara *y, exhi_yara_scanner **out, exh_error
       return exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "out of memory creating a YARA scanner");
     }
     yr_scanner_set_callback(s->sc[i], scan_cb, s);
+    yr_scanner_set_timeout(s->sc[i], EXHI_YARA_SCAN_TIMEOUT_S);
   }
   *out = s;
   return EXH_OK;

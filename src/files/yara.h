@@ -11,6 +11,10 @@
 /* A user rule folder holds a few hundred files at most (signature-base has
  * ~700); the bound keeps a wrong --yara / from reading a whole disk. */
 #define EXHI_YARA_MAX_DIR_FILES 4096
+/* CPU time one file may take in one rule set: the bundled rules scan
+ * 128 MiB in well under a second; a user rule with a pathological regex on
+ * a hostile file must not stall the scan. The file is reported instead. */
+#define EXHI_YARA_SCAN_TIMEOUT_S 60
 /* Compiled sets: the sources in one, each compiled file in its own. */
 #define EXHI_YARA_MAX_SETS 64
 
