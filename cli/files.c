@@ -35,6 +35,7 @@ static void help(FILE *fp) {
         "                      folder of them; may be repeated\n"
         "      --no-builtin    use only the --yara rules (no bundled YARA or path rules)\n"
         "  -j, --threads N     worker threads (default: one per CPU)\n"
+        "      --list-rules    print the rules (id, severity, kind, title, source) and exit\n"
         "      --max-size SIZE files larger than SIZE (e.g. 512M, 2G) are hashed but not\n"
         "                      given to YARA (default 128M; Exchange databases are larger)\n"
         "      --color WHEN    auto (default), always or never; NO_COLOR is honoured\n"
@@ -94,6 +95,24 @@ static int parse_size(const char *s, uint64_t *out) {
   return 0;
 }
 
+/* One line per rule, tab-separated; user rules are input, so anything but
+ * printable ASCII is written as \xNN. */
+static int list_rules(exh_files *fs) {
+  exh_files_rule r;
+  for (size_t i = 0; exh_files_rule_get(fs, i, &r) == EXH_OK; i++) {
+    const char *cols[] = {r.id, exh_severity_name(r.severity), r.kind, r.name, r.source};
+    for (size_t k = 0; k < sizeof cols / sizeof *cols; k++) {
+      if (k) putchar('\t');
+      for (const char *p = cols[k]; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f) printf("\\x%02x", (unsigned char)*p);
+        else putchar(*p);
+    }
+    putchar('\n');
+  }
+  exh_files_free(fs);
+  return fflush(stdout) == 0 ? EXIT_CLEAN : EXIT_ERROR;
+}
+
 int cmd_files(int argc, char **argv) {
   static const struct option opts[] = {
       {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
@@ -101,8 +120,9 @@ int cmd_files(int argc, char **argv) {
       {"threads", required_argument, NULL, 'j'}, {"max-size", required_argument, NULL, 'M'},
       {"color", required_argument, NULL, 'c'},  {"colour", required_argument, NULL, 'c'},
       {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0}};
+      {"list-rules", no_argument, NULL, 'L'},   {NULL, 0, NULL, 0}};
   const char *format = "text", *output = NULL;
+  bool list = false;
   const char *yara[MAX_YARA_ARGS];
   size_t n_yara = 0;
   exh_files_config cfg = {0};
@@ -146,6 +166,7 @@ int cmd_files(int argc, char **argv) {
       }
       break;
     case 'q': quiet = true; break;
+    case 'L': list = true; break;
     case 'h': help(stdout); return EXIT_CLEAN;
     default:
       fprintf(stderr, "exhunt files: %s '%s'\nRun 'exhunt files --help' for the options.\n",
@@ -154,7 +175,7 @@ int cmd_files(int argc, char **argv) {
       return EXIT_ERROR;
     }
   }
-  if (optind >= argc) {
+  if (optind >= argc && !list) {
     fprintf(stderr, "exhunt files: no path. Give a mounted volume, an Exchange folder or files.\n"
                     "Run 'exhunt files --help' for more.\n");
     return EXIT_ERROR;
@@ -175,6 +196,7 @@ int cmd_files(int argc, char **argv) {
     fprintf(stderr, "exhunt files: %s\n", err.text);
     return EXIT_ERROR;
   }
+  if (list) return list_rules(fs);
   FILE *fp = stdout;
   if (output && !quiet) {
     fp = fopen(output, "w");

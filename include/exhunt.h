@@ -339,6 +339,18 @@ EXH_API void exh_files_free(exh_files *f);
 /* Numbers of rules compiled: bundled + user YARA rules, path rules. */
 EXH_API void exh_files_rule_counts(const exh_files *f, size_t *yara, size_t *paths);
 
+/* One compiled rule, for listings; strings live as long as f. */
+typedef struct exh_files_rule {
+  const char *id;       /* "exh.files.webshell.china_chopper" */
+  const char *name;     /* one-line title */
+  const char *kind;     /* "yara" or "path" */
+  const char *yara;     /* YARA namespace:identifier, or NULL for path rules */
+  int severity;         /* enum exh_severity */
+  const char *source;   /* the public report(s) it rests on */
+} exh_files_rule;
+/* Rule i of the YARA rules then the path rules; EXH_ERR_NOTFOUND past the end. */
+EXH_API int exh_files_rule_get(const exh_files *f, size_t i, exh_files_rule *out);
+
 typedef struct exh_files_stats {
   uint64_t files;           /* regular files read */
   uint64_t bytes;           /* bytes read */

@@ -253,6 +253,16 @@ class Cases(unittest.TestCase):
         for word in ('--yara', '--format', '--threads', '--max-size', 'Exit status'):
             self.assertIn(word, out)
 
+    def test_list_rules(self):
+        rc, out, _ = run('--list-rules')
+        self.assertEqual(rc, 0)
+        rows = [line.split('\t') for line in out.splitlines()]
+        ids = [r[0] for r in rows]
+        self.assertIn('exh.files.webshell.china_chopper', ids)
+        self.assertIn('exh.files.path.lsass_dump', ids)
+        self.assertTrue(all(len(r) == 5 and r[4] for r in rows), 'every rule names a source')
+        self.assertEqual(len(ids), len(set(ids)))
+
     def test_max_size_hashes_only(self):
         self.write('Users/Public/a.CRYPT', b'DEARCRY!' + bytes(4096))
         rc, out, err = run('-f', 'jsonl', '--max-size', '1K', self.tmp)

@@ -450,6 +450,26 @@ void exh_files_rule_counts(const exh_files *f, size_t *yara, size_t *paths) {
   if (paths) *paths = f->paths.n;
 }
 
+int exh_files_rule_get(const exh_files *f, size_t i, exh_files_rule *out) {
+  static _Thread_local char qualified[512];
+  size_t ny = f->yara ? exhi_yara_rule_count(f->yara) : 0;
+  if (i < ny) {
+    const char *ident, *ns;
+    const exhi_rule *r = exhi_yara_rule_at(f->yara, i, &ident, &ns);
+    if (!r) return EXH_ERR_NOTFOUND;
+    snprintf(qualified, sizeof qualified, "%s:%s", ns, ident);
+    *out = (exh_files_rule){.id = r->id, .name = r->name, .kind = "yara", .yara = qualified,
+                            .severity = r->severity, .source = r->source};
+    return EXH_OK;
+  }
+  i -= ny;
+  if (i >= f->paths.n) return EXH_ERR_NOTFOUND;
+  const exhi_rule *r = &f->paths.rules[i].info;
+  *out = (exh_files_rule){.id = r->id, .name = r->name, .kind = "path", .yara = NULL,
+                          .severity = r->severity, .source = r->source};
+  return EXH_OK;
+}
+
 /* ---- scan --------------------------------------------------------------- */
 
 /* Walks until the batch is full or the tree ends. Returns true at the end. */

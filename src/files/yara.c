@@ -373,6 +373,22 @@ void exhi_yara_free(exhi_yara *y) {
 
 size_t exhi_yara_rule_count(const exhi_yara *y) { return y->n_rules; }
 
+const exhi_rule *exhi_yara_rule_at(const exhi_yara *y, size_t i, const char **ident,
+                                   const char **ns) {
+  for (size_t k = 0; k < y->n_sets; k++) {
+    const set *st = &y->sets[k];
+    if (i >= st->n) {
+      i -= st->n;
+      continue;
+    }
+    const YR_RULE *r = &st->rules->rules_table[i];
+    *ident = r->identifier;
+    *ns = r->ns ? r->ns->name : "";
+    return &st->info[i];
+  }
+  return NULL;
+}
+
 static int scan_cb(YR_SCAN_CONTEXT *ctx, int message, void *data, void *user) {
   if (message != CALLBACK_MSG_RULE_MATCHING) return CALLBACK_CONTINUE;
   exhi_yara_scanner *s = user;

@@ -25,6 +25,10 @@ int exhi_yara_new(const char *const *paths, size_t n, bool builtin, exhi_yara **
                   exh_error *err);
 void exhi_yara_free(exhi_yara *y);
 size_t exhi_yara_rule_count(const exhi_yara *y);
+/* Rule i across the sets in scan order (NULL past the end); *ident and
+ * *ns get its YARA identifier and namespace. */
+const exhi_rule *exhi_yara_rule_at(const exhi_yara *y, size_t i, const char **ident,
+                                   const char **ns);
 /* Whether the bundled rules run behind the literal prefilter. */
 bool exhi_yara_gated(const exhi_yara *y);
 
