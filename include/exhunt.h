@@ -339,7 +339,8 @@ EXH_API void exh_files_free(exh_files *f);
 /* Numbers of rules compiled: bundled + user YARA rules, path rules. */
 EXH_API void exh_files_rule_counts(const exh_files *f, size_t *yara, size_t *paths);
 
-/* One compiled rule, for listings; strings live as long as f. */
+/* One compiled rule, for listings; strings live as long as f, except yara,
+ * valid until the calling thread's next exh_files_rule_get. */
 typedef struct exh_files_rule {
   const char *id;       /* "exh.files.webshell.china_chopper" */
   const char *name;     /* one-line title */
