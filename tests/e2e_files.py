@@ -164,6 +164,14 @@ class Cases(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertEqual([r['rule']['id'] for r in records(out)], ['exh.files.ransom.dearcry_note'])
 
+    def test_link_named_as_root_is_followed(self):
+        p = self.write('x/readme.txt', files_samples.DEARCRY_NOTE)
+        link = os.path.join(self.tmp, 'note-link')
+        os.symlink(p, link)
+        rc, out, err = run('-f', 'jsonl', link)
+        self.assertEqual(rc, 1, err)
+        self.assertEqual([r['rule']['id'] for r in records(out)], ['exh.files.ransom.dearcry_note'])
+
     def test_missing_path_exits_2_and_goes_on(self):
         p = self.write('readme.txt', files_samples.DEARCRY_NOTE)
         rc, out, err = run('-f', 'jsonl', os.path.join(self.tmp, 'nope'), p)

@@ -187,6 +187,19 @@ int exhi_walk_new(const char *root, exhi_walk **out, exh_error *err) {
     return exhi_err(err, EXH_ERR_IO, root, 0, -1, "cannot open: %s", strerror(e));
   }
   if (S_ISREG(st.st_mode)) {
+    /* A link the user named is followed, here once: the scan then opens
+     * the target (files are opened O_NOFOLLOW). */
+    struct stat lst;
+    if (lstat(w->path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+      char *real = realpath(w->path, NULL);
+      if (!real || strlen(real) > EXHI_WALK_MAX_PATH - 2) {
+        free(real);
+        free(w);
+        return exhi_err(err, EXH_ERR_IO, root, 0, -1, "cannot resolve the link");
+      }
+      memcpy(w->path, real, strlen(real) + 1);
+      free(real);
+    }
     w->single = 1;
     w->single_st = st;
     *out = w;
