@@ -9,6 +9,7 @@
  * mitigate) are added here when they are built, not before. */
 static const cli_command commands[] = {
     {"assess", "Exchange build -> update level, open CVEs, the update to install", cmd_assess},
+    {"files", "web shells, ransomware, dumps and staged archives on disk (YARA, hashes)", cmd_files},
 };
 
 static void usage(FILE *fp) {

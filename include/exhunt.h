@@ -272,6 +272,111 @@ EXH_API int exh_output_input_error(exh_output *o, const char *input,
 EXH_API int exh_output_finish(exh_output *o, exh_error *err);
 EXH_API void exh_output_free(exh_output *o);
 
+/* ---- files: web shells, ransomware, dumps on disk (exhunt files) ------- */
+
+/* What the indicator hook is told about one file. Strings live for the
+ * duration of the lookup call. */
+typedef struct exh_file_info {
+  const char *path;     /* as scanned: the root given, then the path below it */
+  const char *rel_path; /* below the scan root, '/'-separated
+                           ("inetpub/wwwroot/aspnet_client/x.aspx"), to
+                           compare with published Windows paths; the file
+                           name when the root is the file itself */
+  const char *name;     /* the last component */
+  int64_t size;
+  const char *sha256;   /* lower-case hex */
+  const char *sha1;     /* "" unless the lookup asked for it (want) */
+  const char *md5;      /* "" unless the lookup asked for it (want) */
+} exh_file_info;
+
+/* One indicator that matched a file. The strings are borrowed from the
+ * lookup's owner and must stay valid until the lookup is called again from
+ * the same thread (the scanner copies them at once). */
+typedef struct exh_indicator_hit {
+  const char *value;  /* the indicator as listed: a hash, a file name, a path */
+  const char *type;   /* "sha256", "sha1", "md5", "filename", "filepath" */
+  const char *source; /* who published it: "MSTIC", "CISA AR21-084A", ... */
+  const char *actor;  /* attribution as the source gives it, or NULL */
+} exh_indicator_hit;
+
+/* The most hits one file reports; more are counted, not listed. */
+#define EXH_INDICATOR_MAX_HITS 16
+
+enum exh_hash_want { EXH_WANT_SHA1 = 1u << 0, EXH_WANT_MD5 = 1u << 1 };
+
+/*
+ * The hook an indicator store plugs into `exh_files`: called once per
+ * readable file from the worker threads (so it must be thread-safe), with
+ * the file's hashes and paths. It writes up to max hits and their count to
+ * *n. A status other than EXH_OK is reported as an error on that file.
+ */
+typedef struct exh_indicator_lookup {
+  int (*lookup)(void *ctx, const exh_file_info *file, exh_indicator_hit *hits, size_t max,
+                size_t *n, exh_error *err);
+  void *ctx;
+  unsigned want; /* enum exh_hash_want: extra hashes the indicators use */
+} exh_indicator_lookup;
+
+typedef struct exh_files_config {
+  unsigned threads;           /* worker threads; 0: one per online CPU */
+  const char *const *yara;    /* extra YARA rule files or folders (source or
+                                 compiled), n_yara of them */
+  size_t n_yara;
+  int no_builtin;             /* 1: only the --yara rules, no bundled ones */
+  uint64_t max_scan_bytes;    /* larger files are hashed but not given to
+                                 YARA; 0: EXH_FILES_DEFAULT_MAX_SCAN */
+  const exh_indicator_lookup *indicators; /* NULL: none; borrowed */
+} exh_files_config;
+
+/* The default size limit for YARA: 128 MiB (see docs/findings.md). */
+#define EXH_FILES_DEFAULT_MAX_SCAN (128ull << 20)
+
+/* Compiled rules (YARA and path rules): immutable, reused for many scans. */
+typedef struct exh_files exh_files;
+
+EXH_API int exh_files_new(const exh_files_config *cfg, exh_files **out, exh_error *err);
+EXH_API void exh_files_free(exh_files *f);
+/* Numbers of rules compiled: bundled + user YARA rules, path rules. */
+EXH_API void exh_files_rule_counts(const exh_files *f, size_t *yara, size_t *paths);
+
+/* One compiled rule, for listings; strings live as long as f, except yara,
+ * valid until the calling thread's next exh_files_rule_get. */
+typedef struct exh_files_rule {
+  const char *id;       /* "exh.files.webshell.china_chopper" */
+  const char *name;     /* one-line title */
+  const char *kind;     /* "yara" or "path" */
+  const char *yara;     /* YARA namespace:identifier, or NULL for path rules */
+  int severity;         /* enum exh_severity */
+  const char *source;   /* the public report(s) it rests on */
+} exh_files_rule;
+/* Rule i of the YARA rules then the path rules; EXH_ERR_NOTFOUND past the end. */
+EXH_API int exh_files_rule_get(const exh_files *f, size_t i, exh_files_rule *out);
+
+typedef struct exh_files_stats {
+  uint64_t files;           /* regular files read */
+  uint64_t bytes;           /* bytes read */
+  uint64_t dirs;            /* folders entered */
+  uint64_t links_skipped;   /* symbolic links, never followed */
+  uint64_t special_skipped; /* devices, FIFOs, sockets */
+  uint64_t unreadable;      /* files and folders that could not be read */
+  uint64_t not_yara_scanned;/* files above max_scan_bytes: hashed only */
+  uint64_t findings;
+} exh_files_stats;
+
+/*
+ * Scans the tree at root (a folder or a single file) read-only: files are
+ * opened O_NOATIME where allowed, symbolic links and special files are never
+ * opened. Findings come to on_finding in a stable order (folder entries
+ * sorted by name, depth first), from the calling thread; an on_finding status
+ * other than EXH_OK stops the scan and is returned. Files or folders that
+ * cannot be read go to on_error (may be NULL) and the scan goes on. stats
+ * (may be NULL) is added to, so one struct can sum several roots.
+ */
+EXH_API int exh_files_scan(const exh_files *f, const char *root,
+                           int (*on_finding)(void *ctx, const exh_finding *fd),
+                           void (*on_error)(void *ctx, const exh_error *e),
+                           void *ctx, exh_files_stats *stats, exh_error *err);
+
 #ifdef __cplusplus
 }
 #endif
