@@ -1,0 +1,45 @@
+/* Tells a feed's format from its content and hands it to its parser. */
+#include "ioc.h"
+
+#include <string.h>
+
+int exhi_ioc_json_load(const char *name, const char *data, size_t len, json_t **out,
+                       exh_error *err) {
+  json_error_t je;
+  /* JSON_REJECT_DUPLICATES: two "pattern" members would make the meaning
+   * depend on which one a reader keeps. */
+  *out = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+  if (!*out)
+    return exhi_err(err, EXH_ERR_PARSE, name, je.line, -1, "column %d: JSON: %s", je.column,
+                    je.text);
+  return EXH_OK;
+}
+
+int exhi_ioc_parse(const char *name, const char *data, size_t len,
+                   const exhi_ioc_sink *sink, const char **format, exh_error *err) {
+  size_t i = 0;
+  if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) i = 3;
+  while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n')) i++;
+  if (i < len && (data[i] == '{' || data[i] == '[')) {
+    json_t *doc;
+    int rc = exhi_ioc_json_load(name, data + i, len - i, &doc, err);
+    if (rc != EXH_OK) return rc;
+    const char *type = json_string_value(json_object_get(doc, "type"));
+    if (type && (!strcmp(type, "bundle") || !strcmp(type, "indicator"))) {
+      *format = "stix";
+      rc = exhi_ioc_parse_stix(name, doc, sink, err);
+    } else if (json_object_get(doc, "Event") || json_object_get(doc, "response") ||
+               json_object_get(doc, "Attribute")) {
+      *format = "misp";
+      rc = exhi_ioc_parse_misp(name, doc, sink, err);
+    } else {
+      *format = "json";
+      rc = exhi_err(err, EXH_ERR_PARSE, name, 0, -1,
+                    "$: JSON that is neither a STIX 2.1 bundle (\"type\": \"bundle\") "
+                    "nor a MISP event (\"Event\")");
+    }
+    json_decref(doc);
+    return rc;
+  }
+  return exhi_ioc_parse_csv(name, data, len, sink, format, err);
+}
