@@ -46,6 +46,8 @@ static void help(FILE *fp) {
         "pull:\n"
         "      --cacert FILE  trust the CA certificates in FILE instead of the system's\n"
         "      --retries N    attempts after a timeout or HTTP 5xx/429 (default 3)\n"
+        "      --retry-delay MS  wait before the first retry, doubled each time\n"
+        "                     (default 1000)\n"
         "      --force        ignore the stored ETag / Last-Modified\n"
         "list:\n"
         "  -t, --type TYPE    sha256 sha1 md5 filename filepath ipv4 ipv6 domain url\n"
@@ -75,6 +77,7 @@ static void help(FILE *fp) {
 typedef struct opts {
   const char *db, *source, *actor, *format, *output, *cacert;
   int type, retries;
+  long retry_delay_ms;
   bool force;
 } opts;
 
@@ -268,7 +271,7 @@ static int do_pull(const opts *o, int argc, char **argv) {
   exh_ioc_store *s;
   int rc = open_store(o, 0, &s);
   if (rc) return rc;
-  exh_ioc_pull_opts po = {.cacert = o->cacert, .retries = o->retries, .backoff_ms = 1000,
+  exh_ioc_pull_opts po = {.cacert = o->cacert, .retries = o->retries, .backoff_ms = o->retry_delay_ms,
                           .force = o->force, .import = {.source = o->source, .actor = o->actor}};
   exh_ioc_pull_result res;
   exh_error err;
@@ -293,8 +296,9 @@ int cmd_ioc(int argc, char **argv) {
       {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
       {"cacert", required_argument, NULL, 'C'}, {"retries", required_argument, NULL, 'r'},
       {"force", no_argument, NULL, 'F'},        {"help", no_argument, NULL, 'h'},
+      {"retry-delay", required_argument, NULL, 'R'},
       {NULL, 0, NULL, 0}};
-  opts o = {.retries = 3};
+  opts o = {.retries = 3, .retry_delay_ms = 1000};
   const char *sub = NULL;
   char *rest[256];
   int nrest = 0;
@@ -337,6 +341,16 @@ int cmd_ioc(int argc, char **argv) {
         return EXIT_ERROR;
       }
       o.retries = (int)v;
+      break;
+    }
+    case 'R': {
+      char *end;
+      long v = strtol(optarg, &end, 10);
+      if (*end || v < 0 || v > 60000) {
+        fprintf(stderr, "exhunt ioc: --retry-delay takes 0 to 60000 (milliseconds)\n");
+        return EXIT_ERROR;
+      }
+      o.retry_delay_ms = v;
       break;
     }
     case 'h': help(stdout); return EXIT_CLEAN;
