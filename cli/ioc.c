@@ -32,6 +32,9 @@ static void help(FILE *fp) {
         "  list               print indicators (TYPE, VALUE, SOURCE, ACTOR, FIRST_SEEN,\n"
         "                     CONFIDENCE, tab-separated)\n"
         "  stats              count indicators per source, type and actor\n"
+        "  lookup VALUE...    is this hash / IP / domain / URL / path in the store? ('-'\n"
+        "                     reads one value per line); prints each hit with its\n"
+        "                     source and actor; the type is guessed unless --type\n"
         "  export             write the sightings (which indicator was seen where)\n"
         "\n"
         "Options for every command:\n"
@@ -49,7 +52,7 @@ static void help(FILE *fp) {
         "      --retry-delay MS  wait before the first retry, doubled each time\n"
         "                     (default 1000)\n"
         "      --force        ignore the stored ETag / Last-Modified\n"
-        "list:\n"
+        "list and lookup:\n"
         "  -t, --type TYPE    sha256 sha1 md5 filename filepath ipv4 ipv6 domain url\n"
         "                     user-agent\n"
         "      --source NAME, --actor NAME   only those\n"
@@ -62,14 +65,16 @@ static void help(FILE *fp) {
         "store as it was. Importing a file again updates its indicators and never\n"
         "duplicates them (one row per source, type and value).\n"
         "\n"
-        "Exit status: 0 done (list: something listed), 1 list found nothing,\n"
-        "2 an error (the other files are still imported).\n"
+        "Exit status: 0 done (list: something listed; lookup: no value known),\n"
+        "1 list found nothing / lookup found a known indicator, 2 an error (the other\n"
+        "files are still imported).\n"
         "\n"
         "Examples:\n"
         "  exhunt ioc import MSTICIoCs-ExchangeServerVulnerabilitiesDisclosedMarch2021.csv\n"
         "  exhunt ioc import --actor HAFNIUM volexity-indicators.csv\n"
         "  exhunt ioc pull https://example.org/feeds/exchange.stix.json\n"
         "  exhunt ioc list --type sha256 --source microsoft-mstic\n"
+        "  exhunt ioc lookup 103.77.192.219 2b9838da7edb0decd32b086e47a31e8f5733b5981ad8247a2f9508e232589bff\n"
         "  exhunt ioc export --format stix -o sightings.json\n",
         fp);
 }
@@ -263,6 +268,72 @@ static int do_export(const opts *o) {
   return rc;
 }
 
+/* One value as a user gives it: every hit, one line each. */
+static size_t lookup_one(const exh_ioc_set *set, int type, const char *v, size_t len) {
+  int types[2] = {type ? type : exh_ioc_type_detect(v, len), 0};
+  /* A path may be published as a path or only by its name. */
+  if (!type && types[0] == EXH_IOC_FILEPATH) types[1] = EXH_IOC_FILENAME;
+  size_t total = 0;
+  for (int k = 0; k < 2 && types[k]; k++) {
+    const exh_ioc *h;
+    size_t n = exh_ioc_set_lookup(set, types[k], v, len, &h);
+    for (size_t i = 0; i < n; i++) {
+      put(stdout, v);
+      putchar('\t');
+      put(stdout, exh_ioc_type_name(h[i].type));
+      putchar('\t');
+      put(stdout, h[i].source);
+      putchar('\t');
+      put(stdout, *h[i].actor ? h[i].actor : "-");
+      putchar('\t');
+      put(stdout, *h[i].report ? h[i].report : "-");
+      putchar('\n');
+    }
+    total += n;
+  }
+  return total;
+}
+
+/* A value on standard input: a hash, a URL, a path; 8 KiB covers them. */
+#define LOOKUP_LINE_MAX 8192
+
+static int do_lookup(const opts *o, int argc, char **argv) {
+  if (argc == 0) {
+    fprintf(stderr, "exhunt ioc lookup: give values, or '-' to read one per line\n");
+    return EXIT_ERROR;
+  }
+  exh_ioc_store *s;
+  int rc = open_store(o, EXH_IOC_READONLY, &s);
+  if (rc) return rc;
+  exh_ioc_set *set;
+  exh_error err;
+  rc = exh_ioc_set_load(s, &set, &err);
+  exh_ioc_store_close(s);
+  if (rc != EXH_OK) {
+    fprintf(stderr, "exhunt ioc lookup: %s\n", err.text);
+    return EXIT_ERROR;
+  }
+  size_t hits = 0;
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "-") != 0) {
+      hits += lookup_one(set, o->type, argv[i], strlen(argv[i]));
+      continue;
+    }
+    static char line[LOOKUP_LINE_MAX + 2];
+    while (fgets(line, sizeof line, stdin)) {
+      size_t len = strlen(line);
+      while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+      if (len) hits += lookup_one(set, o->type, line, len);
+    }
+  }
+  exh_ioc_set_free(set);
+  if (fflush(stdout) != 0) {
+    perror("stdout");
+    return EXIT_ERROR;
+  }
+  return hits ? EXIT_FINDINGS : EXIT_CLEAN;
+}
+
 static int do_pull(const opts *o, int argc, char **argv) {
   if (argc != 1) {
     fprintf(stderr, "exhunt ioc pull: give one URL\n");
@@ -362,12 +433,13 @@ int cmd_ioc(int argc, char **argv) {
     }
   }
   if (!sub) {
-    fprintf(stderr, "exhunt ioc: no command (import, pull, list, stats, export).\n"
+    fprintf(stderr, "exhunt ioc: no command (import, pull, list, stats, lookup, export).\n"
                     "Run 'exhunt ioc --help' for more.\n");
     return EXIT_ERROR;
   }
   if (!strcmp(sub, "import")) return do_import(&o, nrest, rest);
   if (!strcmp(sub, "pull")) return do_pull(&o, nrest, rest);
+  if (!strcmp(sub, "lookup")) return do_lookup(&o, nrest, rest);
   if (nrest) {
     fprintf(stderr, "exhunt ioc %s: takes no arguments, only options\n", sub);
     return EXIT_ERROR;
@@ -377,6 +449,6 @@ int cmd_ioc(int argc, char **argv) {
   if (!strcmp(sub, "export")) return do_export(&o);
   char esc[128];
   exhi_escape_terminal(sub, esc, sizeof esc);
-  fprintf(stderr, "exhunt ioc: unknown command '%s' (import, pull, list, stats, export)\n", esc);
+  fprintf(stderr, "exhunt ioc: unknown command '%s' (import, pull, list, stats, lookup, export)\n", esc);
   return EXIT_ERROR;
 }

@@ -307,6 +307,11 @@ EXH_API const char *exh_ioc_type_name(int type);
 /* The type named name (exh_ioc_type_name's names), or 0. */
 EXH_API int exh_ioc_type_from_name(const char *name);
 
+/* The type a bare value most likely has, for a user who types one: 64/40/32
+ * hex digits -> sha256/sha1/md5, an IP address, "scheme://" -> url, a
+ * '\\' or '/' -> filepath, a dotted host name -> domain, else filename. */
+EXH_API int exh_ioc_type_detect(const char *value, size_t len);
+
 /* Longest indicator value exhunt keeps, in bytes after normalising: a long
  * URL or user agent fits; anything longer is skipped as not an indicator. */
 #define EXH_IOC_VALUE_MAX 2048

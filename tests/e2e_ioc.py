@@ -65,6 +65,21 @@ def cli_tests(tmp):
     rc, out, err = run('--db', db, 'list', '--type', 'registry')
     check(rc == 2 and '--type takes' in err, err)
 
+    # lookup: the type guessed from the value; hits print source and actor; exit 1 on a hit.
+    rc, out, err = run('--db', db, 'lookup', 'B67A11F17434F5EE501CC1D2ACAB2DA14AE8DFC5A27DC00BBD7652425D5C3D23',
+                       '/mnt/img/inetpub/wwwroot/aspnet_client/system_web/discover.aspx', '203.0.113.8')
+    rows = [l.split('\t') for l in out.splitlines()]
+    check(rc == 1, f'lookup with hits exits 1: {rc} {err}')
+    check(['B67A11F17434F5EE501CC1D2ACAB2DA14AE8DFC5A27DC00BBD7652425D5C3D23', 'sha256', 'cisa', 'HAFNIUM',
+           'AR21-084A'] in rows, out)
+    check(sum(r[1] == 'filename' for r in rows) == 2, f'discover.aspx by name from two sources: {out}')
+    check(not any(r[0] == '203.0.113.8' for r in rows), 'near-miss IP not found')
+    p = subprocess.run([EXHUNT, 'ioc', '--db', db, 'lookup', '-t', 'domain', '-'], input='YUUUUU44[.]com\nexample.org\n',
+                       capture_output=True, text=True)
+    check(p.returncode == 1 and p.stdout.startswith('YUUUUU44[.]com\tdomain\tExample ISAC\tHAFNIUM'), p.stdout)
+    rc, out, err = run('--db', db, 'lookup', '198.51.100.1', 'clean.example.org')
+    check(rc == 0 and out == '', f'no hit exits 0: {rc} {out}')
+
     rc, out, err = run('--db', db, 'stats')
     check(rc == 0, f'stats rc {rc}')
     check('per source:' in out and 'per type:' in out and 'per actor:' in out, out)

@@ -49,9 +49,17 @@ static void test_normalize(void) {
   CHECK_STR(norm(EXH_IOC_DOMAIN, "P.EstoNine[.]com."), "p.estonine.com");
   CHECK_STR(norm(EXH_IOC_DOMAIN, "localhost"), "ERR");
   CHECK_STR(norm(EXH_IOC_DOMAIN, "bad..example"), "ERR");
+  /* Found by fuzzing: "a.." became "a." and then "a" (not idempotent). */
+  CHECK_STR(norm(EXH_IOC_DOMAIN, "a.."), "ERR");
+  CHECK_STR(norm(EXH_IOC_DOMAIN, "example.com."), "example.com");
   CHECK_STR(norm(EXH_IOC_DOMAIN, "b d.example"), "ERR");
   CHECK_STR(norm(EXH_IOC_URL, "hxxps://CDN.ChatCDN[.]net/Path?Q=A"), "https://cdn.chatcdn.net/Path?Q=A");
   CHECK_STR(norm(EXH_IOC_URL, "cdn.chatcdn.net/p"), "ERR");
+  /* Only scheme and host are refanged; a path keeps its brackets. */
+  CHECK_STR(norm(EXH_IOC_URL, "hxxp://a[.]example/x[.]y"), "http://a.example/x[.]y");
+  CHECK_STR(norm(EXH_IOC_URL, "http://[2001:DB8::1]:8080/p"), "http://[2001:db8::1]:8080/p");
+  CHECK_STR(norm(EXH_IOC_URL, "http://[[.]]/"), "ERR");
+  CHECK_STR(norm(EXH_IOC_URL, "http://a<b.example/"), "ERR");
   CHECK_STR(norm(EXH_IOC_FILEPATH,
                  "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\FrontEnd\\HttpProxy\\owa\\auth\\OutlookEN.aspx"),
             "/program files/microsoft/exchange server/v15/frontend/httpproxy/owa/auth/outlooken.aspx");
@@ -59,6 +67,9 @@ static void test_normalize(void) {
   CHECK_STR(norm(EXH_IOC_FILEPATH, "C:\\"), "ERR");
   CHECK_STR(norm(EXH_IOC_FILENAME, "C:\\x\\Supp0rt.ASPX"), "supp0rt.aspx");
   CHECK_STR(norm(EXH_IOC_FILENAME, "dir/"), "ERR");
+  /* Found by fuzzing: spaces next to a separator must not survive. */
+  CHECK_STR(norm(EXH_IOC_FILENAME, "C:\\x\\ a.aspx"), "a.aspx");
+  CHECK_STR(norm(EXH_IOC_FILEPATH, "C:\\x\\a \\"), "/x/a");
   CHECK_STR(norm(EXH_IOC_USER_AGENT, "Mozilla/5.0 (X)"), "Mozilla/5.0 (X)");
   CHECK_STR(norm(EXH_IOC_USER_AGENT, "a\x1b[31mb"), "ERR");
   CHECK_INT(exh_ioc_type_from_name("user-agent"), EXH_IOC_USER_AGENT);

@@ -188,24 +188,63 @@ int exh_ioc_normalize(int type, const char *value, size_t len, char *out, size_t
       if (++label > 63) return bad(err, type, "label longer than 63");
     }
     if (!dot) return bad(err, type, "no dot");
+    if (label == 0) return bad(err, type, "empty label");
     return EXH_OK;
   }
   case EXH_IOC_URL: {
-    char *tmp = out;
-    size_t n = refang(value, len, tmp, size);
-    if (n == (size_t)-1) return exhi_err(err, EXH_ERR_LIMIT, NULL, 0, -1, "output buffer too small");
-    for (size_t i = 0; i < n; i++)
-      if (tmp[i] == ' ') return bad(err, type, "space in a URL");
-    char *sep = strstr(tmp, "://");
-    if (!sep || sep == tmp) return bad(err, type, "no scheme://");
-    for (char *q = tmp; q < sep; q++) {
+    /* Refang the scheme and host only: a path is the server's business and
+     * may hold "[.]" legitimately. */
+    size_t hend = 0;
+    /* The authority ends at the first '/', '?' or '#' after "://" (or its
+     * defanged "[://]"); find "//" first. */
+    const char *ss = NULL;
+    for (size_t i = 0; i + 1 < len; i++)
+      if (value[i] == '/' && value[i + 1] == '/') {
+        ss = value + i;
+        break;
+      }
+    if (!ss) return bad(err, type, "no scheme://");
+    hend = (size_t)(ss - value) + 2;
+    while (hend < len && value[hend] != '/' && value[hend] != '?' && value[hend] != '#') hend++;
+    size_t n = refang(value, hend, out, size);
+    if (n == (size_t)-1 || n + (len - hend) + 1 > size)
+      return exhi_err(err, EXH_ERR_LIMIT, NULL, 0, -1, "output buffer too small");
+    memcpy(out + n, value + hend, len - hend);
+    out[n + len - hend] = '\0';
+    for (size_t i = 0; out[i]; i++)
+      if (out[i] == ' ') return bad(err, type, "space in a URL");
+    char *sep = strstr(out, "://");
+    if (!sep || sep == out || (size_t)(sep - out) + 3 > n) return bad(err, type, "no scheme://");
+    for (char *q = out; q < sep; q++) {
       if (!isalnum((unsigned char)*q) && *q != '+' && *q != '-' && *q != '.')
         return bad(err, type, "invalid scheme");
       *q = lower(*q);
     }
-    char *host = sep + 3;
-    if (!*host || *host == '/') return bad(err, type, "no host");
-    for (char *q = host; *q && *q != '/' && *q != '?' && *q != '#'; q++) *q = lower(*q);
+    char *host = sep + 3, *hostend = out + n;
+    if (host == hostend) return bad(err, type, "no host");
+    /* An IPv6 literal "[2001:db8::1]" is the only place for brackets. */
+    bool in_literal = *host == '[';
+    for (char *q = host + in_literal; q < hostend; q++) {
+      *q = lower(*q);
+      bool ok;
+      if (in_literal) {
+        ok = isxdigit((unsigned char)*q) || *q == ':' || *q == '.' || *q == ']';
+        if (*q == ']') in_literal = false;
+      } else {
+        ok = *q && (isalnum((unsigned char)*q) || strchr(".-_:@%~!$&'()*+,;=", *q));
+      }
+      if (!ok) return bad(err, type, "character not allowed in the host part");
+    }
+    if (in_literal) return bad(err, type, "IPv6 literal not closed");
+    if (*host == '[') {
+      char v6[INET6_ADDRSTRLEN + 1];
+      unsigned char bin[16];
+      size_t l = (size_t)(strchr(host, ']') - host - 1);
+      if (l >= sizeof v6) return bad(err, type, "not an IPv6 literal");
+      memcpy(v6, host + 1, l);
+      v6[l] = '\0';
+      if (inet_pton(AF_INET6, v6, bin) != 1) return bad(err, type, "not an IPv6 literal");
+    }
     return EXH_OK;
   }
   case EXH_IOC_USER_AGENT:
@@ -216,6 +255,8 @@ int exh_ioc_normalize(int type, const char *value, size_t len, char *out, size_t
     /* A name given with its folder: keep the name. */
     size_t start = len;
     while (start && value[start - 1] != '/' && value[start - 1] != '\\') start--;
+    /* " x.aspx" after a separator: the same trim as for the whole value. */
+    while (start < len && isspace((unsigned char)value[start])) start++;
     if (start == len) return bad(err, type, "ends with a separator");
     for (size_t i = start; i < len; i++) out[i - start] = lower(value[i]);
     out[len - start] = '\0';
@@ -233,11 +274,38 @@ int exh_ioc_normalize(int type, const char *value, size_t len, char *out, size_t
       if (c == '/' && out[o - 1] == '/') continue; /* "a\\b", "a//b" */
       out[o++] = c;
     }
-    if (o > 1 && out[o - 1] == '/') o--;
+    while (o > 1 && (out[o - 1] == '/' || isspace((unsigned char)out[o - 1]))) o--;
     out[o] = '\0';
     if (o <= 1) return bad(err, type, "no file in the path");
     return EXH_OK;
   }
   }
   return bad(err, type, "unknown type");
+}
+
+int exh_ioc_type_detect(const char *value, size_t len) {
+  char buf[EXH_IOC_VALUE_MAX + 2];
+  while (len && isspace((unsigned char)*value)) value++, len--;
+  while (len && isspace((unsigned char)value[len - 1])) len--;
+  if (!len) return 0;
+  size_t hex = 0;
+  while (hex < len && isxdigit((unsigned char)value[hex])) hex++;
+  if (hex == len && (len == 64 || len == 40 || len == 32))
+    return len == 64 ? EXH_IOC_SHA256 : len == 40 ? EXH_IOC_SHA1 : EXH_IOC_MD5;
+  if (exh_ioc_normalize(EXH_IOC_IPV4, value, len, buf, sizeof buf, NULL) == EXH_OK) return EXH_IOC_IPV4;
+  if (exh_ioc_normalize(EXH_IOC_IPV6, value, len, buf, sizeof buf, NULL) == EXH_OK) return EXH_IOC_IPV6;
+  if (exh_ioc_normalize(EXH_IOC_URL, value, len, buf, sizeof buf, NULL) == EXH_OK) return EXH_IOC_URL;
+  if (memchr(value, '\\', len) || memchr(value, '/', len)) return EXH_IOC_FILEPATH;
+  if (exh_ioc_normalize(EXH_IOC_DOMAIN, value, len, buf, sizeof buf, NULL) == EXH_OK) {
+    /* "shell.aspx" is a file name, not a host: a known file extension decides. */
+    static const char *const exts[] = {".aspx", ".asp", ".ashx", ".asmx", ".exe", ".dll", ".bat",
+                                       ".ps1", ".txt", ".zip", ".7z", ".rar", ".dmp", ".js",
+                                       ".config", ".log", ".hta", ".vbs", ".php", ".jsp"};
+    for (size_t i = 0; i < EXHI_ARRAY_LEN(exts); i++) {
+      size_t el = strlen(exts[i]);
+      if (len > el && strncasecmp(value + len - el, exts[i], el) == 0) return EXH_IOC_FILENAME;
+    }
+    return EXH_IOC_DOMAIN;
+  }
+  return EXH_IOC_FILENAME;
 }

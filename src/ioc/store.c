@@ -13,6 +13,11 @@
  * older exhunt refuses a newer store rather than misreading it. */
 #define SCHEMA_VERSION 1
 
+/* Page cache for an import: a million random hashes make B-tree inserts
+ * touch pages all over the file; 64 MiB keeps them in memory (SQLite's
+ * default of 2 MiB made a 1M-row import three times slower). */
+#define IMPORT_CACHE_KIB 65536
+
 /* Another exhunt may be importing into the same store: wait for it rather
  * than fail. An import of the largest feeds takes seconds. */
 #define BUSY_TIMEOUT_MS 30000
@@ -28,7 +33,6 @@ static const char schema[] =
     "  last_seen TEXT NOT NULL DEFAULT '',\n"
     "  imported_at TEXT NOT NULL, updated_at TEXT NOT NULL,\n"
     "  UNIQUE(source, type, value));\n"
-    "CREATE INDEX IF NOT EXISTS indicators_by_value ON indicators(type, value);\n"
     "CREATE TABLE IF NOT EXISTS sightings(\n"
     "  id INTEGER PRIMARY KEY,\n"
     "  indicator_id INTEGER NOT NULL REFERENCES indicators(id) ON DELETE CASCADE,\n"
@@ -136,6 +140,11 @@ int exh_ioc_store_open(const char *path, unsigned flags, exh_ioc_store **out, ex
   if (rc == EXH_OK && ro && v == 0)
     rc = exhi_err(err, EXH_ERR_NOTFOUND, path, 0, -1, "empty: no indicators imported yet");
   if (rc == EXH_OK) rc = exec(s, "PRAGMA foreign_keys = ON", err);
+  if (rc == EXH_OK) {
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA cache_size = -%d", IMPORT_CACHE_KIB);
+    rc = exec(s, pragma, err);
+  }
   if (rc == EXH_OK && !ro && v < SCHEMA_VERSION) {
     char sql[sizeof schema + 128];
     snprintf(sql, sizeof sql,
