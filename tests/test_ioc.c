@@ -5,6 +5,7 @@
 
 #include "ioc/ioc.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -146,6 +147,14 @@ static void test_parsers(void) {
   CHECK_INT(r->types[0], EXH_IOC_IPV4);
   CHECK_INT(r->types[1], EXH_IOC_IPV6);
   CHECK_STR(r->sources[1], "volexity");
+  /* No header: the plain layout by position. */
+  CHECK_INT(parse_text("sha256,2e1eb00575e1a8f6c95a23c87b05e23eb4718557f787aa905bb000e98b31c5f0,cisa,HAFNIUM\n"
+                       "ip-dst,198.51.100.4\n", r, &fmt, &e), EXH_OK);
+  CHECK_INT(r->n, 2);
+  CHECK_STR(r->sources[0], "cisa");
+  CHECK_STR(r->actors[0], "HAFNIUM");
+  CHECK_INT(r->types[1], EXH_IOC_IPV4);
+  CHECK_INT(parse_text("hello,world\nsha256,x\n", r, &fmt, &e), EXH_ERR_PARSE);
   /* A header that is none of them. */
   CHECK_INT(parse_text("hash,comment\nabc,x\n", r, &fmt, &e), EXH_ERR_PARSE);
   CHECK_CONTAINS(e.text, "t: line 1: header has no \"type\" and \"value\"");
@@ -455,6 +464,53 @@ static void test_set_and_sightings(void) {
   exh_ioc_set_free(set);
 }
 
+/* Many threads share one set: every thread gets the same answers. */
+typedef struct worker {
+  const exh_ioc_set *set;
+  int hits, misses;
+} worker;
+
+static void *lookups(void *arg) {
+  worker *w = arg;
+  char ip[32];
+  for (int i = 0; i < 20000; i++) {
+    snprintf(ip, sizeof ip, "10.%d.%d.%d", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+    const exh_ioc *h;
+    size_t n = exh_ioc_set_lookup(w->set, EXH_IOC_IPV4, ip, strlen(ip), &h);
+    if (n == 1 && !strcmp(h->value, ip) && !strcmp(h->source, "threads")) w->hits++;
+    else if (n == 0) w->misses++;
+  }
+  return NULL;
+}
+
+static void test_threads(void) {
+  exh_ioc_store *s;
+  exh_error e;
+  CHECK_INT(exh_ioc_store_open(db_path("threads.sqlite"), 0, &s, &e), EXH_OK);
+  /* Every even address of 10.0.0.0/16's first 20000 is an indicator. */
+  char *csv = malloc(20000 * 24 + 32);
+  size_t o = (size_t)sprintf(csv, "type,value,source\n");
+  for (int i = 0; i < 20000; i += 2)
+    o += (size_t)sprintf(csv + o, "ipv4,10.%d.%d.%d,threads\n", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+  CHECK_INT(exh_ioc_import_buffer(s, "t.csv", csv, o, NULL, NULL, &e), EXH_OK);
+  free(csv);
+  exh_ioc_set *set;
+  CHECK_INT(exh_ioc_set_load(s, &set, &e), EXH_OK);
+  exh_ioc_store_close(s);
+  pthread_t th[4];
+  worker w[4];
+  for (int i = 0; i < 4; i++) {
+    w[i] = (worker){.set = set};
+    pthread_create(&th[i], NULL, lookups, &w[i]);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join(th[i], NULL);
+    CHECK_INT(w[i].hits, 10000);
+    CHECK_INT(w[i].misses, 10000);
+  }
+  exh_ioc_set_free(set);
+}
+
 static void test_misc(void) {
   char buf[256];
   exh_error e;
@@ -493,6 +549,7 @@ int main(int argc, char **argv) {
   test_parsers();
   test_store();
   test_set_and_sightings();
+  test_threads();
   test_misc();
   char cmd[256];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -4,7 +4,8 @@
  *   Volexity value,type,notes   (volexity/threat-intel, 2021-03-02 report)
  *   plain   a header with "type" and "value" columns, and optionally source,
  *           actor, report, description (or comment, notes), tags,
- *           confidence, first_seen, last_seen. */
+ *           confidence, first_seen, last_seen; or no header, those columns
+ *           by position, recognised by a known type word in the first cell. */
 #include "ioc.h"
 
 #include "readers/csv.h"
@@ -78,19 +79,33 @@ int exhi_ioc_parse_csv(const char *name, const char *data, size_t len,
     fmt = "csv-volexity";
     layout_source = "volexity";
   }
+  /* No header, but the first row already reads "sha256,<hash>,...": the
+   * plain layout by position (type, value, source, actor, report,
+   * description, tags, confidence, first_seen, last_seen). */
+  bool headerless = false;
+  if (cols[COL_TYPE] < 0 && cols[COL_VALUE] < 0 && c->nfields >= 2 &&
+      exhi_ioc_type_guess(c->fields[0], c->fields[1], strlen(c->fields[1]))) {
+    headerless = true;
+    for (int k = 0; k < COL_N; k++) cols[k] = k < COL_TLP ? k : -1;
+    date_added = -1;
+  }
   if (format) *format = fmt;
   if (cols[COL_TYPE] < 0 || cols[COL_VALUE] < 0) {
     rc = exhi_err(err, EXH_ERR_PARSE, name, c->line, -1,
                   "header has no \"type\" and \"value\" columns (nor MSTIC's "
-                  "Indicator,IndicatorType); the plain layout starts \"type,value\"");
+                  "Indicator,IndicatorType), and the first row is not \"TYPE,VALUE\" with a "
+                  "type exhunt keeps");
     goto out;
   }
   const exhi_ioc_sink s = *sink;
 
   size_t n = 0;
   for (;;) {
-    rc = exhi_csv_next(c, &got, err);
-    if (rc != EXH_OK || !got) break;
+    if (headerless) headerless = false; /* the first row is data: use it as read */
+    else {
+      rc = exhi_csv_next(c, &got, err);
+      if (rc != EXH_OK || !got) break;
+    }
     char where[48];
     snprintf(where, sizeof where, "line %lld", c->line);
     if (++n > EXHI_IOC_MAX_ENTRIES) {
