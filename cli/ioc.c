@@ -19,7 +19,8 @@ static void help(FILE *fp) {
         "`exhunt files` and `exhunt logs` look their evidence up in it.\n"
         "\n"
         "Commands:\n"
-        "  import FILE...     read indicator files into the store; the format is\n"
+        "  import FILE...     read indicator files ('-': standard input) into the\n"
+        "                     store; the format is\n"
         "                     told from the content: CSV (Microsoft MSTIC's\n"
         "                     DateAdded,FirstSeen,Indicator,IndicatorType,TLP;\n"
         "                     Volexity's value,type,notes; or a plain header with\n"
@@ -130,6 +131,43 @@ static void print_stats(const char *label, const exh_ioc_import_stats *st) {
   }
 }
 
+/* Standard input, bounded like a file. */
+static int read_stdin(char **buf, size_t *len, exh_error *err) {
+  size_t cap = 1 << 16;
+  char *b = malloc(cap);
+  *len = 0;
+  while (b) {
+    if (*len == cap) {
+      if (cap > EXH_IOC_IMPORT_MAX_BYTES) {
+        free(b);
+        err->code = EXH_ERR_LIMIT;
+        snprintf(err->text, sizeof err->text, "stdin: more than %u bytes", EXH_IOC_IMPORT_MAX_BYTES);
+        return EXH_ERR_LIMIT;
+      }
+      char *nb = realloc(b, cap * 2);
+      if (!nb) break;
+      b = nb;
+      cap *= 2;
+    }
+    size_t n = fread(b + *len, 1, cap - *len, stdin);
+    *len += n;
+    if (n == 0) {
+      if (ferror(stdin)) {
+        free(b);
+        err->code = EXH_ERR_IO;
+        snprintf(err->text, sizeof err->text, "stdin: read error");
+        return EXH_ERR_IO;
+      }
+      *buf = b;
+      return EXH_OK;
+    }
+  }
+  free(b);
+  err->code = EXH_ERR_NOMEM;
+  snprintf(err->text, sizeof err->text, "stdin: out of memory");
+  return EXH_ERR_NOMEM;
+}
+
 static int do_import(const opts *o, int argc, char **argv) {
   if (argc == 0) {
     fprintf(stderr, "exhunt ioc import: no file given\n");
@@ -142,13 +180,23 @@ static int do_import(const opts *o, int argc, char **argv) {
   for (int i = 0; i < argc; i++) {
     exh_ioc_import_stats st;
     exh_error err;
-    if (exh_ioc_import_file(s, argv[i], &io, &st, &err) != EXH_OK) {
+    int r;
+    if (!strcmp(argv[i], "-")) {
+      char *buf = NULL;
+      size_t len = 0;
+      r = read_stdin(&buf, &len, &err);
+      if (r == EXH_OK) r = exh_ioc_import_buffer(s, "stdin", buf, len, &io, &st, &err);
+      free(buf);
+    } else {
+      r = exh_ioc_import_file(s, argv[i], &io, &st, &err);
+    }
+    if (r != EXH_OK) {
       fprintf(stderr, "exhunt ioc import: %s (nothing imported from it)\n", err.text);
       rc = EXIT_ERROR;
       continue;
     }
     char label[512];
-    exhi_escape_terminal(argv[i], label, sizeof label);
+    exhi_escape_terminal(strcmp(argv[i], "-") ? argv[i] : "stdin", label, sizeof label);
     print_stats(label, &st);
   }
   exh_ioc_store_close(s);

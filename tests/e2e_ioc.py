@@ -105,6 +105,11 @@ def cli_tests(tmp):
     check('plain.csv: csv:' in out, out)
     rc, out, err = run('--db', db, 'list', '--type', 'ipv4', '--source', 'broken.csv')
     check(rc == 1, 'nothing of broken.csv imported')
+    p = subprocess.run([EXHUNT, 'ioc', '--db', db, 'import', '--source', 'pasted', '-'],
+                       input='type,value\nipv4,192.0.2.99\n', capture_output=True, text=True)
+    check(p.returncode == 0 and p.stdout.startswith('stdin: csv: 1 indicators (1 new'), f'stdin: {p.stdout} {p.stderr}')
+    rc, out, err = run('--db', db, 'lookup', '192.0.2.99')
+    check(rc == 1 and '\tpasted\t' in out, out)
     rc, out, err = run('--db', db, 'frobnicate')
     check(rc == 2 and 'unknown command' in err, err)
     rc, out, err = run()
