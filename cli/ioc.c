@@ -35,7 +35,8 @@ static void help(FILE *fp) {
         "  stats              count indicators per source, type and actor\n"
         "  lookup VALUE...    is this hash / IP / domain / URL / path in the store? ('-'\n"
         "                     reads one value per line); prints each hit with its\n"
-        "                     source and actor; the type is guessed unless --type\n"
+        "                     source and actor; the type is guessed unless --type;\n"
+        "                     a file name also finds the paths published with it\n"
         "  export             write the sightings (which indicator was seen where)\n"
         "\n"
         "Options for every command:\n"
@@ -338,6 +339,30 @@ static size_t lookup_one(const exh_ioc_set *set, int type, const char *v, size_t
       putchar('\n');
     }
     total += n;
+  }
+  /* A name alone also finds the paths published with that name. */
+  int t0 = types[0];
+  if (t0 == EXH_IOC_FILENAME || t0 == EXH_IOC_FILEPATH) {
+    const exh_ioc *h;
+    size_t n = exh_ioc_set_lookup_path_name(set, v, len, &h);
+    for (size_t i = 0; i < n; i++) {
+      /* the exact path was printed above already */
+      const exh_ioc *x;
+      if (t0 == EXH_IOC_FILEPATH && exh_ioc_set_lookup(set, EXH_IOC_FILEPATH, v, len, &x) &&
+          !strcmp(x->value, h[i].value))
+        continue;
+      put(stdout, v);
+      fputs("\tname of ", stdout);
+      put(stdout, h[i].value);
+      putchar('\t');
+      put(stdout, h[i].source);
+      putchar('\t');
+      put(stdout, *h[i].actor ? h[i].actor : "-");
+      putchar('\t');
+      put(stdout, *h[i].report ? h[i].report : "-");
+      putchar('\n');
+      total++;
+    }
   }
   return total;
 }

@@ -447,6 +447,17 @@ EXH_API size_t exh_ioc_set_lookup(const exh_ioc_set *set, int type,
                                   const char *value, size_t len,
                                   const exh_ioc **hits);
 
+/*
+ * Path indicators (EXH_IOC_FILEPATH) whose last component is the file name
+ * of name (a name or any path; case-insensitive): for evidence that shows
+ * a file without its folder, such as a request for /owa/auth/x.aspx in a
+ * web log, or a file found in another folder than the published one. The
+ * hits (type EXH_IOC_FILEPATH, their value the full published path) live as
+ * long as the set. Thread-safe.
+ */
+EXH_API size_t exh_ioc_set_lookup_path_name(const exh_ioc_set *set, const char *name,
+                                            size_t len, const exh_ioc **hits);
+
 /* Where an indicator was seen, for `exhunt ioc export`. */
 typedef struct exh_ioc_sighting {
   const char *host;     /* host name, or NULL */

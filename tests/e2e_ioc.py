@@ -77,6 +77,9 @@ def cli_tests(tmp):
     p = subprocess.run([EXHUNT, 'ioc', '--db', db, 'lookup', '-t', 'domain', '-'], input='YUUUUU44[.]com\nexample.org\n',
                        capture_output=True, text=True)
     check(p.returncode == 1 and p.stdout.startswith('YUUUUU44[.]com\tdomain\tExample ISAC\tHAFNIUM'), p.stdout)
+    rc, out, err = run('--db', db, 'lookup', '/owa/auth/supp0rt.aspx')
+    check(rc == 1 and out.split('\t')[:3] == ['/owa/auth/supp0rt.aspx', 'name of /program files/microsoft/exchange '
+          'server/v15/frontend/httpproxy/owa/auth/supp0rt.aspx', 'analyst-notes'], f'by name: {out!r}')
     rc, out, err = run('--db', db, 'lookup', '198.51.100.1', 'clean.example.org')
     check(rc == 0 and out == '', f'no hit exits 0: {rc} {out}')
 

@@ -396,6 +396,13 @@ static void test_set_and_sightings(void) {
   const char *n1 = "/mnt/x/inetpub/wwwroot/aspnet_client/DISCOVER.aspx";
   CHECK_INT(exh_ioc_set_lookup(set, EXH_IOC_FILENAME, n1, strlen(n1), &h), 2);
   CHECK_INT(exh_ioc_set_lookup(set, EXH_IOC_FILENAME, "discover.aspx.bak", 17, &h), 0);
+  /* A path indicator found by its file name alone (a web log's URL path). */
+  CHECK_INT(exh_ioc_set_lookup_path_name(set, "/owa/auth/SUPP0RT.aspx", 22, &h), 1);
+  CHECK_INT(h->type, EXH_IOC_FILEPATH);
+  CHECK_STR(h->value, "/program files/microsoft/exchange server/v15/frontend/httpproxy/owa/auth/supp0rt.aspx");
+  CHECK_STR(h->source, "analyst-notes");
+  CHECK_INT(exh_ioc_set_lookup_path_name(set, "supp0rt.aspx.txt", 16, &h), 0);
+  CHECK_INT(exh_ioc_set_lookup_path_name(set, "auth", 4, &h), 0);
   CHECK_INT(exh_ioc_set_lookup(set, EXH_IOC_USER_AGENT, "antSword/v2.1", 13, &h), 1);
   CHECK_INT(exh_ioc_set_lookup(set, EXH_IOC_USER_AGENT, "antsword/v2.1", 13, &h), 0);
   CHECK_INT(exh_ioc_set_lookup(set, EXH_IOC_URL, "HTTP://cdn.chatcdn.NET/p?hl=x", 29, &h), 1);

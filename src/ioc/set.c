@@ -19,12 +19,20 @@ typedef struct slot {
   uint32_t first, count;
 } slot;
 
-struct exh_ioc_set {
-  exhi_arena strings;
-  exh_ioc *iocs;
-  size_t n;
+/* A hash table over runs of equal keys in one sorted array. */
+typedef struct table {
   slot *slots;
   size_t mask; /* slots - 1, a power of two minus one */
+} table;
+
+struct exh_ioc_set {
+  exhi_arena strings;
+  exh_ioc *iocs;    /* every indicator, by (type, value, source) */
+  size_t n;
+  table main;
+  exh_ioc *bynames; /* copies of the path indicators, by last component */
+  size_t nbynames;
+  table names;
 };
 
 void exhi_ioc_from_row(sqlite3_stmt *st, exh_ioc *ioc);
@@ -40,8 +48,41 @@ static uint64_t hash(int type, const char *v, size_t len) {
   return h ? h : 1;
 }
 
-static bool same(const exh_ioc *a, int type, const char *v, size_t len) {
-  return a->type == type && strlen(a->value) == len && memcmp(a->value, v, len) == 0;
+static const char *last_component(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+/* The key a run is grouped by: the value, or a path's last component. */
+typedef const char *(*key_fn)(const exh_ioc *i);
+static const char *key_value(const exh_ioc *i) { return i->value; }
+static const char *key_name(const exh_ioc *i) { return last_component(i->value); }
+
+static int cmp_name(const void *pa, const void *pb) {
+  const exh_ioc *a = pa, *b = pb;
+  int c = strcmp(key_name(a), key_name(b));
+  return c ? c : strcmp(a->value, b->value) ? strcmp(a->value, b->value) : strcmp(a->source, b->source);
+}
+
+/* Indexes the runs of arr (sorted by key) in t; false when out of memory. */
+static bool index_runs(table *t, const exh_ioc *arr, size_t n, key_fn key) {
+  /* Load factor at most 1/2 keeps probe runs short. */
+  size_t nslots = 16;
+  while (nslots < n * 2) nslots *= 2;
+  t->slots = calloc(nslots, sizeof *t->slots);
+  if (!t->slots) return false;
+  t->mask = nslots - 1;
+  for (size_t i = 0; i < n;) {
+    size_t j = i + 1;
+    while (j < n && arr[j].type == arr[i].type && !strcmp(key(&arr[j]), key(&arr[i]))) j++;
+    const char *k0 = key(&arr[i]);
+    uint64_t h = hash(arr[i].type, k0, strlen(k0));
+    size_t k = h & t->mask;
+    while (t->slots[k].hash) k = (k + 1) & t->mask;
+    t->slots[k] = (slot){h, (uint32_t)i, (uint32_t)(j - i)};
+    i = j;
+  }
+  return true;
 }
 
 static int cmp(const void *pa, const void *pb) {
@@ -109,23 +150,19 @@ int exh_ioc_set_load(exh_ioc_store *s, exh_ioc_set **out, exh_error *err) {
   sqlite3_finalize(st);
   st = NULL;
   if (set->n) qsort(set->iocs, set->n, sizeof *set->iocs, cmp);
-  /* Load factor at most 1/2 keeps probe runs short. */
-  size_t nslots = 16;
-  while (nslots < set->n * 2) nslots *= 2;
-  set->slots = calloc(nslots, sizeof *set->slots);
-  if (!set->slots) goto nomem;
-  set->mask = nslots - 1;
-  for (size_t i = 0; i < set->n;) {
-    size_t j = i + 1;
-    while (j < set->n && set->iocs[j].type == set->iocs[i].type &&
-           !strcmp(set->iocs[j].value, set->iocs[i].value))
-      j++;
-    uint64_t h = hash(set->iocs[i].type, set->iocs[i].value, strlen(set->iocs[i].value));
-    size_t k = h & set->mask;
-    while (set->slots[k].hash) k = (k + 1) & set->mask;
-    set->slots[k] = (slot){h, (uint32_t)i, (uint32_t)(j - i)};
-    i = j;
+  if (!index_runs(&set->main, set->iocs, set->n, key_value)) goto nomem;
+  /* Path indicators again, by file name: a request for /owa/auth/x.aspx
+   * in a log names the file C:\...\owa\auth\x.aspx without its folder. */
+  for (size_t i = 0; i < set->n; i++) set->nbynames += set->iocs[i].type == EXH_IOC_FILEPATH;
+  if (set->nbynames) {
+    set->bynames = malloc(set->nbynames * sizeof *set->bynames);
+    if (!set->bynames) goto nomem;
+    size_t k = 0;
+    for (size_t i = 0; i < set->n; i++)
+      if (set->iocs[i].type == EXH_IOC_FILEPATH) set->bynames[k++] = set->iocs[i];
+    qsort(set->bynames, set->nbynames, sizeof *set->bynames, cmp_name);
   }
+  if (!index_runs(&set->names, set->bynames, set->nbynames, key_name)) goto nomem;
   *out = set;
   return EXH_OK;
 nomem:
@@ -140,23 +177,41 @@ void exh_ioc_set_free(exh_ioc_set *set) {
   if (!set) return;
   exhi_arena_free(&set->strings);
   free(set->iocs);
-  free(set->slots);
+  free(set->main.slots);
+  free(set->bynames);
+  free(set->names.slots);
   free(set);
 }
 
 size_t exh_ioc_set_size(const exh_ioc_set *set) { return set ? set->n : 0; }
 
-static size_t find(const exh_ioc_set *set, int type, const char *v, size_t len,
-                   const exh_ioc **hits) {
+static size_t find_in(const table *t, const exh_ioc *arr, key_fn key, int type, const char *v,
+                      size_t len, const exh_ioc **hits) {
   uint64_t h = hash(type, v, len);
-  for (size_t k = h & set->mask;; k = (k + 1) & set->mask) {
-    const slot *sl = &set->slots[k];
+  for (size_t k = h & t->mask;; k = (k + 1) & t->mask) {
+    const slot *sl = &t->slots[k];
     if (!sl->hash) return 0;
-    if (sl->hash == h && same(&set->iocs[sl->first], type, v, len)) {
-      *hits = &set->iocs[sl->first];
+    const exh_ioc *first = &arr[sl->first];
+    const char *fk = key(first);
+    if (sl->hash == h && first->type == type && strlen(fk) == len && !memcmp(fk, v, len)) {
+      *hits = first;
       return sl->count;
     }
   }
+}
+
+static size_t find(const exh_ioc_set *set, int type, const char *v, size_t len,
+                   const exh_ioc **hits) {
+  return find_in(&set->main, set->iocs, key_value, type, v, len, hits);
+}
+
+size_t exh_ioc_set_lookup_path_name(const exh_ioc_set *set, const char *name, size_t len,
+                                    const exh_ioc **hits) {
+  *hits = NULL;
+  if (!set || !set->nbynames || !name) return 0;
+  char norm[EXH_IOC_VALUE_MAX + 2];
+  if (exh_ioc_normalize(EXH_IOC_FILENAME, name, len, norm, sizeof norm, NULL) != EXH_OK) return 0;
+  return find_in(&set->names, set->bynames, key_name, EXH_IOC_FILEPATH, norm, strlen(norm), hits);
 }
 
 size_t exh_ioc_set_lookup(const exh_ioc_set *set, int type, const char *value, size_t len,
