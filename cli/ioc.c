@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void help(FILE *fp) {
   fputs("usage: exhunt ioc [--db FILE] COMMAND [OPTIONS] ...\n"
@@ -421,6 +422,9 @@ static int do_pull(const opts *o, int argc, char **argv) {
   exh_error err;
   char label[512];
   exhi_escape_terminal(argv[0], label, sizeof label);
+  if (!strncasecmp(argv[0], "http://", 7))
+    fprintf(stderr, "exhunt ioc pull: warning: %s is plain HTTP: anyone on the way can change "
+                    "the indicators; prefer https://\n", label);
   if (exh_ioc_pull(s, argv[0], &po, &res, &err) != EXH_OK) {
     fprintf(stderr, "exhunt ioc pull: %s\n", err.text);
     rc = EXIT_ERROR;

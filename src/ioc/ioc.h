@@ -32,6 +32,11 @@ typedef struct exhi_ioc_sink {
  * MB, so the byte bound (EXH_IOC_IMPORT_MAX_BYTES) is the one that matters.
  * Entries per document: generous for any real feed, bounded for hostile. */
 #define EXHI_IOC_MAX_ENTRIES 5000000u
+/* A JSON feed is held as a tree (jansson), several times its size in
+ * memory: 64 MiB is above the largest public STIX bundles and MISP exports
+ * (tens of MB) and keeps the tree under a few GB. CSV is streamed and keeps
+ * the file limit (EXH_IOC_IMPORT_MAX_BYTES). */
+#define EXHI_IOC_JSON_MAX_BYTES (64u << 20)
 /* A STIX pattern with more comparisons than this is not a simple list. */
 #define EXHI_IOC_PATTERN_MAX_TERMS 256
 /* Longest STIX pattern parsed: a few hundred comparisons of long URLs. */

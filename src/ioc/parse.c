@@ -5,6 +5,10 @@
 
 int exhi_ioc_json_load(const char *name, const char *data, size_t len, json_t **out,
                        exh_error *err) {
+  if (len > EXHI_IOC_JSON_MAX_BYTES)
+    return exhi_err(err, EXH_ERR_LIMIT, name, 0, -1,
+                    "JSON document of %zu bytes, more than the %u exhunt reads", len,
+                    EXHI_IOC_JSON_MAX_BYTES);
   json_error_t je;
   /* JSON_REJECT_DUPLICATES: two "pattern" members would make the meaning
    * depend on which one a reader keeps. */
