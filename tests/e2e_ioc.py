@@ -46,7 +46,7 @@ def cli_tests(tmp):
     check(rc == 0, f'import rc {rc}: {err}')
     check('plain.csv: csv: 10 indicators (10 new, 0 updated, 0 unchanged), 2 skipped' in out, out)
     check('bundle.stix.json: stix: 8 indicators' in out, out)
-    check('event.misp.json: misp: 8 indicators (8 new' in out and '3 skipped' in out, out)  # 999.1.1.1 too
+    check('event.misp.json: misp: 8 indicators (8 new' in out and '4 skipped' in out, out)  # 999.1.1.1 too
     check('first skipped: line 13: not a valid sha256' in out, out)
     rc, out, err = run('import', '--db', db, os.path.join(IOC, 'plain.csv'))
     check(rc == 0 and '(0 new, 0 updated, 10 unchanged)' in out, f're-import: {out}')

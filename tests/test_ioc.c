@@ -231,8 +231,9 @@ static void test_parsers(void) {
   CHECK(find(r, "b6b0bc7c2552d999b5cece361c37228f811c2d23") >= 0);
   CHECK(find(r, "192.0.2.200") < 0); /* deleted */
   CHECK(find(r, "konedieyp@airmail.cc") < 0);
-  CHECK_INT(r->skipped, 2); /* email-src, size-in-bytes */
-  CHECK_CONTAINS(r->first_skip, "$.Event.Attribute[6]: attribute type \"email-src\"");
+  CHECK_INT(r->skipped, 3); /* to_ids false, email-src (also to_ids false), size-in-bytes */
+  CHECK_CONTAINS(r->first_skip, "$.Event.Attribute[6]: to_ids is false");
+  CHECK(find(r, "update.microsoft.com") < 0);
   CHECK_INT(parse_text("{\"response\": [{\"Event\": 5}]}", r, &fmt, &e), EXH_ERR_PARSE);
   CHECK_CONTAINS(e.text, "$.response[0].Event: not an object");
   free(r);

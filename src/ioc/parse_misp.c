@@ -2,7 +2,8 @@
  * {"Event": {...}}, a bare event, or {"response": [{"Event": ...}, ...]}
  * as the REST API returns. Attributes (and those inside Object[]) of the
  * types exhunt keeps become indicators; composite types ("filename|sha256",
- * "ip-dst|port") give each part they hold. Source: the creator organisation
+ * "ip-dst|port") give each part they hold; attributes with "to_ids": false
+ * are skipped. Source: the creator organisation
  * (Orgc.name); report: the event's info; actor: a threat-actor galaxy
  * cluster or misp-galaxy:threat-actor tag. */
 #include "ioc.h"
@@ -52,6 +53,13 @@ static int attribute(ev *e, json_t *a, const char *where) {
   const char *value = str(a, "value");
   json_t *del = json_object_get(a, "deleted");
   if (json_is_true(del)) return EXH_OK;
+  /* to_ids false: the publisher gives it as context, not for detection
+   * (MISP core format, section 2.3.1.5). Matching on it raises alarms its
+   * author did not mean. */
+  if (json_is_false(json_object_get(a, "to_ids"))) {
+    sink->skip(sink->ctx, where, "to_ids is false: context, not for detection");
+    return EXH_OK;
+  }
   if (!*type || !*value) {
     sink->skip(sink->ctx, where, "no type or value");
     return EXH_OK;
