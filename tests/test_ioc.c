@@ -203,6 +203,10 @@ static void test_parsers(void) {
             EXH_OK);
   CHECK_INT(r->n, 1);
   CHECK_STR(r->values[0], "a'b.aspx");
+  CHECK_INT(parse_text("{\"type\":\"indicator\",\"revoked\":true,\"pattern\":\"[file:name = 'x.aspx']\"}", r, &fmt, &e),
+            EXH_OK);
+  CHECK_INT(r->n, 0);
+  CHECK_CONTAINS(r->first_skip, "revoked");
   CHECK_INT(parse_text("{\"type\":\"indicator\",\"pattern\":\"[file:name = 'unterminated]\"}", r, &fmt, &e),
             EXH_OK);
   CHECK_INT(r->n, 0);

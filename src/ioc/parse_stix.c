@@ -233,6 +233,11 @@ int exhi_ioc_parse_stix(const char *name, json_t *doc, const exhi_ioc_sink *sink
       continue;
     }
     if (strcmp(str(o, "type"), "indicator") != 0) continue; /* not counted: not an indicator */
+    /* The producer withdrew it (STIX 2.1 section 3.2, "revoked"). */
+    if (json_is_true(json_object_get(o, "revoked"))) {
+      sink->skip(sink->ctx, where, "revoked by its producer");
+      continue;
+    }
     const char *ptype = str(o, "pattern_type");
     if (*ptype && strcmp(ptype, "stix") != 0) {
       char why[96];
