@@ -9,7 +9,7 @@
  * mitigate) are added here when they are built, not before. */
 static const cli_command commands[] = {
     {"assess", "Exchange build -> update level, open CVEs, the update to install", cmd_assess},
-    {"ioc", "indicator store: import, pull, list, stats, export (sightings)", cmd_ioc},
+    {"ioc", "indicator store: import, pull, list, lookup, stats, export sightings", cmd_ioc},
 };
 
 static void usage(FILE *fp) {

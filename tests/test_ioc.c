@@ -212,6 +212,32 @@ static void test_parsers(void) {
   CHECK_INT(r->n, 0);
   CHECK_INT(r->skipped, 1);
 
+  /* JSON lists: MSTIC's .json with the extra hashes, plain keys; .jsonl. */
+  CHECK_INT(exhi_read_file(fixture("mstic-shape.json"), 1 << 20, &buf, &len, &e), EXH_OK);
+  memset(r, 0, sizeof *r);
+  CHECK_INT(exhi_ioc_parse("j", (const char *)buf, len, &sink, &fmt, &e), EXH_OK);
+  free(buf);
+  CHECK_STR(fmt, "json");
+  CHECK_INT(r->n, 4); /* sha256 + its md5, a path, an ipv4; the registry key skipped */
+  CHECK_INT(r->skipped, 1);
+  CHECK_CONTAINS(r->first_skip, "$[2]: type \"registrykey\"");
+  i = find(r, "0e55ead3b8fd305d9a54f78c7b56741a");
+  CHECK(i >= 0 && r->types[i] == EXH_IOC_MD5 && !strcmp(r->sources[i], "microsoft-mstic"));
+  i = find(r, "192.0.2.33");
+  CHECK(i >= 0 && !strcmp(r->sources[i], "analyst-notes") && !strcmp(r->actors[i], "HAFNIUM"));
+  CHECK_INT(exhi_read_file(fixture("mstic-shape.jsonl"), 1 << 20, &buf, &len, &e), EXH_OK);
+  memset(r, 0, sizeof *r);
+  CHECK_INT(exhi_ioc_parse("l", (const char *)buf, len, &sink, &fmt, &e), EXH_OK);
+  free(buf);
+  CHECK_STR(fmt, "jsonl");
+  CHECK_INT(r->n, 2);
+  CHECK_INT(r->types[1], EXH_IOC_FILEPATH);
+  CHECK_INT(parse_text("{\"type\":\"ipv4\",\"value\":\"192.0.2.1\"}\n{\"type\":\"ipv4\",\n", r, &fmt, &e),
+            EXH_ERR_PARSE);
+  CHECK_CONTAINS(e.text, "t: line 2: column");
+  CHECK_INT(parse_text("[1, {\"value\": \"x\"}]", r, &fmt, &e), EXH_OK);
+  CHECK_INT(r->skipped, 2);
+
   /* MISP */
   CHECK_INT(exhi_read_file(fixture("event.misp.json"), 1 << 20, &buf, &len, &e), EXH_OK);
   memset(r, 0, sizeof *r);

@@ -42,7 +42,7 @@ typedef struct exhi_ioc_sink {
 /* Longest STIX pattern parsed: a few hundred comparisons of long URLs. */
 #define EXHI_IOC_PATTERN_MAX_BYTES (1u << 20)
 
-/* "csv-mstic", "csv-volexity", "csv", "stix", "misp". Detects the format
+/* "csv-mstic", "csv-volexity", "csv", "stix", "misp", "json", "jsonl". Detects the format
  * from the content and parses. *format gets the name (static string). */
 int exhi_ioc_parse(const char *name, const char *data, size_t len,
                    const exhi_ioc_sink *sink, const char **format, exh_error *err);
@@ -52,6 +52,12 @@ int exhi_ioc_parse_stix(const char *name, json_t *doc, const exhi_ioc_sink *sink
                         exh_error *err);
 int exhi_ioc_parse_misp(const char *name, json_t *doc, const exhi_ioc_sink *sink,
                         exh_error *err);
+/* A JSON array of flat indicator objects (MSTIC's .json or the plain keys),
+ * and the same as JSON lines (MSTIC's .jsonl). */
+int exhi_ioc_parse_json_list(const char *name, json_t *doc, const exhi_ioc_sink *sink,
+                             exh_error *err);
+int exhi_ioc_parse_jsonl(const char *name, const char *data, size_t len,
+                         const exhi_ioc_sink *sink, exh_error *err);
 /* Parses a JSON document with the bounds above; errors name line/column. */
 int exhi_ioc_json_load(const char *name, const char *data, size_t len, json_t **out,
                        exh_error *err);

@@ -1,6 +1,7 @@
 /* Tells a feed's format from its content and hands it to its parser. */
 #include "ioc.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 int exhi_ioc_json_load(const char *name, const char *data, size_t len, json_t **out,
@@ -26,6 +27,21 @@ int exhi_ioc_parse(const char *name, const char *data, size_t len,
   while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n')) i++;
   if (i < len && (data[i] == '{' || data[i] == '[')) {
     json_t *doc;
+    /* JSON lines: a first line that is a whole object, and more after it. */
+    const char *nl = memchr(data + i, '\n', len - i);
+    if (data[i] == '{' && nl) {
+      size_t rest = (size_t)(data + len - nl);
+      json_t *first = json_loadb(data + i, (size_t)(nl - data - i), 0, NULL);
+      bool more = false;
+      for (size_t k = 0; k < rest && !more; k++)
+        more = nl[k] != ' ' && nl[k] != '\t' && nl[k] != '\r' && nl[k] != '\n';
+      bool lines = first && json_is_object(first) && more;
+      json_decref(first);
+      if (lines) {
+        *format = "jsonl";
+        return exhi_ioc_parse_jsonl(name, data + i, len - i, sink, err);
+      }
+    }
     int rc = exhi_ioc_json_load(name, data + i, len - i, &doc, err);
     if (rc != EXH_OK) return rc;
     const char *type = json_string_value(json_object_get(doc, "type"));
@@ -36,11 +52,14 @@ int exhi_ioc_parse(const char *name, const char *data, size_t len,
                json_object_get(doc, "Attribute")) {
       *format = "misp";
       rc = exhi_ioc_parse_misp(name, doc, sink, err);
+    } else if (json_is_array(doc)) {
+      *format = "json";
+      rc = exhi_ioc_parse_json_list(name, doc, sink, err);
     } else {
       *format = "json";
       rc = exhi_err(err, EXH_ERR_PARSE, name, 0, -1,
-                    "$: JSON that is neither a STIX 2.1 bundle (\"type\": \"bundle\") "
-                    "nor a MISP event (\"Event\")");
+                    "$: JSON that is neither a STIX 2.1 bundle (\"type\": \"bundle\"), "
+                    "a MISP event (\"Event\") nor a list of indicators ([...])");
     }
     json_decref(doc);
     return rc;
