@@ -376,6 +376,243 @@ EXH_API int exh_files_scan(const exh_files *f, const char *root,
                            int (*on_finding)(void *ctx, const exh_finding *fd),
                            void (*on_error)(void *ctx, const exh_error *e),
                            void *ctx, exh_files_stats *stats, exh_error *err);
+/* ---- indicator store (exhunt ioc) -------------------------------------- */
+
+/*
+ * Indicators of compromise kept in an SQLite file that remembers where each
+ * one came from. Three objects:
+ *   - exh_ioc_store: the file (open / import / list / record sightings);
+ *     one per thread, like an sqlite3 connection;
+ *   - exh_ioc_set: every indicator loaded into memory once, immutable, for
+ *     lookups from any number of threads without locks;
+ *   - exh_ioc: one indicator as a lookup or a listing returns it.
+ * Values are normalised before they are stored and before they are looked
+ * up (exh_ioc_normalize), so "1.2.3[.]4" finds 1.2.3.4 and an upper-case
+ * hash finds its lower-case twin. Docs: docs/ioc.md.
+ */
+
+/* Indicator types. Values never change meaning; new ones are appended. */
+enum exh_ioc_type {
+  EXH_IOC_SHA256 = 1,
+  EXH_IOC_SHA1 = 2,
+  EXH_IOC_MD5 = 3,
+  EXH_IOC_FILENAME = 4,   /* a file name, compared case-insensitively */
+  EXH_IOC_FILEPATH = 5,   /* a Windows path; matched as a suffix of a path */
+  EXH_IOC_IPV4 = 6,
+  EXH_IOC_IPV6 = 7,
+  EXH_IOC_DOMAIN = 8,
+  EXH_IOC_URL = 9,
+  EXH_IOC_USER_AGENT = 10,
+  EXH_IOC_TYPE_COUNT = 11 /* one past the last type */
+};
+
+/* "sha256", "filepath", "user-agent", ...; NULL for an unknown type. */
+EXH_API const char *exh_ioc_type_name(int type);
+/* The type named name (exh_ioc_type_name's names), or 0. */
+EXH_API int exh_ioc_type_from_name(const char *name);
+
+/* The type a bare value most likely has, for a user who types one: 64/40/32
+ * hex digits -> sha256/sha1/md5, an IP address, "scheme://" -> url, a
+ * '\\' or '/' -> filepath, a dotted host name -> domain, else filename. */
+EXH_API int exh_ioc_type_detect(const char *value, size_t len);
+
+/* Longest indicator value exhunt keeps, in bytes after normalising: a long
+ * URL or user agent fits; anything longer is skipped as not an indicator. */
+#define EXH_IOC_VALUE_MAX 2048
+
+/*
+ * Writes the canonical form of value for type into out (size >=
+ * EXH_IOC_VALUE_MAX + 2 always suffices): hashes lower-case hex of the exact
+ * length; IP addresses as inet_ntop prints them; domains lower-case without a
+ * trailing dot; URLs with scheme and host lower-cased; file names and paths
+ * lower-case with '/' separators and no drive letter ("c:\A\b.aspx" ->
+ * "/a/b.aspx"). Defanged forms ("[.]", "hxxp", "[:]") are refanged.
+ * EXH_ERR_PARSE when the value is not of that type.
+ */
+EXH_API int exh_ioc_normalize(int type, const char *value, size_t len, char *out,
+                              size_t size, exh_error *err);
+
+/* One indicator. Strings are never NULL ("" when unknown); they are borrowed
+ * from the object that returned the exh_ioc (set, or the listing callback). */
+typedef struct exh_ioc {
+  int64_t id;              /* row id in the store; stable until deleted */
+  int type;                /* enum exh_ioc_type */
+  const char *value;       /* normalised */
+  const char *source;      /* who published it: "microsoft-mstic", "volexity" */
+  const char *actor;       /* attribution or report: "HAFNIUM", "" */
+  const char *report;      /* the report or feed it was published in */
+  const char *description; /* the publisher's note on it */
+  const char *tags;        /* comma-separated */
+  const char *first_seen;  /* RFC 3339 or YYYY-MM-DD, "" when unknown */
+  const char *last_seen;
+  int confidence;          /* 0..100, -1 when the source gave none */
+} exh_ioc;
+
+typedef struct exh_ioc_store exh_ioc_store;
+
+enum exh_ioc_open_flags {
+  EXH_IOC_READONLY = 1u << 0 /* never create or write: for scanners */
+};
+
+/*
+ * The default store: $XDG_DATA_HOME/exhunt/iocs.sqlite, else
+ * $HOME/.local/share/exhunt/iocs.sqlite. EXH_ERR_NOTFOUND if neither
+ * variable is set.
+ */
+EXH_API int exh_ioc_default_path(char *buf, size_t size, exh_error *err);
+
+/*
+ * Opens (and unless EXH_IOC_READONLY, creates with its folder and schema)
+ * the store at path. A store written by a newer exhunt (higher schema
+ * version) is refused. The store is used by one thread at a time.
+ */
+EXH_API int exh_ioc_store_open(const char *path, unsigned flags,
+                               exh_ioc_store **out, exh_error *err);
+EXH_API void exh_ioc_store_close(exh_ioc_store *s);
+
+/* What an import did. Re-importing the same file gives only "unchanged". */
+typedef struct exh_ioc_import_stats {
+  char format[16];     /* "csv-mstic", "csv-volexity", "csv", "stix", "misp" */
+  size_t added;        /* new (source, type, value) rows */
+  size_t updated;      /* existing rows whose fields changed */
+  size_t unchanged;    /* existing rows seen again as they were */
+  size_t skipped;      /* entries that are not indicators exhunt keeps */
+  size_t per_type[EXH_IOC_TYPE_COUNT]; /* added + updated + unchanged by type */
+  char first_skip[256]; /* the first skipped entry's place and reason, or "" */
+} exh_ioc_import_stats;
+
+typedef struct exh_ioc_import_opts {
+  const char *source; /* overrides the source the file or layout names; NULL */
+  const char *actor;  /* applied where the file names none; NULL */
+  /* Called after every indicator written (n so far); returning non-zero
+   * aborts the import, which then leaves the store as it was. NULL. */
+  int (*progress)(void *ctx, size_t n);
+  void *ctx;
+} exh_ioc_import_opts;
+
+/*
+ * Imports one document (CSV in the MSTIC, Volexity or plain
+ * "type,value[,source,actor,...]" layout, a STIX 2.1 bundle, or a MISP
+ * event), detected from its content. name is used in errors and as the
+ * default report. Everything is written in one transaction: on any error
+ * the store is left exactly as it was. opts may be NULL.
+ */
+EXH_API int exh_ioc_import_buffer(exh_ioc_store *s, const char *name,
+                                  const char *data, size_t len,
+                                  const exh_ioc_import_opts *opts,
+                                  exh_ioc_import_stats *stats, exh_error *err);
+/* The same for a file (at most EXH_IOC_IMPORT_MAX_BYTES). */
+EXH_API int exh_ioc_import_file(exh_ioc_store *s, const char *path,
+                                const exh_ioc_import_opts *opts,
+                                exh_ioc_import_stats *stats, exh_error *err);
+/* A feed file above this is refused: the largest public feeds are a few MB. */
+#define EXH_IOC_IMPORT_MAX_BYTES (256u << 20)
+
+/* Filters for listing; NULL / 0 means any. Strings match exactly. */
+typedef struct exh_ioc_filter {
+  int type;
+  const char *source;
+  const char *actor;
+} exh_ioc_filter;
+
+/* Calls fn for every indicator matching filter, ordered by type then value.
+ * The exh_ioc lives for the duration of the call. fn returning non-zero
+ * stops the listing (still EXH_OK). */
+EXH_API int exh_ioc_store_list(exh_ioc_store *s, const exh_ioc_filter *filter,
+                               int (*fn)(void *ctx, const exh_ioc *ioc), void *ctx,
+                               exh_error *err);
+
+/* Counts grouped by one column: what = "source", "type" or "actor". fn gets
+ * each key ("" for no actor) and its count, largest first. */
+EXH_API int exh_ioc_store_count(exh_ioc_store *s, const char *what,
+                                int (*fn)(void *ctx, const char *key, int64_t n),
+                                void *ctx, exh_error *err);
+
+/* An immutable in-memory copy of the store's indicators. */
+typedef struct exh_ioc_set exh_ioc_set;
+
+/* Loads every indicator of the store. The set is independent of the store
+ * afterwards (close the store when you like) and may be shared by threads. */
+EXH_API int exh_ioc_set_load(exh_ioc_store *s, exh_ioc_set **out, exh_error *err);
+EXH_API void exh_ioc_set_free(exh_ioc_set *set);
+EXH_API size_t exh_ioc_set_size(const exh_ioc_set *set);
+
+/*
+ * Looks a value up: normalises it as type (exh_ioc_normalize) and returns
+ * the number of indicators with that value (one per source that published
+ * it), *hits pointing to them; 0 when none or when value is not of that
+ * type. For EXH_IOC_FILEPATH the value may be any path ("/mnt/c/Program
+ * Files/.../owa/auth/x.aspx", "C:\\inetpub\\..."): an indicator matches when
+ * it equals a tail of the path that starts at a separator. For
+ * EXH_IOC_FILENAME a full path may be given: its last component is used.
+ * The hits live as long as the set. Thread-safe.
+ */
+EXH_API size_t exh_ioc_set_lookup(const exh_ioc_set *set, int type,
+                                  const char *value, size_t len,
+                                  const exh_ioc **hits);
+
+/*
+ * Path indicators (EXH_IOC_FILEPATH) whose last component is the file name
+ * of name (a name or any path; case-insensitive): for evidence that shows
+ * a file without its folder, such as a request for /owa/auth/x.aspx in a
+ * web log, or a file found in another folder than the published one. The
+ * hits (type EXH_IOC_FILEPATH, their value the full published path) live as
+ * long as the set. Thread-safe.
+ */
+EXH_API size_t exh_ioc_set_lookup_path_name(const exh_ioc_set *set, const char *name,
+                                            size_t len, const exh_ioc **hits);
+
+/* Where an indicator was seen, for `exhunt ioc export`. */
+typedef struct exh_ioc_sighting {
+  const char *host;     /* host name, or NULL */
+  const char *location; /* file path, or "LOGFILE:LINE", or NULL */
+  int64_t seen_ms;      /* when (UTC ms): the event time, -1 unknown */
+  const char *detector; /* which command saw it: "files", "logs" */
+  const char *detail;   /* a short note (the matched log field), or NULL */
+} exh_ioc_sighting;
+
+/* Records that the indicator hit (from a set loaded from this store, by
+ * id) was seen. Recording the same (indicator, host, location, time) twice
+ * keeps one row. */
+EXH_API int exh_ioc_store_add_sighting(exh_ioc_store *s, const exh_ioc *hit,
+                                       const exh_ioc_sighting *where,
+                                       exh_error *err);
+
+/* Writes every sighting with its indicator: format "csv" (a header line,
+ * then one row per sighting) or "stix" (a STIX 2.1 bundle of the indicators
+ * and sighting objects). *n gets the number of sightings written. */
+EXH_API int exh_ioc_store_export(exh_ioc_store *s, const char *format, FILE *fp,
+                                 size_t *n, exh_error *err);
+
+/* Fetching feeds over HTTP(S). */
+typedef struct exh_ioc_pull_opts {
+  const char *cacert;   /* a CA bundle to trust instead of the system's; NULL */
+  int retries;          /* extra attempts after a failure (timeouts, 5xx); 0.. */
+  long backoff_ms;      /* delay before the first retry, doubled each time */
+  long timeout_s;       /* for the whole transfer; 0: 120 s */
+  int force;            /* ignore the stored ETag / Last-Modified */
+  exh_ioc_import_opts import;
+} exh_ioc_pull_opts;
+
+typedef struct exh_ioc_pull_result {
+  long http_status;     /* of the last attempt */
+  int not_modified;     /* 1: 304, nothing imported */
+  int attempts;
+  size_t bytes;
+  exh_ioc_import_stats stats;
+} exh_ioc_pull_result;
+
+/* Largest feed body accepted; the transfer is cut off above it. */
+#define EXH_IOC_PULL_MAX_BYTES (64u << 20)
+
+/*
+ * Fetches url with a conditional GET (the ETag and Last-Modified the store
+ * kept from the previous pull of that URL) and imports the body in one
+ * transaction together with the new validators. url must be http(s).
+ */
+EXH_API int exh_ioc_pull(exh_ioc_store *s, const char *url,
+                         const exh_ioc_pull_opts *opts,
+                         exh_ioc_pull_result *res, exh_error *err);
 
 #ifdef __cplusplus
 }
