@@ -7,9 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* --yara may be given this often; each can be a folder of rules. */
 #define MAX_YARA_ARGS 64
+/* Sightings kept in memory until the scan ends: a million hits is already
+ * a tree where every file matched a name; beyond it they are only counted. */
+#define MAX_SIGHTINGS 1000000
+/* A host name (DNS: 253 characters) plus room for a NetBIOS\domain form. */
+#define MAX_HOST_LEN 255
 
 static void help(FILE *fp) {
   fputs("usage: exhunt files [OPTIONS] PATH...\n"
@@ -38,11 +45,28 @@ static void help(FILE *fp) {
         "      --list-rules    print the rules (id, severity, kind, title, source) and exit\n"
         "      --max-size SIZE files larger than SIZE (e.g. 512M, 2G) are hashed but not\n"
         "                      given to YARA (default 128M; Exchange databases are larger)\n"
+        "      --db FILE       the indicator store to use (default: the one 'exhunt ioc'\n"
+        "                      uses, $XDG_DATA_HOME/exhunt/iocs.sqlite or\n"
+        "                      ~/.local/share/exhunt/iocs.sqlite); when it exists, every\n"
+        "                      file's SHA-256 (SHA-1, MD5 when the store has such), name\n"
+        "                      and path are looked up in it\n"
+        "      --no-iocs       do not use the indicator store\n"
+        "      --no-sightings  do not record indicator hits in the store (it is then only\n"
+        "                      read)\n"
+        "      --host NAME     the server the evidence comes from: put on findings and on\n"
+        "                      the sightings recorded\n"
         "      --color WHEN    auto (default), always or never; NO_COLOR is honoured\n"
         "  -q, --quiet         print nothing; only the exit status\n"
         "  -h, --help          this text\n"
         "\n"
         "A summary (files, bytes, findings, unreadable files) goes to standard error.\n"
+        "\n"
+        "Indicators: import them first ('exhunt ioc import FILE', 'exhunt ioc pull URL').\n"
+        "An indicator hit (exh.files.ioc.hash, exh.files.ioc.name) names the source, actor\n"
+        "and report of the indicator, and is recorded in the store as a sighting (host,\n"
+        "file path, the file's modification time, detector \"files\") after the scan, in\n"
+        "one transaction: 'exhunt ioc export' lists them. No store is not an error; a\n"
+        "store that cannot be read, or was written by a newer exhunt, is.\n"
         "\n"
         "Exit status: 0 nothing found, 1 findings, 2 an error (a path or some file\n"
         "could not be read: the rest is still scanned and reported).\n"
@@ -50,21 +74,95 @@ static void help(FILE *fp) {
         "Examples:\n"
         "  exhunt files /mnt/evidence/C\n"
         "  exhunt files --format jsonl -o files.jsonl /mnt/evidence/C\n"
-        "  exhunt files --yara ~/rules/ \"/mnt/c/Program Files/Microsoft/Exchange Server/V15\"\n",
+        "  exhunt files --yara ~/rules/ \"/mnt/c/Program Files/Microsoft/Exchange Server/V15\"\n"
+        "  exhunt files --host EXCH01 --db case.sqlite /mnt/evidence/C\n",
         fp);
 }
+
+/* One indicator hit to record in the store after the scan. */
+typedef struct sighting {
+  const exh_ioc *ioc; /* borrowed from the set */
+  char *path;
+  int64_t seen_ms;
+  const char *detail; /* static */
+} sighting;
 
 typedef struct run {
   exh_output *out;
   bool quiet;
   int worst;
   int write_failed;
+  const char *host;         /* --host, or NULL */
+  const exh_ioc_set *set;   /* NULL: no indicators */
+  bool record;              /* collect sightings */
+  sighting *sightings;
+  size_t n_sightings, cap_sightings, dropped_sightings;
+  char cwd[4096];           /* to make sighting paths absolute; "" unknown */
 } run;
+
+static const char *field(const exh_finding *f, const char *name) {
+  for (size_t i = 0; i < f->n_fields; i++)
+    if (!strcmp(f->fields[i].name, name)) return f->fields[i].value;
+  return NULL;
+}
+
+/* Keeps an indicator finding's hit for the store. The finding names the
+ * indicator by type, normalised value and source; the set gives it back. */
+static void keep_sighting(run *r, const exh_finding *f) {
+  if (!r->record || !f->path || strncmp(f->rule_id, "exh.files.ioc.", 14)) return;
+  const char *type = field(f, "threat.indicator.type");
+  const exh_ioc *ioc = exh_ioc_set_find(r->set, type, field(f, "threat.indicator.name"),
+                                        field(f, "threat.indicator.provider"));
+  if (!ioc) return;
+  if (r->n_sightings == MAX_SIGHTINGS) {
+    r->dropped_sightings++;
+    return;
+  }
+  if (r->n_sightings == r->cap_sightings) {
+    size_t nc = r->cap_sightings ? r->cap_sightings * 2 : 16;
+    sighting *ns = realloc(r->sightings, nc * sizeof *ns);
+    if (!ns) {
+      r->dropped_sightings++;
+      return;
+    }
+    r->sightings = ns;
+    r->cap_sightings = nc;
+  }
+  /* Absolute, so the export still says where the file was when read later
+   * from another folder; links are not resolved (the path as scanned). */
+  char *path;
+  if (f->path[0] == '/' || !r->cwd[0]) {
+    path = strdup(f->path);
+  } else {
+    size_t n = strlen(r->cwd) + 1 + strlen(f->path) + 1;
+    path = malloc(n);
+    if (path) snprintf(path, n, "%s/%s", r->cwd, f->path);
+  }
+  if (!path) {
+    r->dropped_sightings++;
+    return;
+  }
+  /* detail: the file's field that matched, as a log detector names its field. */
+  const char *detail = !strcmp(type, "filepath") ? "file.path"
+                       : !strcmp(type, "filename") ? "file.name"
+                       : !strcmp(type, "sha1")     ? "file.hash.sha1"
+                       : !strcmp(type, "md5")      ? "file.hash.md5"
+                                                   : "file.hash.sha256";
+  r->sightings[r->n_sightings++] =
+      (sighting){.ioc = ioc, .path = path, .seen_ms = f->event_time_ms, .detail = detail};
+}
 
 static int on_finding(void *ctx, const exh_finding *f) {
   run *r = ctx;
   if (r->worst < EXIT_FINDINGS) r->worst = EXIT_FINDINGS;
+  keep_sighting(r, f);
   if (r->quiet) return EXH_OK;
+  exh_finding with_host;
+  if (r->host && !f->host) {
+    with_host = *f;
+    with_host.host = r->host;
+    f = &with_host;
+  }
   int rc = exh_output_finding(r->out, f);
   if (rc != EXH_OK) r->write_failed = 1;
   return rc;
@@ -95,6 +193,118 @@ static int parse_size(const char *s, uint64_t *out) {
   return 0;
 }
 
+/* The indicator store to read: --db, else the default one. *path is "" when
+ * there is none to use (no default location, or no file there) and that is
+ * not an error. Prints the error and returns -1 otherwise. */
+static int store_path(const char *db, char *path, size_t size) {
+  exh_error err;
+  path[0] = '\0';
+  if (db) {
+    if ((size_t)snprintf(path, size, "%s", db) >= size) {
+      fprintf(stderr, "exhunt files: --db: path too long\n");
+      return -1;
+    }
+  } else if (exh_ioc_default_path(path, size, &err) != EXH_OK) {
+    path[0] = '\0'; /* no HOME: no default store, scan without */
+    return 0;
+  }
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    if (errno == ENOENT && !db) {
+      path[0] = '\0';
+      return 0;
+    }
+    /* A store named with --db must be there: a typo must not silently
+     * scan without the indicators the user meant to use. */
+    fprintf(stderr, "exhunt files: indicator store %s: %s%s\n", path, strerror(errno),
+            errno == ENOENT ? " (create it with 'exhunt ioc import FILE')" : "");
+    return -1;
+  }
+  return 0;
+}
+
+/* Loads the set from the store at path (read-only; the store is closed
+ * again). *set stays NULL when the store holds no indicators. */
+static int load_set(const char *path, exh_ioc_set **set) {
+  exh_error err;
+  exh_ioc_store *s;
+  *set = NULL;
+  int rc = exh_ioc_store_open(path, EXH_IOC_READONLY, &s, &err);
+  /* A store created but never imported into (schema version 0). */
+  if (rc == EXH_ERR_NOTFOUND && access(path, R_OK) == 0) return 0;
+  if (rc == EXH_OK) {
+    rc = exh_ioc_set_load(s, set, &err);
+    exh_ioc_store_close(s);
+  }
+  if (rc != EXH_OK) {
+    fprintf(stderr, "exhunt files: indicator store: %s\n"
+                    "(--no-iocs scans without indicators; --db FILE names another store)\n",
+            err.text);
+    return -1;
+  }
+  if (!exh_ioc_set_size(*set)) {
+    exh_ioc_set_free(*set);
+    *set = NULL;
+  }
+  return 0;
+}
+
+/* Is the store inside one of the trees scanned? Writing sightings there
+ * would write into the evidence. Both sides resolved with realpath. */
+static const char *store_in_evidence(const char *store, char **roots, int n) {
+  char *rs = realpath(store, NULL);
+  if (!rs) return NULL;
+  const char *hit = NULL;
+  for (int i = 0; i < n && !hit; i++) {
+    char *rr = realpath(roots[i], NULL);
+    if (!rr) continue;
+    size_t l = strlen(rr);
+    if (!strcmp(rr, rs) || (!strncmp(rr, rs, l) && (rs[l] == '/' || !strcmp(rr, "/"))))
+      hit = roots[i];
+    free(rr);
+  }
+  free(rs);
+  return hit;
+}
+
+/* Writes the kept sightings in one transaction; the store is opened for
+ * writing only now, and only when there is something to write. */
+static int record_sightings(run *r, const char *path) {
+  exh_error err;
+  exh_ioc_store *s;
+  const exh_ioc **hits = malloc(r->n_sightings * sizeof *hits);
+  exh_ioc_sighting *where = malloc(r->n_sightings * sizeof *where);
+  int rc = hits && where ? EXH_OK : EXH_ERR_NOMEM;
+  if (rc != EXH_OK) snprintf(err.text, sizeof err.text, "out of memory");
+  for (size_t i = 0; rc == EXH_OK && i < r->n_sightings; i++) {
+    hits[i] = r->sightings[i].ioc;
+    where[i] = (exh_ioc_sighting){.host = r->host, .location = r->sightings[i].path,
+                                  .seen_ms = r->sightings[i].seen_ms, .detector = "files",
+                                  .detail = r->sightings[i].detail};
+  }
+  if (rc == EXH_OK) rc = exh_ioc_store_open(path, 0, &s, &err);
+  if (rc == EXH_OK) {
+    rc = exh_ioc_store_add_sightings(s, hits, where, r->n_sightings, &err);
+    exh_ioc_store_close(s);
+  }
+  free(hits);
+  free(where);
+  if (rc != EXH_OK) {
+    fprintf(stderr, "exhunt files: sightings not recorded: %s (--no-sightings skips this)\n",
+            err.text);
+    return -1;
+  }
+  return 0;
+}
+
+static bool valid_host(const char *h) {
+  size_t n = strlen(h);
+  if (!n || n > MAX_HOST_LEN) return false;
+  for (const char *p = h; *p; p++)
+    if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) return false;
+  return true;
+}
+
 /* One line per rule, tab-separated; user rules are input, so anything but
  * printable ASCII is written as \xNN. */
 static int list_rules(exh_files *fs) {
@@ -120,9 +330,11 @@ int cmd_files(int argc, char **argv) {
       {"threads", required_argument, NULL, 'j'}, {"max-size", required_argument, NULL, 'M'},
       {"color", required_argument, NULL, 'c'},  {"colour", required_argument, NULL, 'c'},
       {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
-      {"list-rules", no_argument, NULL, 'L'},   {NULL, 0, NULL, 0}};
-  const char *format = "text", *output = NULL;
-  bool list = false;
+      {"list-rules", no_argument, NULL, 'L'},   {"db", required_argument, NULL, 'D'},
+      {"no-iocs", no_argument, NULL, 'I'},      {"no-sightings", no_argument, NULL, 'S'},
+      {"host", required_argument, NULL, 'H'},   {NULL, 0, NULL, 0}};
+  const char *format = "text", *output = NULL, *db = NULL, *host = NULL;
+  bool list = false, no_iocs = false, no_sightings = false;
   const char *yara[MAX_YARA_ARGS];
   size_t n_yara = 0;
   exh_files_config cfg = {0};
@@ -167,6 +379,17 @@ int cmd_files(int argc, char **argv) {
       break;
     case 'q': quiet = true; break;
     case 'L': list = true; break;
+    case 'D': db = optarg; break;
+    case 'I': no_iocs = true; break;
+    case 'S': no_sightings = true; break;
+    case 'H':
+      if (!valid_host(optarg)) {
+        fprintf(stderr, "exhunt files: --host takes a host name (printable, no spaces, at "
+                        "most %d characters)\n", MAX_HOST_LEN);
+        return EXIT_ERROR;
+      }
+      host = optarg;
+      break;
     case 'h': help(stdout); return EXIT_CLEAN;
     default:
       fprintf(stderr, "exhunt files: %s '%s'\nRun 'exhunt files --help' for the options.\n",
@@ -190,10 +413,32 @@ int cmd_files(int argc, char **argv) {
   }
   cfg.yara = yara;
   cfg.n_yara = n_yara;
+  /* The indicators are loaded before anything is scanned: a store that
+   * cannot be read stops here, not after an hour of scanning. */
+  char dbpath[4096] = "";
+  exh_ioc_set *set = NULL;
+  exh_indicator_lookup hook;
+  if (!no_iocs && !list) {
+    if (store_path(db, dbpath, sizeof dbpath) != 0) return EXIT_ERROR;
+    if (dbpath[0] && load_set(dbpath, &set) != 0) return EXIT_ERROR;
+  }
+  if (set) {
+    exh_ioc_files_lookup(set, &hook);
+    cfg.indicators = &hook;
+    const char *in = no_sightings ? NULL : store_in_evidence(dbpath, argv + optind, argc - optind);
+    if (in) {
+      fprintf(stderr, "exhunt files: the indicator store %s lies inside %s, which is scanned:\n"
+                      "recording sightings would write into the evidence. Use --db FILE\n"
+                      "elsewhere, or --no-sightings.\n", dbpath, in);
+      exh_ioc_set_free(set);
+      return EXIT_ERROR;
+    }
+  }
   exh_error err;
   exh_files *fs;
   if (exh_files_new(&cfg, &fs, &err) != EXH_OK) {
     fprintf(stderr, "exhunt files: %s\n", err.text);
+    exh_ioc_set_free(set);
     return EXIT_ERROR;
   }
   if (list) return list_rules(fs);
@@ -203,15 +448,18 @@ int cmd_files(int argc, char **argv) {
     if (!fp) {
       fprintf(stderr, "exhunt files: %s: %s\n", output, strerror(errno));
       exh_files_free(fs);
+      exh_ioc_set_free(set);
       return EXIT_ERROR;
     }
   }
   unsigned flags = 0;
   if (!strcmp(format, "text") && cli_use_color(color, fileno(fp))) flags |= EXH_OUT_COLOR;
-  run r = {.quiet = quiet};
+  run r = {.quiet = quiet, .host = host, .set = set, .record = set && !no_sightings};
+  if (r.record && !getcwd(r.cwd, sizeof r.cwd)) r.cwd[0] = '\0';
   if (exh_output_new(format, fp, flags, -1, &r.out, &err) != EXH_OK) {
     fprintf(stderr, "exhunt files: %s\n", err.text);
     exh_files_free(fs);
+    exh_ioc_set_free(set);
     if (fp != stdout) fclose(fp);
     return EXIT_ERROR;
   }
@@ -241,8 +489,22 @@ int cmd_files(int argc, char **argv) {
             (unsigned long long)st.links_skipped, (unsigned long long)st.special_skipped);
     if (st.not_yara_scanned)
       fprintf(stderr, ", %llu above --max-size hashed only", (unsigned long long)st.not_yara_scanned);
+    if (set) fprintf(stderr, "; %zu indicators from %s", exh_ioc_set_size(set), dbpath);
+    else if (no_iocs) fprintf(stderr, "; indicators not used (--no-iocs)");
+    else fprintf(stderr, "; no indicator store%s%s", dbpath[0] ? " content in " : "", dbpath);
     fputc('\n', stderr);
   }
+  if (r.n_sightings && record_sightings(&r, dbpath) != 0) r.worst = EXIT_ERROR;
+  else if (r.n_sightings && !quiet)
+    fprintf(stderr, "exhunt files: %zu sightings recorded in %s\n", r.n_sightings, dbpath);
+  if (r.dropped_sightings) {
+    fprintf(stderr, "exhunt files: %zu sightings beyond the first %d not recorded\n",
+            r.dropped_sightings, MAX_SIGHTINGS);
+    r.worst = EXIT_ERROR;
+  }
+  for (size_t i = 0; i < r.n_sightings; i++) free(r.sightings[i].path);
+  free(r.sightings);
   exh_files_free(fs);
+  exh_ioc_set_free(set);
   return r.worst;
 }

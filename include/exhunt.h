@@ -297,6 +297,7 @@ typedef struct exh_indicator_hit {
   const char *type;   /* "sha256", "sha1", "md5", "filename", "filepath" */
   const char *source; /* who published it: "MSTIC", "CISA AR21-084A", ... */
   const char *actor;  /* attribution as the source gives it, or NULL */
+  const char *report; /* the report or feed it was published in, or NULL */
 } exh_indicator_hit;
 
 /* The most hits one file reports; more are counted, not listed. */
@@ -583,6 +584,34 @@ EXH_API int exh_ioc_store_add_sighting(exh_ioc_store *s, const exh_ioc *hit,
  * and sighting objects). *n gets the number of sightings written. */
 EXH_API int exh_ioc_store_export(exh_ioc_store *s, const char *format, FILE *fp,
                                  size_t *n, exh_error *err);
+
+/* Indicators of that type (enum exh_ioc_type) in the set: 0 for NULL. */
+EXH_API size_t exh_ioc_set_count(const exh_ioc_set *set, int type);
+
+/* Records n sightings (hits[i] seen at where[i]) in one transaction: all of
+ * them or, on any error, none. */
+EXH_API int exh_ioc_store_add_sightings(exh_ioc_store *s, const exh_ioc *const *hits,
+                                        const exh_ioc_sighting *where, size_t n,
+                                        exh_error *err);
+
+/*
+ * Fills *out with an indicator hook for `exh_files` (exh_files_config
+ * .indicators) backed by set, which must outlive every scan using it. Per
+ * file it looks up the SHA-256, the SHA-1 and MD5 (want asks for them only
+ * when the set holds such indicators), the file name (filename indicators)
+ * and the whole path as scanned (filepath indicators: a published Windows
+ * path matches a tail of the path, so "/mnt/img/Program Files/..." finds
+ * "C:\Program Files\..."; the same name in another folder does not).
+ * The hits' strings are the set's; exh_ioc_set_find gives the exh_ioc
+ * back from a finding's fields. Thread-safe, no SQLite involved.
+ */
+EXH_API void exh_ioc_files_lookup(const exh_ioc_set *set, exh_indicator_lookup *out);
+
+/* The indicator of set with that type name ("sha256", "filepath"), exact
+ * normalised value and source, as an indicator hit or finding names it;
+ * NULL when there is none. */
+EXH_API const exh_ioc *exh_ioc_set_find(const exh_ioc_set *set, const char *type,
+                                        const char *value, const char *source);
 
 /* Fetching feeds over HTTP(S). */
 typedef struct exh_ioc_pull_opts {

@@ -23,7 +23,7 @@ EXHUNT = ''
 def run(*args):
     e = dict(os.environ)
     e.pop('NO_COLOR', None)
-    p = subprocess.run([EXHUNT, 'files', *args], capture_output=True, env=e, timeout=120)
+    p = subprocess.run([EXHUNT, 'files', '--no-iocs', *args], capture_output=True, env=e, timeout=120)
     return p.returncode, p.stdout.decode('utf-8', 'replace'), p.stderr.decode('utf-8', 'replace')
 
 
@@ -197,7 +197,7 @@ class Cases(unittest.TestCase):
         os.chmod(p, 0)
         os.chmod(os.path.join(self.tmp, 'Windows/Temp/lsass.dmp'), 0o644)
         e = dict(os.environ)
-        proc = subprocess.run([*prefix, EXHUNT, 'files', '-f', 'jsonl', self.tmp],
+        proc = subprocess.run([*prefix, EXHUNT, 'files', '--no-iocs', '-f', 'jsonl', self.tmp],
                               capture_output=True, env=e, timeout=120)
         err = proc.stderr.decode('utf-8', 'replace')
         self.assertEqual(proc.returncode, 2, err)

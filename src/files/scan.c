@@ -55,7 +55,7 @@ typedef struct hit {
   const exhi_rule *rule;
   int64_t offset;
   char *yara_rule, *yara_ns;
-  char *ioc_value, *ioc_type, *ioc_source, *ioc_actor, *message;
+  char *ioc_value, *ioc_type, *ioc_source, *ioc_actor, *ioc_report, *message;
 } hit;
 
 typedef struct job {
@@ -128,6 +128,7 @@ static void job_clear(job *j) {
     free(h->ioc_type);
     free(h->ioc_source);
     free(h->ioc_actor);
+    free(h->ioc_report);
     free(h->message);
   }
   free(j->hits);
@@ -177,11 +178,13 @@ static void indicators(worker *w, job *j) {
     h->ioc_type = xstrdup(x->type ? x->type : "unknown");
     h->ioc_source = xstrdup(x->source && *x->source ? x->source : "unnamed source");
     h->ioc_actor = xstrdup(x->actor && *x->actor ? x->actor : NULL);
+    h->ioc_report = xstrdup(x->report && *x->report ? x->report : NULL);
     char msg[1024];
-    snprintf(msg, sizeof msg, "%s %.200s is a published indicator (source: %.200s%s%.200s)",
+    snprintf(msg, sizeof msg, "%s %.200s is a published indicator (source: %.200s%s%.200s%s%.200s)",
              h->ioc_type ? h->ioc_type : "", h->ioc_value ? h->ioc_value : "",
              h->ioc_source ? h->ioc_source : "", h->ioc_actor ? "; actor: " : "",
-             h->ioc_actor ? h->ioc_actor : "");
+             h->ioc_actor ? h->ioc_actor : "", h->ioc_report ? "; report: " : "",
+             h->ioc_report ? h->ioc_report : "");
     h->message = strdup(msg);
   }
 }
@@ -546,6 +549,10 @@ static int emit(const exh_files *f, batch *b, int (*on_finding)(void *, const ex
         fields[nf++] = (exh_field){"threat.indicator.name", h->ioc_value};
         fields[nf++] = (exh_field){"threat.indicator.type", h->ioc_type};
         fields[nf++] = (exh_field){"threat.indicator.provider", h->ioc_source};
+        if (h->ioc_report) fields[nf++] = (exh_field){"threat.feed.name", h->ioc_report};
+        if (h->ioc_report && (!strncmp(h->ioc_report, "https://", 8) ||
+                              !strncmp(h->ioc_report, "http://", 7)))
+          fields[nf++] = (exh_field){"threat.indicator.reference", h->ioc_report};
       }
       exh_finding fd = {.rule_id = r->id, .rule_name = r->name, .severity = r->severity,
                         .confidence = r->confidence, .attack = r->attack,

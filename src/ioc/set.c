@@ -33,6 +33,7 @@ struct exh_ioc_set {
   exh_ioc *bynames; /* copies of the path indicators, by last component */
   size_t nbynames;
   table names;
+  size_t per_type[EXH_IOC_TYPE_COUNT]; /* for exh_ioc_set_count */
 };
 
 void exhi_ioc_from_row(sqlite3_stmt *st, exh_ioc *ioc);
@@ -140,6 +141,7 @@ int exh_ioc_set_load(exh_ioc_store *s, exh_ioc_set **out, exh_error *err) {
     if (!d->value || !d->source || !d->actor || !d->report || !d->description || !d->tags ||
         !d->first_seen || !d->last_seen)
       goto nomem;
+    set->per_type[d->type]++;
     set->n++;
   }
   if (r != SQLITE_DONE) {
@@ -230,4 +232,20 @@ size_t exh_ioc_set_lookup(const exh_ioc_set *set, int type, const char *value, s
     if (c) return c;
   }
   return 0;
+}
+
+size_t exh_ioc_set_count(const exh_ioc_set *set, int type) {
+  if (!set || type <= 0 || type >= EXH_IOC_TYPE_COUNT) return 0;
+  return set->per_type[type];
+}
+
+const exh_ioc *exh_ioc_set_find(const exh_ioc_set *set, const char *type, const char *value,
+                                const char *source) {
+  int t = type ? exh_ioc_type_from_name(type) : 0;
+  if (!set || !set->n || !t || !value || !source) return NULL;
+  const exh_ioc *hits;
+  size_t n = find(set, t, value, strlen(value), &hits);
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(hits[i].source, source)) return &hits[i];
+  return NULL;
 }

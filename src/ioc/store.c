@@ -481,3 +481,20 @@ int exh_ioc_store_add_sighting(exh_ioc_store *s, const exh_ioc *hit, const exh_i
   if (r != SQLITE_DONE) return db_err(s, err, "cannot record a sighting");
   return EXH_OK;
 }
+
+int exh_ioc_store_add_sightings(exh_ioc_store *s, const exh_ioc *const *hits,
+                                const exh_ioc_sighting *where, size_t n, exh_error *err) {
+  if (n && (!hits || !where))
+    return exhi_err(err, EXH_ERR_INVALID, "sighting", 0, -1, "no indicators or places");
+  if (s->flags & EXH_IOC_READONLY)
+    return exhi_err(err, EXH_ERR_INVALID, s->path, 0, -1, "store opened read-only");
+  if (!n) return EXH_OK;
+  /* One transaction: a scan's sightings land together or not at all, and
+   * one commit (one fsync) instead of one per hit. */
+  int rc = exec(s, "BEGIN IMMEDIATE", err);
+  for (size_t i = 0; rc == EXH_OK && i < n; i++)
+    rc = exh_ioc_store_add_sighting(s, hits[i], &where[i], err);
+  if (rc == EXH_OK) rc = exec(s, "COMMIT", err);
+  if (rc != EXH_OK) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
