@@ -220,6 +220,10 @@ static int store_path(const char *db, char *path, size_t size) {
             errno == ENOENT ? " (create it with 'exhunt ioc import FILE')" : "");
     return -1;
   }
+  if (!S_ISREG(st.st_mode)) {
+    fprintf(stderr, "exhunt files: indicator store %s: not a file\n", path);
+    return -1;
+  }
   return 0;
 }
 

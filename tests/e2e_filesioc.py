@@ -222,6 +222,9 @@ class FilesIoc(unittest.TestCase):
         self.assertEqual(rc, 2)
         self.assertIn("nope.sqlite: No such file or directory (create it with 'exhunt ioc import FILE')", err)
         self.assertEqual(out, '')  # nothing scanned
+        rc, out, err = run('files', '--db', self.tmp, self.vol)
+        self.assertEqual(rc, 2)
+        self.assertIn('not a file', err)
         bad = os.path.join(self.tmp, 'bad.sqlite')
         with open(bad, 'wb') as f:
             f.write(b'not a database, just bytes\n' * 200)
