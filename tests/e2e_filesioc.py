@@ -255,6 +255,30 @@ class FilesIoc(unittest.TestCase):
         self.assertEqual(rc, 1, err)
         self.assertEqual(snapshot(self.vol), before)
 
+    def test_feed_text_is_escaped(self):
+        # A feed is input too: its source and actor reach the terminal escaped.
+        evil = os.path.join(self.tmp, 'evil.csv')
+        with open(evil, 'w', newline='') as f:
+            csv.writer(f).writerows([['type', 'value', 'source', 'actor'],
+                                     ['filename', 'clean.txt', 'fe\x1b[31med', 'act\x1b[2Jor']])
+        db = os.path.join(self.tmp, 'evil.sqlite')
+        rc, out, err = run('ioc', '--db', db, 'import', evil)
+        self.assertEqual(rc, 0, err)
+        rc, out, err = run('files', '--db', db, '--no-sightings', '--color', 'always', self.vol)
+        self.assertEqual(rc, 1, err)
+        self.assertIn('clean.txt is a published indicator', out)
+        self.assertNotIn('\x1b[31med', out)
+        self.assertNotIn('\x1b[2J', out)
+
+    def test_same_hits_any_thread_count(self):
+        outs = []
+        for j in ('1', '4'):
+            rc, out, err = run('files', '--db', self.db, '--no-sightings', '-j', j, '-f', 'jsonl', self.vol)
+            self.assertEqual(rc, 1, err)
+            outs.append(sorted((k, v['threat']['indicator']['name']) for k, v in self.ioc_hits(out).items()))
+        self.assertEqual(outs[0], outs[1])
+        self.assertEqual(len(outs[0]), 3)
+
     def test_host_is_checked(self):
         rc, out, err = run('files', '--db', self.db, '--host', 'bad host\x1b[2J', self.vol)
         self.assertEqual(rc, 2)
