@@ -9,6 +9,7 @@
  * mitigate) are added here when they are built, not before. */
 static const cli_command commands[] = {
     {"assess", "Exchange build -> update level, open CVEs, the update to install", cmd_assess},
+    {"logs", "hunt exploitation in Exchange and IIS logs (ProxyLogon, ProxyShell, ...)", cmd_logs},
 };
 
 static void usage(FILE *fp) {
