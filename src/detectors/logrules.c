@@ -80,6 +80,10 @@ typedef struct kindset {
   fielddb *fields;
   size_t n_fields;
   hs_database_t *keywords; /* whole-line patterns, NULL if none */
+  hs_database_t *prefilter; /* over raw lines: '#' and the rules' literals */
+  uint64_t *pre_mask;      /* per prefilter id: the rules (bit = index % 64) it serves */
+  uint64_t *field_mask;    /* per field: the rules that test it */
+  uint64_t kw_mask;        /* rules with keyword items */
   int all_lines;
 } kindset;
 
@@ -92,7 +96,6 @@ struct exhi_lr {
   pat *pats;
   size_t n_pats, cap_pats;
   kindset kinds[EXHI_LOG_KINDS];
-  hs_database_t *prefilter;
   hs_scratch_t *proto;
 };
 
@@ -1055,14 +1058,17 @@ static int node_req(const exhi_lr *lr, const cond *cd, int n, size_t *want, size
   }
 }
 
+/* ids: what the database reports; origin: the pattern each came from (for
+ * errors naming the rule file and line). */
 static int compile_db(const char *const *exprs, const unsigned *flags, const unsigned *ids,
-                      size_t n, hs_database_t **db, const exhi_lr *lr, exh_error *err) {
+                      const unsigned *origin, size_t n, hs_database_t **db, const exhi_lr *lr,
+                      exh_error *err) {
   hs_compile_error_t *ce = NULL;
   if (hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, db, &ce) == HS_SUCCESS)
     return EXH_OK;
   int rc;
-  if (ce && ce->expression >= 0 && (size_t)ce->expression < n && ids[ce->expression] < lr->n_pats) {
-    const pat *p = &lr->pats[ids[ce->expression]];
+  if (ce && ce->expression >= 0 && (size_t)ce->expression < n && origin[ce->expression] < lr->n_pats) {
+    const pat *p = &lr->pats[origin[ce->expression]];
     rc = exhi_err(err, EXH_ERR_PARSE, lr->rules[p->rule].file, p->line, -1,
                   "pattern '%.200s' cannot be compiled: %s", exprs[ce->expression], ce->message);
   } else {
@@ -1073,18 +1079,28 @@ static int compile_db(const char *const *exprs, const unsigned *flags, const uns
   return rc;
 }
 
+/* qsort has no context argument: a thread-local names the set being sorted. */
+static _Thread_local const exhi_lr *sort_lr;
+static int cmp_pre(const void *a, const void *b) {
+  const pat *x = &sort_lr->pats[*(const size_t *)a], *y = &sort_lr->pats[*(const size_t *)b];
+  if (x->pre_flags != y->pre_flags) return x->pre_flags < y->pre_flags ? -1 : 1;
+  return strcmp(x->pre, y->pre);
+}
+
 static int compile(exhi_lr *lr, exh_error *err) {
   size_t np = lr->n_pats;
   const char **exprs = malloc((np + 1) * sizeof *exprs);
   unsigned *flags = malloc((np + 1) * sizeof *flags), *ids = malloc((np + 1) * sizeof *ids);
+  unsigned *origin = malloc((np + 1) * sizeof *origin);
   size_t *want = malloc((np + 1) * sizeof *want);
   unsigned char *in_pre = calloc(np + 1, 1);
   int rc = EXH_OK;
-  if (!exprs || !flags || !ids || !want || !in_pre) {
+  if (!exprs || !flags || !ids || !origin || !want || !in_pre) {
     rc = exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
     goto out;
   }
-  /* Rules per kind, and which kinds need every line. */
+  /* Rules per kind, and which kinds need every line. in_pre marks the
+   * patterns a rule's lines must contain one of. */
   for (size_t r = 0; r < lr->n_rules; r++) {
     exhi_lr_rule *ru = &lr->rules[r];
     size_t nw = 0;
@@ -1127,6 +1143,24 @@ static int compile(exhi_lr *lr, exh_error *err) {
         ks->n_fields++;
       }
     }
+    ks->field_mask = calloc(ks->n_fields + 1, sizeof *ks->field_mask);
+    if (!ks->field_mask) {
+      rc = exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
+      goto out;
+    }
+    for (size_t ri = 0; ri < ks->n_rules; ri++) {
+      const exhi_lr_rule *ru = &lr->rules[ks->rules[ri]];
+      uint64_t bit = 1ull << (ks->rules[ri] % 64);
+      for (size_t i = ru->first_item; i < ru->first_item + ru->n_items; i++) {
+        const char *f = lr->items[i].field;
+        if (!f) {
+          ks->kw_mask |= bit;
+          continue;
+        }
+        for (size_t j = 0; j < ks->n_fields; j++)
+          if (exhi_ascii_ieq(f, strlen(f), ks->fields[j].field)) ks->field_mask[j] |= bit;
+      }
+    }
     if (ks->n_fields > 64) {
       rc = exhi_err(err, EXH_ERR_LIMIT, "rules", 0, -1,
                     "rules for %s logs test more than 64 distinct fields", exhi_logkind_name(k));
@@ -1144,46 +1178,65 @@ static int compile(exhi_lr *lr, exh_error *err) {
           for (size_t p = it->first_pat; p < it->first_pat + it->n_pats; p++) {
             exprs[n] = lr->pats[p].expr;
             flags[n] = lr->pats[p].flags;
-            ids[n] = (unsigned)p;
+            ids[n] = origin[n] = (unsigned)p;
             n++;
           }
         }
       }
       if (!n) continue;
       hs_database_t **dst = f ? &ks->fields[fi].db : &ks->keywords;
-      if ((rc = compile_db(exprs, flags, ids, n, dst, lr, err))) goto out;
+      if ((rc = compile_db(exprs, flags, ids, origin, n, dst, lr, err))) goto out;
       if (hs_alloc_scratch(*dst, &lr->proto) != HS_SUCCESS) {
         rc = exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "cannot allocate scan space");
         goto out;
       }
     }
   }
-  /* The prefilter: '#' preamble lines, then each distinct prefilter string. */
-  {
+  /* A prefilter per kind: '#' preamble lines, then each distinct prefilter
+   * string of the kind's rules. Fewer patterns per scan, faster scans. */
+  for (int k = 0; k < EXHI_LOG_KINDS && !rc; k++) {
+    kindset *ks = &lr->kinds[k];
+    size_t m = 0;
+    for (size_t ri = 0; ri < ks->n_rules; ri++) {
+      const exhi_lr_rule *ru = &lr->rules[ks->rules[ri]];
+      for (size_t i = ru->first_item; i < ru->first_item + ru->n_items; i++)
+        for (size_t p = lr->items[i].first_pat; p < lr->items[i].first_pat + lr->items[i].n_pats; p++)
+          if (in_pre[p]) want[m++] = p;
+    }
+    sort_lr = lr;
+    qsort(want, m, sizeof *want, cmp_pre);
+    ks->pre_mask = calloc(m + 1, sizeof *ks->pre_mask);
+    if (!ks->pre_mask) {
+      rc = exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
+      goto out;
+    }
     size_t n = 0;
     exprs[n] = "^#";
     flags[n] = HS_FLAG_MULTILINE;
-    ids[n] = (unsigned)np; /* an id past every pattern: a header line */
+    ids[n] = 0; /* id 0, mask 0: a preamble line */
+    origin[n] = (unsigned)np;
     n++;
-    for (size_t p = 0; p < np; p++) {
-      if (!in_pre[p]) continue;
-      bool dup = false;
-      for (size_t j = 1; j < n && !dup; j++)
-        dup = flags[j] == lr->pats[p].pre_flags && !strcmp(exprs[j], lr->pats[p].pre);
-      if (dup) continue;
-      exprs[n] = lr->pats[p].pre;
-      flags[n] = lr->pats[p].pre_flags;
-      ids[n] = (unsigned)p;
-      n++;
+    for (size_t i = 0; i < m; i++) {
+      const pat *pt = &lr->pats[want[i]];
+      /* The same literal for several rules: one pattern, their bits or'ed. */
+      if (!(i && cmp_pre(&want[i - 1], &want[i]) == 0)) {
+        exprs[n] = pt->pre;
+        flags[n] = pt->pre_flags;
+        ids[n] = (unsigned)n;
+        origin[n] = (unsigned)want[i];
+        n++;
+      }
+      ks->pre_mask[n - 1] |= 1ull << (pt->rule % 64);
     }
-    if ((rc = compile_db(exprs, flags, ids, n, &lr->prefilter, lr, err))) goto out;
-    if (hs_alloc_scratch(lr->prefilter, &lr->proto) != HS_SUCCESS)
+    if ((rc = compile_db(exprs, flags, ids, origin, n, &ks->prefilter, lr, err))) goto out;
+    if (hs_alloc_scratch(ks->prefilter, &lr->proto) != HS_SUCCESS)
       rc = exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "cannot allocate scan space");
   }
 out:
   free(exprs);
   free(flags);
   free(ids);
+  free(origin);
   free(want);
   free(in_pre);
   return rc;
@@ -1238,10 +1291,12 @@ void exhi_lr_free(exhi_lr *lr) {
     kindset *ks = &lr->kinds[k];
     for (size_t i = 0; i < ks->n_fields; i++) hs_free_database(ks->fields[i].db);
     hs_free_database(ks->keywords);
+    hs_free_database(ks->prefilter);
+    free(ks->pre_mask);
+    free(ks->field_mask);
     free(ks->fields);
     free(ks->rules);
   }
-  hs_free_database(lr->prefilter);
   hs_free_scratch(lr->proto);
   free(lr->rules);
   free(lr->items);
@@ -1264,8 +1319,12 @@ struct exhi_lr_scan {
   const exhi_lr *lr;
   hs_scratch_t *scratch;
   unsigned char *bits;    /* per pattern: matched in this record */
+  unsigned *set;          /* the patterns set in bits, to clear them fast */
+  size_t n_set;
   size_t *lines;          /* candidate line starts of a block */
-  size_t n_lines, cap_lines;
+  uint64_t *masks;        /* per candidate: the rules its hits serve */
+  size_t n_lines, cap_lines, cap_masks;
+  const kindset *ks;      /* of the block being prefiltered */
   const char *block;
   size_t block_len;
   size_t last_end;        /* end of the last candidate line */
@@ -1282,8 +1341,9 @@ int exhi_lr_scan_new(const exhi_lr *lr, exhi_lr_scan **out, exh_error *err) {
   if (!s) return exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
   s->lr = lr;
   s->bits = calloc(lr->n_pats + 1, 1);
+  s->set = malloc((lr->n_pats + 1) * sizeof *s->set);
   s->val = malloc(EXHI_LR_FIELD_MAX);
-  if (!s->bits || !s->val || hs_clone_scratch(lr->proto, &s->scratch) != HS_SUCCESS) {
+  if (!s->bits || !s->set || !s->val || hs_clone_scratch(lr->proto, &s->scratch) != HS_SUCCESS) {
     exhi_lr_scan_free(s);
     return exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
   }
@@ -1296,19 +1356,25 @@ void exhi_lr_scan_free(exhi_lr_scan *s) {
   if (!s) return;
   hs_free_scratch(s->scratch);
   free(s->bits);
+  free(s->set);
   free(s->lines);
+  free(s->masks);
   free(s->val);
   free(s);
 }
 
 static int on_prefilter(unsigned id, unsigned long long from, unsigned long long to,
                         unsigned flags, void *c) {
-  (void)id, (void)from, (void)flags;
+  (void)from, (void)flags;
   exhi_lr_scan *s = c;
+  uint64_t mask = s->ks->pre_mask[id];
   size_t pos = to ? (size_t)to - 1 : 0;
   if (pos >= s->block_len) pos = s->block_len ? s->block_len - 1 : 0;
-  /* Matches come in end order: one on the last candidate line adds nothing. */
-  if (s->n_lines && pos < s->last_end && pos >= s->lines[s->n_lines - 1]) return 0;
+  /* Matches come in end order: one on the last candidate line adds its rules. */
+  if (s->n_lines && pos < s->last_end && pos >= s->lines[s->n_lines - 1]) {
+    s->masks[s->n_lines - 1] |= mask;
+    return 0;
+  }
   const char *nl = pos ? memrchr(s->block, '\n', pos) : NULL;
   size_t start = nl ? (size_t)(nl - s->block) + 1 : 0;
   if (s->n_lines == s->cap_lines) {
@@ -1318,7 +1384,14 @@ static int on_prefilter(unsigned id, unsigned long long from, unsigned long long
       return 1;
     }
     s->lines = q;
+    uint64_t *mq = grow(s->masks, &s->cap_masks, s->cap_lines, sizeof *mq);
+    if (!mq) {
+      s->oom = 1;
+      return 1;
+    }
+    s->masks = mq;
   }
+  s->masks[s->n_lines] = mask;
   s->lines[s->n_lines++] = start;
   const char *e = memchr(s->block + pos, '\n', s->block_len - pos);
   size_t end = e ? (size_t)(e - s->block) + 1 : s->block_len;
@@ -1326,13 +1399,11 @@ static int on_prefilter(unsigned id, unsigned long long from, unsigned long long
   return 0;
 }
 
-static int cmp_size(const void *a, const void *b) {
-  size_t x = *(const size_t *)a, y = *(const size_t *)b;
-  return x < y ? -1 : x > y;
-}
-
-int exhi_lr_prefilter(exhi_lr_scan *s, const char *block, size_t len, exhi_lr_line_cb cb,
-                      void *ctx, exh_error *err) {
+int exhi_lr_prefilter(exhi_lr_scan *s, int kind, const char *block, size_t len,
+                      exhi_lr_line_cb cb, void *ctx, exh_error *err) {
+  if (kind < 0 || kind >= EXHI_LOG_KINDS) kind = EXHI_LOG_UNKNOWN;
+  s->ks = &s->lr->kinds[kind];
+  const hs_database_t *db = s->ks->prefilter;
   s->block = block;
   s->block_len = len;
   s->n_lines = 0;
@@ -1349,26 +1420,37 @@ int exhi_lr_prefilter(exhi_lr_scan *s, const char *block, size_t len, exhi_lr_li
     s->block = block + off;
     s->block_len = n;
     size_t first = s->n_lines;
-    hs_error_t e = hs_scan(s->lr->prefilter, block + off, (unsigned)n, 0, s->scratch, on_prefilter, s);
+    hs_error_t e = hs_scan(db, block + off, (unsigned)n, 0, s->scratch, on_prefilter, s);
     if (s->oom) return exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
     if (e != HS_SUCCESS) return exhi_err(err, EXH_ERR_IO, "rules", 0, -1, "vectorscan error %d", (int)e);
     for (size_t i = first; i < s->n_lines; i++) s->lines[i] += off;
     off += n;
   }
   /* Matches arrive in end order, which is line order; be sure anyway. */
-  for (size_t i = 1; i < s->n_lines; i++)
-    if (s->lines[i] < s->lines[i - 1]) {
-      qsort(s->lines, s->n_lines, sizeof *s->lines, cmp_size);
-      break;
+  int sorted = 1;
+  for (size_t i = 1; i < s->n_lines && sorted; i++) sorted = s->lines[i] >= s->lines[i - 1];
+  if (!sorted) {
+    /* Rare: insertion order is kept by sorting (start, index) pairs. */
+    for (size_t i = 1; i < s->n_lines; i++) {
+      size_t a = s->lines[i];
+      uint64_t m = s->masks[i];
+      size_t j = i;
+      while (j > 0 && s->lines[j - 1] > a) {
+        s->lines[j] = s->lines[j - 1];
+        s->masks[j] = s->masks[j - 1];
+        j--;
+      }
+      s->lines[j] = a;
+      s->masks[j] = m;
     }
-  size_t prev = (size_t)-1;
+  }
   for (size_t i = 0; i < s->n_lines; i++) {
     size_t a = s->lines[i];
-    if (a == prev) continue;
-    prev = a;
+    uint64_t m = s->masks[i];
+    while (i + 1 < s->n_lines && s->lines[i + 1] == a) m |= s->masks[++i];
     const char *e = memchr(block + a, '\n', len - a);
     size_t b = e ? (size_t)(e - block) : len;
-    int rc = cb(ctx, a, b);
+    int rc = cb(ctx, a, b, m);
     if (rc) return rc;
   }
   return EXH_OK;
@@ -1378,7 +1460,10 @@ static int on_field(unsigned id, unsigned long long from, unsigned long long to,
                     void *c) {
   (void)from, (void)to, (void)flags;
   exhi_lr_scan *s = c;
-  s->bits[id] = 1;
+  if (!s->bits[id]) {
+    s->bits[id] = 1;
+    s->set[s->n_set++] = id;
+  }
   return 0;
 }
 
@@ -1419,14 +1504,14 @@ static bool eval_node(const exhi_lr_scan *s, const cond *cd, int n) {
   }
 }
 
-int exhi_lr_eval(exhi_lr_scan *s, const exhi_logrec *rec, exhi_lr_hit_cb hit, void *ctx,
-                 exh_error *err) {
+int exhi_lr_eval(exhi_lr_scan *s, const exhi_logrec *rec, uint64_t mask, exhi_lr_hit_cb hit,
+                 void *ctx, exh_error *err) {
   const exhi_lr *lr = s->lr;
   int k = rec->schema->kind;
   if (k < 0 || k >= EXHI_LOG_KINDS) return EXH_OK;
   const kindset *ks = &lr->kinds[k];
   if (!ks->n_rules) return EXH_OK;
-  memset(s->bits, 0, lr->n_pats);
+  while (s->n_set) s->bits[s->set[--s->n_set]] = 0;
   /* Column bindings change only with the schema. */
   if (s->schema_of[k] != rec->schema || s->gen[k] != rec->schema->generation) {
     for (size_t f = 0; f < ks->n_fields && f < 64; f++)
@@ -1436,7 +1521,7 @@ int exhi_lr_eval(exhi_lr_scan *s, const exhi_logrec *rec, exhi_lr_hit_cb hit, vo
   }
   for (size_t f = 0; f < ks->n_fields && f < 64; f++) {
     int col = s->cols[k][f];
-    if (col < 0) continue;
+    if (col < 0 || !(ks->field_mask[f] & mask)) continue;
     size_t vlen;
     const char *v = exhi_logrec_value(rec, col, s->val, EXHI_LR_FIELD_MAX, &vlen);
     if (!v) continue;
@@ -1446,12 +1531,13 @@ int exhi_lr_eval(exhi_lr_scan *s, const exhi_logrec *rec, exhi_lr_hit_cb hit, vo
     hs_error_t e = hs_scan(ks->fields[f].db, v ? v : "", (unsigned)vlen, 0, s->scratch, on_field, s);
     if (e != HS_SUCCESS) return exhi_err(err, EXH_ERR_IO, "rules", 0, -1, "vectorscan error %d", (int)e);
   }
-  if (ks->keywords) {
+  if (ks->keywords && (ks->kw_mask & mask)) {
     hs_error_t e = hs_scan(ks->keywords, rec->line, (unsigned)(rec->len > EXHI_LOG_BLOCK ? EXHI_LOG_BLOCK : rec->len),
                            0, s->scratch, on_field, s);
     if (e != HS_SUCCESS) return exhi_err(err, EXH_ERR_IO, "rules", 0, -1, "vectorscan error %d", (int)e);
   }
   for (size_t i = 0; i < ks->n_rules; i++) {
+    if (!(mask & (1ull << (ks->rules[i] % 64)))) continue;
     const exhi_lr_rule *r = &lr->rules[ks->rules[i]];
     if (!eval_node(s, r->cond, ((const cond *)r->cond)->root)) continue;
     const char *detail = NULL;

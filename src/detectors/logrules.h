@@ -80,16 +80,20 @@ int exhi_lr_scan_new(const exhi_lr *lr, exhi_lr_scan **out, exh_error *err);
 void exhi_lr_scan_free(exhi_lr_scan *s);
 
 /* Calls cb(ctx, start, end) for each line of block[0..len) that contains a
- * prefilter hit or starts with '#', in order, once per line. */
-typedef int (*exhi_lr_line_cb)(void *ctx, size_t start, size_t end);
-int exhi_lr_prefilter(exhi_lr_scan *s, const char *block, size_t len, exhi_lr_line_cb cb,
-                      void *ctx, exh_error *err);
+ * hit of the kind's prefilter or starts with '#', in order, once per line,
+ * with the rules whose literals it holds (bit = rule index % 64).
+ * A callback's non-zero return stops the scan and is returned. */
+typedef int (*exhi_lr_line_cb)(void *ctx, size_t start, size_t end, uint64_t rules);
+int exhi_lr_prefilter(exhi_lr_scan *s, int kind, const char *block, size_t len,
+                      exhi_lr_line_cb cb, void *ctx, exh_error *err);
 
-/* Evaluates every rule for the record's kind. For each rule that matches,
- * calls hit(ctx, rule index, ioc detail or NULL). */
+/* Evaluates the rules of the record's kind that `rules` names (bit = rule
+ * index % 64, as the prefilter reports; EXHI_LR_ALL for every rule). For each
+ * rule that matches, calls hit(ctx, rule index, ioc detail or NULL). */
+#define EXHI_LR_ALL UINT64_MAX
 typedef int (*exhi_lr_hit_cb)(void *ctx, size_t rule, const char *ioc_detail);
-int exhi_lr_eval(exhi_lr_scan *s, const exhi_logrec *rec, exhi_lr_hit_cb hit, void *ctx,
-                 exh_error *err);
+int exhi_lr_eval(exhi_lr_scan *s, const exhi_logrec *rec, uint64_t rules, exhi_lr_hit_cb hit,
+                 void *ctx, exh_error *err);
 
 /* Column of an ECS-or-native field name in a schema (aliases applied), or -1. */
 int exhi_lr_field_col(const exhi_logschema *s, const char *name);

@@ -77,6 +77,7 @@ typedef struct exhi_logschema {
   size_t nfields;
   const char *names[EXHI_LOG_MAX_FIELDS]; /* point into names_buf or static */
   int time_col, date_col; /* ISO DateTime column, or W3C date + time; -1 none */
+  int ua_col;             /* cs(User-Agent) in W3C logs, or -1 */
   unsigned generation;    /* bumped on every change: cached bindings re-check */
   char log_type[64];      /* #Log-type, as written */
   char software[64];      /* #Software */

@@ -56,7 +56,7 @@ void exhi_logschema_init(exhi_logschema *s) {
   s->syntax = EXHI_SYN_TEXT;
   s->guessed = 0;
   s->nfields = 0;
-  s->time_col = s->date_col = -1;
+  s->time_col = s->date_col = s->ua_col = -1;
   s->generation++;
   s->log_type[0] = s->software[0] = '\0';
 }
@@ -81,6 +81,7 @@ int exhi_logschema_col(const exhi_logschema *s, const char *name) {
 
 static void bind_times(exhi_logschema *s) {
   static const char *const iso[] = {"DateTime", "TimeStamp", "date-time"};
+  s->ua_col = exhi_logschema_col(s, "cs(User-Agent)");
   s->time_col = s->date_col = -1;
   for (size_t i = 0; i < EXHI_ARRAY_LEN(iso) && s->time_col < 0; i++)
     s->time_col = exhi_logschema_col(s, iso[i]);
@@ -311,7 +312,7 @@ static void split_w3c(exhi_logrec *r, const exhi_logschema *s, const char *line,
     }
   }
   size_t nf = s->nfields;
-  int ua = exhi_logschema_col(s, "cs(User-Agent)");
+  int ua = s->ua_col;
   size_t extra = nt > nf ? nt - nf : 0;
   size_t n = 0;
   for (size_t t = 0; t < nt && n < EXHI_LOG_MAX_FIELDS; n++) {
