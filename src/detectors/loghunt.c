@@ -672,7 +672,8 @@ static int emit_coverage(exh_loghunt *h, exh_output *o) {
         if (f->first_ms >= 0 && (first < 0 || f->first_ms < first)) first = f->first_ms;
         if (f->last_ms > last) last = f->last_ms;
       }
-      if (!nfiles) continue;
+      /* Plain text files with no time in them say nothing about coverage. */
+      if (!nfiles || (kind == EXHI_LOG_UNKNOWN && first < 0)) continue;
       char a[40] = "?", b[40] = "?", msg[4400], nf[32], nl[32], age[32] = "";
       if (first >= 0) exhi_format_time_ms(first, a, sizeof a);
       if (last >= 0) exhi_format_time_ms(last, b, sizeof b);

@@ -26,6 +26,9 @@ static const char *action_for(const exhi_lr_rule *r, int outcome) {
   if (outcome == EXHI_OUTCOME_EXPLOITED)
     return "Treat the server as compromised: isolate it, look for web shells (exhunt files), "
            "reset credentials, then rebuild or clean and patch.";
+  if (outcome == EXHI_OUTCOME_ATTEMPTED && !r->n_cves)
+    return "Check that the page does not exist on disk (exhunt files) and where the client "
+           "came from.";
   if (outcome == EXHI_OUTCOME_ATTEMPTED)
     return "Make sure the server has the update that closes these CVEs (exhunt assess); "
            "look for a successful request from the same client.";
