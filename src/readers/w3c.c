@@ -217,10 +217,11 @@ static bool is_digits(const char *p, size_t n) {
 int exhi_logschema_guess(exhi_logschema *s, const char *line, size_t len) {
   /* "2021-04-06T14:54:34.255Z,<guid>,15,0,847,30,...": an HttpProxy row
    * (the 2013 files, and single rows cut out of a file). */
-  if (len > 60 && exhi_parse_iso_ms(line, 24) >= 0 && line[24] == ',') {
+  if (len > 30 && exhi_parse_iso_ms(line, 24) >= 0 && line[24] == ',') {
     const char *p = line + 25;
     const char *c = memchr(p, ',', len - 25);
-    if (c && c - p == 36 && c + 4 < line + len && c[1] == '1' && c[2] == '5' && c[3] == ',') {
+    if (len > 60 && c && c - p == 36 && c + 4 < line + len && c[1] == '1' && c[2] == '5' &&
+        c[3] == ',') {
       s->syntax = EXHI_SYN_CSV;
       s->kind = EXHI_LOG_HTTPPROXY;
       exhi_logrec tmp;
