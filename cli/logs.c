@@ -24,6 +24,7 @@ static void help(FILE *fp) {
         "                     Rps_Cmdlet, EWS, MessageTracking (2013 rows without a\n"
         "                     #Fields line included)\n"
         "  IIS W3C logs:      inetpub/logs/LogFiles/W3SVC*/u_ex*.log\n"
+        "  Windows event logs (.evtx): Application, Security, MSExchange Management, Sysmon\n"
         "Links are not followed; nothing is written to the evidence.\n"
         "\n"
         "Repeated hits (a scanner probing 10 000 times) are one finding per rule,\n"

@@ -5,6 +5,9 @@ the expectations of its SOURCE.md:
   - no ProxyLogon/ProxyShell finding in any qazeer HttpProxy/ECP file;
   - exactly one web shell access in the qazeer IIS example (aKdMadOeT.aspx, 200);
   - the wazuh rows give CVE-2021-26855 and CVE-2021-27065;
+  - ../shared/corpus/evtx reads without error and yields the web shell process
+    chains (w3wp.exe -> cmd.exe, w3wp.exe -> powershell.exe), the transport agent
+    install (MSExchange Management 6) and the Exchange group changes (Security 4756);
   - the elastic 74-field row parses to DateTime 2024-01-24T15:26:47.957Z,
     UrlStem /mapi/emsmdb/, HttpStatus 200 (checked through --iocs on its
     client address, which makes exhunt report the parsed fields).
@@ -73,6 +76,23 @@ def main():
           and recs[0]['url']['path'] == '/mapi/emsmdb/'
           and recs[0]['http']['response']['status_code'] == '200')
     check(ok, 'elastic 74-field row: DateTime, UrlStem, HttpStatus as in SOURCE.md')
+    ev = os.path.join(shared, 'corpus', 'evtx')
+    if os.path.isdir(ev):
+        p = subprocess.run([exhunt, 'logs', '--format', 'jsonl', ev], capture_output=True, timeout=300)
+        check(p.returncode == 1 and not p.stderr, 'evtx folder: read without error (exit %d, %r)'
+              % (p.returncode, p.stderr.decode()[:300]))
+        recs = [json.loads(l) for l in p.stdout.decode().splitlines() if l.strip()]
+        chains = {(r['process']['parent']['executable'].split('\\')[-1].lower(),
+                   r['process']['executable'].split('\\')[-1].lower())
+                  for r in recs if r['rule']['id'] == 'exh.logs.evtx.webshell_process'}
+        check(chains == {('w3wp.exe', 'cmd.exe'), ('w3wp.exe', 'powershell.exe')},
+              'evtx: web shell process chains w3wp -> cmd, w3wp -> powershell (%s)' % sorted(chains))
+        check(any(r['rule']['id'] == 'exh.logs.evtx.transport_agent_install' for r in recs),
+              'evtx: transport agent install (MSExchange Management 6)')
+        groups = {r['group']['name'] for r in recs if r['rule']['id'] == 'exh.logs.evtx.exchange_group_member_added'}
+        check('Organization Management' in groups, 'evtx: Organization Management member added (4756)')
+        cov = [r for r in recs if r['rule']['id'] == 'exh.logs.coverage' and r['exhunt']['log_kind'] == 'evtx']
+        check(len(cov) == 1 and cov[0]['exhunt']['files'] == '9', 'evtx: 9 event logs read')
     print('corpus_logs: %d failed' % failed)
     return 1 if failed else 0
 

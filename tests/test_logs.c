@@ -4,6 +4,7 @@
 #include "t.h"
 
 #include "detectors/logrules.h"
+#include "readers/evtx.h"
 
 #include <stdlib.h>
 #include <zlib.h>
@@ -247,7 +248,72 @@ static void test_builtin_rules_load(void) {
   exhi_lr_free(lr);
 }
 
+/* Event records: fields from the XML libevtx renders, and the evtx rules. */
+static int eval_xml(exhi_lr_scan *sc, const char *xml, long id, int level) {
+  exhi_logschema *s = calloc(1, sizeof *s);
+  exhi_logrec *r = calloc(1, sizeof *r);
+  char *vals = malloc(4096);
+  exh_error e;
+  exhi_evtx_record_from_xml(xml, id, level, s, r, vals, 4096);
+  hit_count = 0;
+  exhi_lr_eval(sc, r, EXHI_LR_ALL, on_hit, NULL, &e);
+  free(s);
+  free(r);
+  free(vals);
+  return hit_count;
+}
+
+static void test_evtx_records(void) {
+  exhi_logschema *s = calloc(1, sizeof *s);
+  exhi_logrec *r = calloc(1, sizeof *r);
+  char vals[512], buf[256];
+  const char *xml = "<Event><System><Provider Name=\"Microsoft-Windows-Sysmon\"/><EventID>1</EventID>"
+                    "<Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>EXCH01</Computer>"
+                    "</System><EventData><Data Name=\"Image\">C:\\Windows\\System32\\cmd.exe</Data>"
+                    "<Data Name=\"CommandLine\">cmd /c &quot;whoami&quot;&amp;echo [S]</Data>"
+                    "<Data Name=\"ParentImage\">C:\\Windows\\System32\\inetsrv\\w3wp.exe</Data>"
+                    "</EventData></Event>";
+  exhi_evtx_record_from_xml(xml, 1, 4, s, r, vals, sizeof vals);
+  CHECK_INT(s->kind, EXHI_LOG_EVTX);
+  CHECK_STR(val(r, s, "EventID", buf, sizeof buf), "1");
+  CHECK_STR(val(r, s, "Channel", buf, sizeof buf), "Microsoft-Windows-Sysmon/Operational");
+  CHECK_STR(val(r, s, "Provider_Name", buf, sizeof buf), "Microsoft-Windows-Sysmon");
+  CHECK_STR(val(r, s, "CommandLine", buf, sizeof buf), "cmd /c \"whoami\"&echo [S]");
+  CHECK_STR(val(r, s, "ParentImage", buf, sizeof buf), "C:\\Windows\\System32\\inetsrv\\w3wp.exe");
+  /* A value buffer too small: values are cut, never overrun. */
+  char small[40];
+  exhi_evtx_record_from_xml(xml, 1, 4, s, r, small, sizeof small);
+  for (size_t i = 0; i < r->nvals; i++) CHECK(r->v[i].p + r->v[i].len <= small + sizeof small);
+  free(s);
+  free(r);
+
+  exh_error e;
+  exhi_lr *lr;
+  exhi_lr_scan *sc;
+  CHECK_INT(exhi_lr_load(1, NULL, 0, NULL, &lr, &e), EXH_OK);
+  exhi_lr_scan_new(lr, &sc, &e);
+  CHECK_INT(eval_xml(sc, xml, 1, 4), 1);
+  /* near miss: w3wp compiling a page (csc.exe) is IIS at work */
+  const char *csc = "<Event><System><EventID>1</EventID><Channel>Microsoft-Windows-Sysmon/Operational</Channel>"
+                    "</System><EventData><Data Name=\"Image\">C:\\Windows\\Microsoft.NET\\csc.exe</Data>"
+                    "<Data Name=\"ParentImage\">C:\\Windows\\System32\\inetsrv\\w3wp.exe</Data></EventData></Event>";
+  CHECK_INT(eval_xml(sc, csc, 1, 4), 0);
+  /* CVE-2021-26857: UM error with the cast exception; a warning is not one. */
+  const char *um = "<Event><System><Provider Name=\"MSExchange Unified Messaging\"/><EventID>1040</EventID>"
+                   "<Channel>Application</Channel></System><EventData><Data>System.InvalidCastException: x"
+                   "</Data></EventData></Event>";
+  CHECK_INT(eval_xml(sc, um, 1040, 2), 1);
+  CHECK_INT(eval_xml(sc, um, 1040, 3), 0);
+  /* The Security rule ignores the same fields in another channel. */
+  const char *grp = "<Event><System><EventID>4756</EventID><Channel>Security</Channel></System><EventData>"
+                    "<Data Name=\"TargetUserName\">Organization Management</Data></EventData></Event>";
+  CHECK_INT(eval_xml(sc, grp, 4756, 0), 1);
+  exhi_lr_scan_free(sc);
+  exhi_lr_free(lr);
+}
+
 int main(void) {
+  test_evtx_records();
   test_csv_preamble();
   test_guessed_layouts();
   test_logsrc();

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* memrchr */
 #include "../findings/log_findings.h"
 #include "../outputs/output.h"
+#include "../readers/evtx.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -186,6 +187,7 @@ typedef struct worker {
   const exhi_logschema *cols_schema; /* cached columns of on_hit */
   unsigned cols_gen;
   int ip_col, status_col;
+  int64_t evtx_ms;       /* time of the event record being evaluated */
 } worker;
 
 static const char *const evidence_fields[] = {
@@ -212,8 +214,30 @@ static char *dup_value(worker *w, int col, int w3c) {
   return s;
 }
 
+static const struct { const char *ecs, *native; } evtx_fields[] = {
+    {"winlog.event_id", "EventID"},
+    {"winlog.channel", "Channel"},
+    {"winlog.provider_name", "Provider_Name"},
+    {"host.name", "Computer"},
+    {"process.executable", "Image"},
+    {"process.command_line", "CommandLine"},
+    {"process.parent.executable", "ParentImage"},
+    {"user.name", "User"},
+    {"user.target.name", "TargetUserName"},
+    {"group.name", "TargetUserName"},
+};
+
 static void fill_fields(worker *w, exhi_hit *hit) {
   const exhi_logschema *s = &w->schema;
+  if (s->kind == EXHI_LOG_EVTX) {
+    for (size_t i = 0; i < EXHI_ARRAY_LEN(evtx_fields) && hit->n_fields < EXHI_HIT_FIELDS - 1; i++) {
+      int col = exhi_lr_field_col(s, evtx_fields[i].native);
+      if (col < 0 || (i == 9 && exhi_lr_field_col(s, "MemberName") < 0)) continue;
+      if (i == 8 && exhi_lr_field_col(s, "MemberName") >= 0) continue; /* a group, not a user */
+      char *v = dup_value(w, col, 0);
+      if (v) hit->fields[hit->n_fields++] = (exh_field){evtx_fields[i].ecs, v};
+    }
+  }
   int w3c = s->syntax == EXHI_SYN_W3C;
   for (size_t i = 0; i < EXHI_ARRAY_LEN(evidence_fields) && hit->n_fields < EXHI_HIT_FIELDS; i++) {
     int col = exhi_lr_field_col(s, evidence_fields[i]);
@@ -227,7 +251,8 @@ static void fill_fields(worker *w, exhi_hit *hit) {
     char *v = dup_value(w, col, w3c);
     if (v) hit->fields[hit->n_fields++] = (exh_field){exchange_fields[i].ecs, v};
   }
-  if (hit->n_fields == 0 || (s->kind != EXHI_LOG_HTTPPROXY && s->kind != EXHI_LOG_IIS)) {
+  if (hit->n_fields == 0 || (s->kind != EXHI_LOG_HTTPPROXY && s->kind != EXHI_LOG_IIS &&
+                             s->kind != EXHI_LOG_EVTX)) {
     size_t len = w->rec.len > EXHI_HIT_VALUE_MAX ? EXHI_HIT_VALUE_MAX : w->rec.len;
     char *v = malloc(len + 1);
     if (v) {
@@ -266,7 +291,14 @@ static int on_hit(void *c, size_t rule, const char *detail) {
   fileres *f = w->f;
   const exhi_lr *lr = w->h->rules->lr;
   const exhi_lr_rule *r = exhi_lr_rule_at(lr, rule);
-  int64_t t = exhi_logrec_time(&w->rec);
+  int64_t t = w->schema.kind == EXHI_LOG_EVTX ? w->evtx_ms : exhi_logrec_time(&w->rec);
+  if (r->channel) {
+    /* A rule for one event log (Sigma's service) ignores the others. */
+    size_t len;
+    const char *ch = exhi_logrec_value(&w->rec, exhi_logschema_col(&w->schema, "Channel"), w->val,
+                                       sizeof w->val, &len);
+    if (!ch || !exhi_ascii_ieq(ch, len, r->channel)) return 0;
+  }
   const exh_loghunt_options *o = &w->h->opt;
   if (t >= 0 && ((o->since_ms >= 0 && t < o->since_ms) || (o->until_ms >= 0 && t > o->until_ms)))
     return 0;
@@ -288,12 +320,24 @@ static int on_hit(void *c, size_t rule, const char *detail) {
         outcome = EXHI_OUTCOME_EXPLOITED;
   }
   /* Group key: the client address. */
-  char keybuf[80] = "";
+  char keybuf[160] = "";
   int ipcol = w->ip_col;
   if (ipcol >= 0) {
     size_t len;
     const char *v = exhi_logrec_value(&w->rec, ipcol, w->val, sizeof w->val, &len);
     if (v) snprintf(keybuf, sizeof keybuf, "%.*s", (int)(len > 64 ? 64 : len), v);
+  } else if (w->schema.kind == EXHI_LOG_EVTX) {
+    /* Events: one finding per computer and program (or group changed). */
+    size_t hl = 0, il = 0;
+    const char *host = exhi_logrec_value(&w->rec, exhi_logschema_col(&w->schema, "Computer"), w->val,
+                                         sizeof w->val, &hl);
+    int what = exhi_lr_field_col(&w->schema, "Image");
+    if (what < 0) what = exhi_logschema_col(&w->schema, "TargetUserName");
+    char hostbuf[72];
+    snprintf(hostbuf, sizeof hostbuf, "%.*s", host ? (int)(hl > 64 ? 64 : hl) : 0, host ? host : "");
+    const char *img = exhi_logrec_value(&w->rec, what, w->val, sizeof w->val, &il);
+    snprintf(keybuf, sizeof keybuf, "%s|%.*s", hostbuf, img ? (int)(il > 80 ? 80 : il) : 0,
+             img ? img : "");
   }
   int timeline = w->h->opt.timeline;
   if (!timeline) {
@@ -426,9 +470,31 @@ static int all_lines(worker *w, size_t from, size_t len) {
 /* Whether the first bytes look like a binary file (not a text log). */
 static int looks_binary(const char *p, size_t n) {
   if (n > 4096) n = 4096;
-  if (n >= 8 && !memcmp(p, "ElfFile", 7)) return 2; /* an .evtx */
   /* UTF-16 logs have NULs too; Exchange and IIS write UTF-8/ASCII. */
   return memchr(p, '\0', n) != NULL;
+}
+
+static int on_event(void *c, const exhi_logrec *rec, int64_t time_ms, int64_t record_no) {
+  worker *w = c;
+  (void)rec; /* w->rec itself */
+  w->evtx_ms = time_ms;
+  w->cur_line = record_no;
+  w->f->candidates++;
+  if (time_ms >= 0) {
+    if (w->f->first_ms < 0 || time_ms < w->f->first_ms) w->f->first_ms = time_ms;
+    if (time_ms > w->f->last_ms) w->f->last_ms = time_ms;
+  }
+  return exhi_lr_eval(w->scan, &w->rec, EXHI_LR_ALL, on_hit, w, &w->err);
+}
+
+/* Whether the file is a Windows event log (by content, not name). */
+static int is_evtx(const char *path) {
+  int fd = exhi_open_ro(path);
+  if (fd < 0) return 0;
+  unsigned char head[8];
+  ssize_t n = pread(fd, head, sizeof head, 0);
+  close(fd);
+  return n == (ssize_t)sizeof head && exhi_evtx_is(head, sizeof head);
 }
 
 static void scan_file(worker *w) {
@@ -436,6 +502,16 @@ static void scan_file(worker *w) {
   const exhi_lr *lr = w->h->rules->lr;
   exhi_logsrc *src;
   exh_error *err = &f->err;
+  if (is_evtx(f->path)) {
+    uint64_t n = 0;
+    f->kind = EXHI_LOG_EVTX;
+    f->status = exhi_evtx_read(f->path, &w->schema, &w->rec, on_event, w, &n, err);
+    if (f->status && w->err.text[0] && f->status != EXH_ERR_PARSE) *err = w->err;
+    f->lines = n;
+    struct stat st;
+    if (stat(f->path, &st) == 0) f->bytes = (uint64_t)st.st_size;
+    return;
+  }
   if ((f->status = exhi_logsrc_open(f->path, &src, err)) != EXH_OK) return;
   exhi_logschema_init(&w->schema);
   exhi_logschema_hint_path(&w->schema, f->path);

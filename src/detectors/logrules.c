@@ -123,6 +123,9 @@ static const struct alias {
     {"cs-user-agent", {"cs(User-Agent)", NULL}},
     {"cs-referer", {"cs(Referer)", NULL}},
     {"cs-host", {"cs(Host)", "UrlHost", NULL}},
+    /* Sysmon names; Security 4688 writes the same facts under others. */
+    {"Image", {"NewProcessName", NULL}},
+    {"ParentImage", {"ParentProcessName", NULL}},
 };
 
 int exhi_lr_field_col(const exhi_logschema *s, const char *name) {
@@ -329,9 +332,22 @@ static int parse_logsource(lctx *c, const exhi_ynode *ls, exhi_lr_rule *r) {
                s);
   }
   if (!strcmp(p, "windows")) {
-    /* Windows event log rules: accepted; .evtx is matched when that reader
-     * is built (see README). */
+    /* Sigma's service names the event log (channel); categories such as
+     * process_creation are matched on their fields in any channel. */
+    static const struct { const char *svc, *channel; } ch[] = {
+        {"application", "Application"}, {"security", "Security"}, {"system", "System"},
+        {"sysmon", "Microsoft-Windows-Sysmon/Operational"},
+        {"msexchange-management", "MSExchange Management"},
+        {"powershell", "Microsoft-Windows-PowerShell/Operational"}};
     r->windows = 1;
+    r->kinds |= 1u << EXHI_LOG_EVTX;
+    if (*s) {
+      for (size_t i = 0; i < EXHI_ARRAY_LEN(ch); i++)
+        if (!strcmp(s, ch[i].svc)) r->channel = adup(c->lr, ch[i].channel);
+      if (!r->channel)
+        return bad(c, svc, "logsource service '%.64s' is not a Windows event log exhunt knows "
+                           "(application, security, system, sysmon, msexchange-management, powershell)", s);
+    }
     return EXH_OK;
   }
   if (!strcmp(p, "any") || !strcmp(ca, "text")) {

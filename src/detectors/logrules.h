@@ -48,6 +48,7 @@ typedef struct exhi_lr_rule {
   size_t n_refs;
   unsigned kinds;          /* bit per enum exhi_logkind it applies to */
   int windows;             /* a Windows event log rule (evtx) */
+  char *channel;           /* the event log a Windows rule is for, or NULL */
   int outcome;             /* fixed outcome, when no status list */
   char **success_status;   /* status codes that mean "exploited" */
   size_t n_success;

@@ -58,7 +58,20 @@ int exhi_hit_emit(exh_output *o, const exhi_lr *lr, const exhi_hit *h, const cha
   if (status && n < sizeof msg) n += (size_t)snprintf(msg + n, sizeof msg - n, " -> %.16s", status);
   if (h->detail && n < sizeof msg)
     n += (size_t)snprintf(msg + n, sizeof msg - n, "; indicator %.600s", h->detail);
-  if (!url && !ip && n < sizeof msg) {
+  const char *image = field(h, "process.executable"), *parent = field(h, "process.parent.executable");
+  const char *group = field(h, "group.name"), *host = field(h, "host.name");
+  if (h->kind == EXHI_LOG_EVTX) {
+    if (host && n < sizeof msg) n += (size_t)snprintf(msg + n, sizeof msg - n, ", on %.100s", host);
+    if (image && n < sizeof msg)
+      n += (size_t)snprintf(msg + n, sizeof msg - n, ", %.200s%s%.200s", parent ? parent : "",
+                            parent ? " started " : "", image);
+    const char *cmd = field(h, "process.command_line");
+    if (cmd && n < sizeof msg) n += (size_t)snprintf(msg + n, sizeof msg - n, ": %.300s", cmd);
+    if (group && n < sizeof msg) n += (size_t)snprintf(msg + n, sizeof msg - n, ", group %.200s", group);
+    const char *ev = field(h, "winlog.event_id"), *ch = field(h, "winlog.channel");
+    if (ev && n < sizeof msg)
+      snprintf(msg + n, sizeof msg - n, " (event %.10s, %.80s)", ev, ch ? ch : "?");
+  } else if (!url && !ip && n < sizeof msg) {
     const char *orig = field(h, "event.original");
     if (orig) snprintf(msg + n, sizeof msg - n, ": %.400s", orig);
   }

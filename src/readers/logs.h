@@ -62,6 +62,7 @@ enum exhi_logkind {
   EXHI_LOG_MSGTRK,      /* TransportRoles/Logs/MessageTracking */
   EXHI_LOG_EXCHANGE,    /* another Exchange CSV log */
   EXHI_LOG_IIS,         /* IIS W3C u_ex*.log */
+  EXHI_LOG_EVTX,        /* Windows event log records (readers/evtx.h) */
   EXHI_LOG_KINDS
 };
 const char *exhi_logkind_name(int kind);
@@ -85,6 +86,8 @@ typedef struct exhi_logschema {
 } exhi_logschema;
 
 void exhi_logschema_init(exhi_logschema *s);
+/* Marks the schema changed (a new, globally unique generation). */
+void exhi_logschema_touch(exhi_logschema *s);
 /* Applies a preamble line ("#Fields: ...", "#Log-type: ...", "# Fields: "...). */
 void exhi_logschema_header(exhi_logschema *s, const char *line, size_t len);
 /* Refines the kind from the file name (HttpProxy_..., u_ex..., a folder name)

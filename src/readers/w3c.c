@@ -3,6 +3,7 @@
  * each file's own #Fields line; a preamble may repeat anywhere in a file. */
 #include "logs.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 /* HttpProxy logs of Exchange 2016 CU23 / 2019 (74 fields), as their own
@@ -44,10 +45,16 @@ static const char *const iis_default_fields[] = {
     "cs-username", "c-ip", "cs(User-Agent)", "cs(Referer)", "sc-status", "sc-substatus",
     "sc-win32-status", "time-taken"};
 
+/* Generations are unique across all schemas, so a binding cached for one
+ * schema is never taken for another's, even at the same address. */
+static atomic_uint generations;
+
+void exhi_logschema_touch(exhi_logschema *s) { s->generation = atomic_fetch_add(&generations, 1) + 1; }
+
 const char *exhi_logkind_name(int kind) {
   static const char *const names[] = {
       "text", "httpproxy", "ecp_server", "ecp_activity", "oabgen", "ews",
-      "rps_cmdlet", "messagetracking", "exchange", "iis"};
+      "rps_cmdlet", "messagetracking", "exchange", "iis", "evtx"};
   return kind >= 0 && kind < EXHI_LOG_KINDS ? names[kind] : "text";
 }
 
@@ -57,7 +64,7 @@ void exhi_logschema_init(exhi_logschema *s) {
   s->guessed = 0;
   s->nfields = 0;
   s->time_col = s->date_col = s->ua_col = -1;
-  s->generation++;
+  exhi_logschema_touch(s);
   s->log_type[0] = s->software[0] = '\0';
 }
 
@@ -98,7 +105,7 @@ static void bind_static(exhi_logschema *s, const char *const *names, size_t n) {
   s->nfields = n;
   for (size_t i = 0; i < n; i++) s->names[i] = names[i];
   bind_times(s);
-  s->generation++;
+  exhi_logschema_touch(s);
 }
 
 static void kind_from_text(exhi_logschema *s) {
@@ -137,7 +144,7 @@ static void set_fields(exhi_logschema *s, const char *p, size_t len, char sep) {
   s->nfields = n;
   s->guessed = 0;
   bind_times(s);
-  s->generation++;
+  exhi_logschema_touch(s);
 }
 
 void exhi_logschema_header(exhi_logschema *s, const char *line, size_t len) {
@@ -178,13 +185,13 @@ void exhi_logschema_header(exhi_logschema *s, const char *line, size_t len) {
     memcpy(s->log_type, v, n);
     s->log_type[n] = '\0';
     kind_from_text(s);
-    s->generation++;
+    exhi_logschema_touch(s);
   } else if (exhi_ascii_ieq(k, keylen, "Software")) {
     size_t n = vlen < sizeof s->software - 1 ? vlen : sizeof s->software - 1;
     memcpy(s->software, v, n);
     s->software[n] = '\0';
     kind_from_text(s);
-    s->generation++;
+    exhi_logschema_touch(s);
   }
 }
 
@@ -204,7 +211,7 @@ void exhi_logschema_hint_path(exhi_logschema *s, const char *path) {
   else if (has_prefix_ci(base, strlen(base), "u_ex")) k = EXHI_LOG_IIS;
   if (k != EXHI_LOG_UNKNOWN) {
     s->kind = k;
-    s->generation++;
+    exhi_logschema_touch(s);
   }
 }
 
