@@ -134,6 +134,15 @@ int exhi_logsrc_open_mem(const char *name, const void *data, size_t len,
     exhi_logsrc_free(s);
     return rc;
   }
+  /* Plain text in memory never needs more than its own size: keep small
+   * inputs (fuzzing, tests) from paying for a full block. */
+  if (!s->gzip && len + 16 < s->cap) {
+    char *b = realloc(s->buf, len + 16);
+    if (b) {
+      s->buf = b;
+      s->cap = len + 16;
+    }
+  }
   *out = s;
   return EXH_OK;
 }
