@@ -27,8 +27,9 @@
 /* Distinct (rule, outcome, client) groups per file; more (a botnet) fold
  * into one "many clients" group per rule and outcome. */
 #define MAX_GROUPS_PER_FILE 20000
-/* --timeline keeps each hit: bound them per file. */
-#define MAX_TIMELINE_PER_FILE 100000
+/* --timeline keeps each hit (about 1 KiB with its evidence): 200 000 of
+ * them in all keeps a hunt near 200 MiB; later hits are counted, not kept. */
+#define MAX_TIMELINE_HITS 200000
 #define MAX_THREADS 16
 
 struct exh_logrules {
@@ -82,6 +83,7 @@ struct exh_loghunt {
   uint64_t bytes_done;
   exhi_hit *merged;
   size_t n_merged;
+  atomic_size_t timeline_kept, timeline_dropped;
   int ran;
 };
 
@@ -355,7 +357,8 @@ static int on_hit(void *c, size_t rule, const char *detail) {
       j = (j + 1) & (f->table_cap - 1);
     }
     f->table[j] = (uint32_t)(f->n_hits + 1);
-  } else if (f->n_hits >= MAX_TIMELINE_PER_FILE) {
+  } else if (atomic_fetch_add(&w->h->timeline_kept, 1) >= MAX_TIMELINE_HITS) {
+    atomic_fetch_add(&w->h->timeline_dropped, 1);
     return 0;
   }
   if (f->n_hits == f->cap_hits) {
@@ -840,6 +843,25 @@ int exh_loghunt_emit(exh_loghunt *h, exh_output *o) {
         if (g->outcome == EXHI_OUTCOME_ATTEMPTED && s > EXH_SEV_LOW) s--;
         if (s == sev) rc = exhi_hit_emit(o, lr, g, h->files[g->file].path, 0);
       }
+  }
+  size_t dropped = atomic_load(&h->timeline_dropped);
+  if (!rc && dropped) {
+    char msg[200], n[32];
+    snprintf(n, sizeof n, "%zu", dropped);
+    snprintf(msg, sizeof msg, "%zu more hits were found but not listed: the timeline keeps %d; "
+             "run without --timeline for them grouped", dropped, MAX_TIMELINE_HITS);
+    exh_field fields[1] = {{"exhunt.count", n}};
+    exh_finding f = {0};
+    f.rule_id = "exh.logs.timeline_truncated";
+    f.rule_name = "Timeline truncated";
+    f.severity = EXH_SEV_INFO;
+    f.confidence = 100;
+    f.event_time_ms = -1;
+    f.offset = -1;
+    f.fields = fields;
+    f.n_fields = 1;
+    f.message = msg;
+    rc = exh_output_finding(o, &f);
   }
   if (!rc) rc = emit_coverage(h, o);
   return rc;
