@@ -208,6 +208,15 @@ class Inputs(unittest.TestCase):
         self.assertEqual([r for r in recs if r['rule']['id'] != 'exh.logs.coverage'], [])
         self.assertEqual(rc, 0)
 
+    def test_fifo_does_not_hang(self):
+        fifo = os.path.join(self.tmp, 'u_ex210305.log')
+        os.mkfifo(fifo)
+        rc, out, err = run(fifo)  # named: an error
+        self.assertEqual(rc, 2)
+        self.assertIn('not a regular file', err)
+        rc, out, err = run(self.tmp)  # in a folder: not read
+        self.assertEqual(rc, 0, err)
+
     def test_user_sigma_rule(self):
         with open(os.path.join(self.tmp, 'antsword.yml'), 'w') as f:
             f.write("title: AntSword client\nid: 6b7c0e4e-0000-4000-8000-000000000001\n"

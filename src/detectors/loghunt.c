@@ -165,6 +165,8 @@ int exh_loghunt_add(exh_loghunt *h, const char *path, exh_error *err) {
   if (stat(path, &st) != 0)
     return exhi_err(err, EXH_ERR_IO, path, 0, -1, "cannot open: %s", strerror(errno));
   if (S_ISDIR(st.st_mode)) return walk(h, path, 0, err);
+  /* A FIFO or a device would block or never end: logs are regular files. */
+  if (!S_ISREG(st.st_mode)) return exhi_err(err, EXH_ERR_IO, path, 0, -1, "not a regular file");
   return add_file(h, path, err);
 }
 

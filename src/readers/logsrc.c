@@ -96,8 +96,11 @@ int exhi_logsrc_open(const char *path, exhi_logsrc **out, exh_error *err) {
   int rc = src_new(path, &s, err);
   if (rc) return rc;
   /* Evidence: never follow a link planted where a log should be. */
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NOATIME);
-  if (fd < 0 && errno == EPERM) fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+  /* O_NONBLOCK: a FIFO put where a log should be must not hang the hunt
+   * (it has no effect on regular files, which are all we read). */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK | O_NOATIME);
+  if (fd < 0 && errno == EPERM)
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) {
     rc = exhi_err(err, EXH_ERR_IO, path, 0, -1, "cannot open: %s",
                   errno == ELOOP ? "a symbolic link (not followed)" : strerror(errno));

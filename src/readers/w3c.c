@@ -74,9 +74,9 @@ static bool has_prefix_ci(const char *p, size_t len, const char *pre) {
 }
 
 static bool contains_ci(const char *hay, const char *needle) {
-  size_t n = strlen(needle);
-  for (const char *h = hay; *h; h++)
-    if (exhi_ascii_ieq(h, strlen(h) < n ? strlen(h) : n, needle)) return true;
+  size_t n = strlen(needle), left = strlen(hay);
+  for (const char *h = hay; left >= n; h++, left--)
+    if (exhi_ascii_ieq(h, n, needle)) return true;
   return false;
 }
 
