@@ -59,6 +59,8 @@ def main():
     cves = {c for r in recs for c in (r.get('vulnerability') or {}).get('id', [])}
     check('CVE-2021-26855' in cves, 'wazuh rows: CVE-2021-26855')
     check('CVE-2021-27065' in cves, 'wazuh rows: CVE-2021-27065')
+    check(any(r['rule']['id'] == 'exh.logs.proxylogon.forged_backend_cookie' for r in recs),
+          'wazuh 2013 row: TargetServerVersion 41.42.31996.000 is no real build')
     s = [r for r in recs if r['rule']['id'] == 'exh.logs.proxylogon.cve_2021_26855']
     check(len(s) == 1 and s[0]['url']['path'] == '/ecp/lkO.js'
           and s[0]['exhunt']['anchor_mailbox'].startswith('ServerInfo~Admin@WIN-03FGEGKLSPR:444/ecp/DDI/'),

@@ -79,7 +79,13 @@ class Fixture(unittest.TestCase):
         for ip in ('127.0.0.1', '10.0.4.5', '10.0.4.6', '10.0.4.7'):
             self.assertNotIn(ip, ips)
         self.assertEqual(ips, {'203.0.113.10', '203.0.113.11', '203.0.113.12', '203.0.113.13',
-                               '198.51.100.7'})
+                               '203.0.113.14', '198.51.100.7'})
+
+    def test_forged_backend_cookie(self):
+        # 15.01.2176.000 is a real build (every other SSRF row); 41.42.31996.000 is not
+        f = by_ip(self.recs, 'exh.logs.proxylogon.forged_backend_cookie')
+        self.assertEqual(set(f), {'203.0.113.14'})
+        self.assertEqual(f['203.0.113.14']['exhunt']['target_server_version'], '41.42.31996.000')
 
     def test_columns_bound_from_the_repeated_preamble(self):
         # after the second #Fields line, AnchorMailbox and UserAgent trade places
