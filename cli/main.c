@@ -11,6 +11,7 @@ static const cli_command commands[] = {
     {"assess", "Exchange build -> update level, open CVEs, the update to install", cmd_assess},
     {"files", "web shells, ransomware, dumps and staged archives on disk (YARA, hashes)", cmd_files},
     {"ioc", "indicator store: import, pull, list, lookup, stats, export sightings", cmd_ioc},
+    {"logs", "hunt exploitation in Exchange and IIS logs (ProxyLogon, ProxyShell, ...)", cmd_logs},
 };
 
 static void usage(FILE *fp) {

@@ -642,6 +642,55 @@ typedef struct exh_ioc_pull_result {
 EXH_API int exh_ioc_pull(exh_ioc_store *s, const char *url,
                          const exh_ioc_pull_opts *opts,
                          exh_ioc_pull_result *res, exh_error *err);
+/* ---- log hunting (exhunt logs) ----------------------------------------- */
+
+/*
+ * Detection rules for logs (the rules/logs folder, built in, plus user folders of
+ * the same format or plain Sigma webserver rules), and indicators from a
+ * "type,value[,source,actor]" CSV. Compiled once; immutable; share it.
+ */
+typedef struct exh_logrules exh_logrules;
+EXH_API int exh_logrules_load(int builtin, const char *const *dirs, size_t n_dirs,
+                              const char *iocs_csv, exh_logrules **out, exh_error *err);
+EXH_API void exh_logrules_free(exh_logrules *r);
+EXH_API size_t exh_logrules_count(const exh_logrules *r);
+/* One line per rule: id, severity, log kinds, title, file. */
+EXH_API void exh_logrules_list(const exh_logrules *r, FILE *fp);
+
+typedef struct exh_loghunt_options {
+  int64_t since_ms, until_ms; /* keep events in [since, until]; -1: unbounded */
+  int timeline;               /* one finding per hit, sorted by time (no grouping) */
+  unsigned threads;           /* worker threads; 0: one per CPU (at most 16) */
+  /* Called from worker threads (serialised) after each file; may be NULL. */
+  void (*progress)(void *ctx, size_t files_done, size_t files_total, uint64_t bytes_done);
+  void *progress_ctx;
+} exh_loghunt_options;
+
+typedef struct exh_loghunt exh_loghunt;
+
+typedef struct exh_loghunt_stats {
+  size_t files, files_failed, files_skipped; /* skipped: binary, .evtx */
+  uint64_t bytes, lines, candidate_lines, hits;
+  size_t findings;                        /* after grouping */
+  int worst_severity;                     /* of findings other than coverage; -1 none */
+} exh_loghunt_stats;
+
+/* rules is borrowed and must outlive the hunt. */
+EXH_API int exh_loghunt_new(const exh_logrules *rules, const exh_loghunt_options *opt,
+                            exh_loghunt **out, exh_error *err);
+/* Adds a log file or a folder (searched recursively; links are not followed). */
+EXH_API int exh_loghunt_add(exh_loghunt *h, const char *path, exh_error *err);
+/* Reads every file added, in parallel. Files that cannot be read are kept
+ * as errors (see exh_loghunt_emit); the status is for the hunt itself. */
+EXH_API int exh_loghunt_run(exh_loghunt *h, exh_error *err);
+/* Writes, in a stable order: read errors, the findings, then one info
+ * finding per log folder saying how far back its evidence reaches. */
+EXH_API int exh_loghunt_emit(exh_loghunt *h, exh_output *o);
+EXH_API void exh_loghunt_get_stats(const exh_loghunt *h, exh_loghunt_stats *st);
+/* The read error of the i-th file added (in the order files were found), or
+ * NULL when it was read; i < stats.files. */
+EXH_API const exh_error *exh_loghunt_file_error(const exh_loghunt *h, size_t i);
+EXH_API void exh_loghunt_free(exh_loghunt *h);
 
 #ifdef __cplusplus
 }

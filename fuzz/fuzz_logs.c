@@ -1,0 +1,83 @@
+/* libFuzzer target: the log readers (byte source with gzip, preamble,
+ * guessed layouts, CSV/W3C splitting, values, times) and the built-in rules
+ * over what they read, as exhunt logs runs them. */
+#include "detectors/logrules.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static exhi_lr *rules;
+static exhi_lr_scan *scan;
+
+static int on_hit(void *ctx, size_t rule, const char *detail) {
+  (void)ctx;
+  if (!exhi_lr_rule_at(rules, rule)) abort();
+  if (detail && !memchr(detail, '\0', 4096)) abort();
+  return 0;
+}
+
+typedef struct state {
+  const char *block;
+  exhi_logschema *schema;
+  exhi_logrec *rec;
+} state;
+
+static int on_line(void *c, size_t a, size_t b, uint64_t mask) {
+  state *st = c;
+  if (b < a) abort();
+  const char *line = st->block + a;
+  size_t len = b - a;
+  if (len && line[0] == '#') {
+    exhi_logschema_header(st->schema, line, len);
+    return 0;
+  }
+  if (st->schema->nfields == 0) exhi_logschema_guess(st->schema, line, len);
+  exhi_logrec_split(st->rec, st->schema, line, len);
+  if (st->rec->nvals > EXHI_LOG_MAX_FIELDS) abort();
+  for (size_t i = 0; i < st->rec->nvals; i++) {
+    const exhi_logval *v = &st->rec->v[i];
+    if (v->p < line || v->p + v->len > line + len) abort();
+    char buf[64];
+    size_t n;
+    exhi_logrec_value(st->rec, (int)i, buf, sizeof buf, &n);
+    if (v->escaped && n >= sizeof buf) abort();
+  }
+  exhi_logrec_time(st->rec);
+  exh_error err;
+  return exhi_lr_eval(scan, st->rec, mask, on_hit, NULL, &err);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  exh_error err;
+  if (!rules) {
+    if (exhi_lr_load(1, NULL, 0, NULL, &rules, &err) != EXH_OK) abort();
+    if (exhi_lr_scan_new(rules, &scan, &err) != EXH_OK) abort();
+  }
+  exhi_logsrc *src;
+  if (exhi_logsrc_open_mem("fuzz.log", data, size, &src, &err) != EXH_OK) return 0;
+  state st = {.schema = calloc(1, sizeof *st.schema), .rec = calloc(1, sizeof *st.rec)};
+  if (!st.schema || !st.rec) abort();
+  exhi_logschema_init(st.schema);
+  exhi_logschema_hint_path(st.schema, "Logging/HttpProxy/Ecp/HttpProxy_2021030306-1.LOG");
+  const char *block;
+  size_t len;
+  while (exhi_logsrc_next(src, &block, &len, &err) == EXH_OK && len) {
+    st.block = block;
+    /* Both ways the hunt reads a block: prefiltered, and every line. */
+    exhi_lr_prefilter(scan, st.schema->kind, block, len, on_line, &st, &err);
+    size_t a = 0;
+    while (a < len) {
+      const char *e = memchr(block + a, '\n', len - a);
+      size_t b = e ? (size_t)(e - block) : len;
+      on_line(&st, a, b, EXHI_LR_ALL);
+      a = b + 1;
+    }
+  }
+  exhi_logsrc_free(src);
+  free(st.schema);
+  free(st.rec);
+  return 0;
+}

@@ -1,0 +1,931 @@
+/* exhunt logs: files -> blocks -> prefiltered lines -> records -> rules ->
+ * hits, grouped per rule, outcome and client; a bounded pool of threads, one
+ * file at a time each; results merged in file order so output is stable. */
+#define _GNU_SOURCE /* memrchr */
+#include "../findings/log_findings.h"
+#include "../outputs/output.h"
+#include "../readers/evtx.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* Files in one hunt: a triage collection of many servers has tens of
+ * thousands; a million keeps the file table under ~100 MiB. */
+#define MAX_FILES 1000000
+/* Folder depth searched under each PATH: inetpub/logs/LogFiles/W3SVC1 or
+ * Exchange Server/V15/Logging/HttpProxy/Ecp under a mounted volume. */
+#define MAX_DEPTH 24
+/* Distinct (rule, outcome, client) groups per file; more (a botnet) fold
+ * into one "many clients" group per rule and outcome. */
+#define MAX_GROUPS_PER_FILE 20000
+/* --timeline keeps each hit (about 1 KiB with its evidence): 200 000 of
+ * them in all keeps a hunt near 200 MiB; later hits are counted, not kept. */
+#define MAX_TIMELINE_HITS 200000
+#define MAX_THREADS 16
+
+struct exh_logrules {
+  exhi_lr *lr;
+};
+
+int exh_logrules_load(int builtin, const char *const *dirs, size_t n_dirs, const char *iocs_csv,
+                      exh_logrules **out, exh_error *err) {
+  *out = NULL;
+  exh_logrules *r = calloc(1, sizeof *r);
+  if (!r) return exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
+  int rc = exhi_lr_load(builtin, dirs, n_dirs, iocs_csv, &r->lr, err);
+  if (rc) {
+    free(r);
+    return rc;
+  }
+  *out = r;
+  return EXH_OK;
+}
+
+void exh_logrules_free(exh_logrules *r) {
+  if (!r) return;
+  exhi_lr_free(r->lr);
+  free(r);
+}
+
+size_t exh_logrules_count(const exh_logrules *r) { return exhi_lr_count(r->lr); }
+
+typedef struct fileres {
+  char *path;
+  int status;           /* EXH_OK, or the read error */
+  exh_error err;
+  int skipped;          /* not a text log */
+  int kind;
+  uint64_t bytes, lines, candidates, events;
+  int64_t first_ms, last_ms; /* first and last record time */
+  exhi_hit *hits;
+  size_t n_hits, cap_hits;
+  uint32_t *table;      /* hash of groups: index+1, 0 empty */
+  size_t table_cap;
+} fileres;
+
+struct exh_loghunt {
+  const exh_logrules *rules;
+  exh_loghunt_options opt;
+  fileres *files;
+  size_t n_files, cap_files;
+  atomic_size_t next;
+  pthread_mutex_t mu;
+  size_t done;
+  uint64_t bytes_done;
+  exhi_hit *merged;
+  size_t n_merged;
+  atomic_size_t timeline_kept, timeline_dropped;
+  int ran;
+};
+
+int exh_loghunt_new(const exh_logrules *rules, const exh_loghunt_options *opt,
+                    exh_loghunt **out, exh_error *err) {
+  *out = NULL;
+  exh_loghunt *h = calloc(1, sizeof *h);
+  if (!h) return exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "out of memory");
+  h->rules = rules;
+  if (opt) h->opt = *opt;
+  else h->opt.since_ms = h->opt.until_ms = -1;
+  pthread_mutex_init(&h->mu, NULL);
+  *out = h;
+  return EXH_OK;
+}
+
+static int add_file(exh_loghunt *h, const char *path, exh_error *err) {
+  if (h->n_files >= MAX_FILES)
+    return exhi_err(err, EXH_ERR_LIMIT, path, 0, -1, "more than %d files in one hunt", MAX_FILES);
+  if (h->n_files == h->cap_files) {
+    size_t nc = h->cap_files ? h->cap_files * 2 : 64;
+    fileres *q = realloc(h->files, nc * sizeof *q);
+    if (!q) return exhi_err(err, EXH_ERR_NOMEM, path, 0, -1, "out of memory");
+    h->files = q;
+    h->cap_files = nc;
+  }
+  fileres *f = &h->files[h->n_files];
+  memset(f, 0, sizeof *f);
+  f->path = strdup(path);
+  if (!f->path) return exhi_err(err, EXH_ERR_NOMEM, path, 0, -1, "out of memory");
+  f->first_ms = f->last_ms = -1;
+  h->n_files++;
+  return EXH_OK;
+}
+
+static int cmp_name(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int walk(exh_loghunt *h, const char *dir, int depth, exh_error *err) {
+  if (depth > MAX_DEPTH) return EXH_OK;
+  DIR *d = opendir(dir);
+  if (!d) return exhi_err(err, EXH_ERR_IO, dir, 0, -1, "cannot open folder: %s", strerror(errno));
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  int rc = EXH_OK;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    if (n == cap) {
+      size_t nc = cap ? cap * 2 : 64;
+      char **q = realloc(names, nc * sizeof *q);
+      if (!q) { rc = exhi_err(err, EXH_ERR_NOMEM, dir, 0, -1, "out of memory"); break; }
+      names = q;
+      cap = nc;
+    }
+    if (!(names[n] = strdup(e->d_name))) { rc = exhi_err(err, EXH_ERR_NOMEM, dir, 0, -1, "out of memory"); break; }
+    n++;
+  }
+  closedir(d);
+  /* Sorted names: the same tree gives the same order, run after run. */
+  if (!rc) qsort(names, n, sizeof *names, cmp_name);
+  for (size_t i = 0; i < n && !rc; i++) {
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, names[i]) >= sizeof path) continue;
+    struct stat st;
+    if (lstat(path, &st) != 0) continue;
+    if (S_ISDIR(st.st_mode)) rc = walk(h, path, depth + 1, err);
+    else if (S_ISREG(st.st_mode)) rc = add_file(h, path, err);
+    /* links and devices: never followed, never read */
+  }
+  for (size_t i = 0; i < n; i++) free(names[i]);
+  free(names);
+  return rc;
+}
+
+int exh_loghunt_add(exh_loghunt *h, const char *path, exh_error *err) {
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return exhi_err(err, EXH_ERR_IO, path, 0, -1, "cannot open: %s", strerror(errno));
+  if (S_ISDIR(st.st_mode)) return walk(h, path, 0, err);
+  /* A FIFO or a device would block or never end: logs are regular files. */
+  if (!S_ISREG(st.st_mode)) return exhi_err(err, EXH_ERR_IO, path, 0, -1, "not a regular file");
+  return add_file(h, path, err);
+}
+
+/* ---- one file ------------------------------------------------------------ */
+
+typedef struct worker {
+  exh_loghunt *h;
+  exhi_lr_scan *scan;
+  exhi_logschema schema;
+  exhi_logrec rec;
+  fileres *f;
+  size_t file_index;
+  const char *block;
+  uint64_t line_base;    /* line number of block[0] */
+  size_t counted_to;     /* newlines counted up to here in block */
+  int64_t cur_line;
+  char val[EXHI_HIT_VALUE_MAX + 1];
+  exh_error err;
+  int prefiltering;      /* lines come from the prefilter (else: all lines) */
+  size_t slice;          /* offset of the prefiltered slice in block */
+  size_t restart_at;     /* after a kind change: prefilter again from here */
+  const exhi_logschema *cols_schema; /* cached columns of on_hit */
+  unsigned cols_gen;
+  int ip_col, status_col;
+  int64_t evtx_ms;       /* time of the event record being evaluated */
+} worker;
+
+static const char *const evidence_fields[] = {
+    "source.ip", "url.domain", "http.request.method", "url.path", "url.query",
+    "http.response.status_code", "user_agent.original", "user.name", "exhunt.anchor_mailbox",
+};
+static const struct { const char *ecs, *native; } exchange_fields[] = {
+    {"exhunt.routing_hint", "RoutingHint"},
+    {"exhunt.target_server_version", "TargetServerVersion"},
+    {"exhunt.request_id", "RequestId"},
+};
+
+static char *dup_value(worker *w, int col, int w3c) {
+  size_t len;
+  const char *v = exhi_logrec_value(&w->rec, col, w->val, sizeof w->val, &len);
+  if (!v || !len) return NULL;
+  if (w3c && len == 1 && v[0] == '-') return NULL;
+  if (len > EXHI_HIT_VALUE_MAX) len = EXHI_HIT_VALUE_MAX;
+  char *s = malloc(len + 1);
+  if (!s) return NULL;
+  memcpy(s, v, len);
+  s[len] = '\0';
+  /* Strings with NUL inside are cut there: outputs escape the rest. */
+  return s;
+}
+
+static const struct { const char *ecs, *native; } evtx_fields[] = {
+    {"winlog.event_id", "EventID"},
+    {"winlog.channel", "Channel"},
+    {"winlog.provider_name", "Provider_Name"},
+    {"host.name", "Computer"},
+    {"process.executable", "Image"},
+    {"process.command_line", "CommandLine"},
+    {"process.parent.executable", "ParentImage"},
+    {"user.name", "User"},
+    {"user.target.name", "TargetUserName"},
+    {"group.name", "TargetUserName"},
+};
+
+static void fill_fields(worker *w, exhi_hit *hit) {
+  const exhi_logschema *s = &w->schema;
+  if (s->kind == EXHI_LOG_EVTX) {
+    for (size_t i = 0; i < EXHI_ARRAY_LEN(evtx_fields) && hit->n_fields < EXHI_HIT_FIELDS - 1; i++) {
+      int col = exhi_lr_field_col(s, evtx_fields[i].native);
+      if (col < 0 || (i == 9 && exhi_lr_field_col(s, "MemberName") < 0)) continue;
+      if (i == 8 && exhi_lr_field_col(s, "MemberName") >= 0) continue; /* a group, not a user */
+      char *v = dup_value(w, col, 0);
+      if (v) hit->fields[hit->n_fields++] = (exh_field){evtx_fields[i].ecs, v};
+    }
+  }
+  int w3c = s->syntax == EXHI_SYN_W3C;
+  for (size_t i = 0; i < EXHI_ARRAY_LEN(evidence_fields) && hit->n_fields < EXHI_HIT_FIELDS; i++) {
+    int col = exhi_lr_field_col(s, evidence_fields[i]);
+    if (col < 0) continue;
+    char *v = dup_value(w, col, w3c);
+    if (v) hit->fields[hit->n_fields++] = (exh_field){evidence_fields[i], v};
+  }
+  for (size_t i = 0; i < EXHI_ARRAY_LEN(exchange_fields) && hit->n_fields < EXHI_HIT_FIELDS; i++) {
+    int col = exhi_logschema_col(s, exchange_fields[i].native);
+    if (col < 0) continue;
+    char *v = dup_value(w, col, w3c);
+    if (v) hit->fields[hit->n_fields++] = (exh_field){exchange_fields[i].ecs, v};
+  }
+  if (hit->n_fields == 0 || (s->kind != EXHI_LOG_HTTPPROXY && s->kind != EXHI_LOG_IIS &&
+                             s->kind != EXHI_LOG_EVTX)) {
+    size_t len = w->rec.len > EXHI_HIT_VALUE_MAX ? EXHI_HIT_VALUE_MAX : w->rec.len;
+    char *v = malloc(len + 1);
+    if (v) {
+      memcpy(v, w->rec.line, len);
+      v[len] = '\0';
+      if (hit->n_fields < EXHI_HIT_FIELDS) hit->fields[hit->n_fields++] = (exh_field){"event.original", v};
+      else free(v);
+    }
+  }
+}
+
+static uint64_t hash_key(size_t rule, int outcome, const char *key) {
+  uint64_t x = 1469598103934665603ull ^ (rule * 0x9E3779B97F4A7C15ull) ^ (uint64_t)outcome;
+  for (const unsigned char *p = (const unsigned char *)key; *p; p++) x = (x ^ *p) * 1099511628211ull;
+  return x;
+}
+
+static int table_grow(fileres *f) {
+  size_t nc = f->table_cap ? f->table_cap * 2 : 64;
+  uint32_t *t = calloc(nc, sizeof *t);
+  if (!t) return -1;
+  for (size_t i = 0; i < f->n_hits; i++) {
+    exhi_hit *g = &f->hits[i];
+    size_t j = hash_key(g->rule, g->outcome, g->key) & (nc - 1);
+    while (t[j]) j = (j + 1) & (nc - 1);
+    t[j] = (uint32_t)(i + 1);
+  }
+  free(f->table);
+  f->table = t;
+  f->table_cap = nc;
+  return 0;
+}
+
+static int on_hit(void *c, size_t rule, const char *detail) {
+  worker *w = c;
+  fileres *f = w->f;
+  const exhi_lr *lr = w->h->rules->lr;
+  const exhi_lr_rule *r = exhi_lr_rule_at(lr, rule);
+  int64_t t = w->schema.kind == EXHI_LOG_EVTX ? w->evtx_ms : exhi_logrec_time(&w->rec);
+  if (r->channel) {
+    /* A rule for one event log (Sigma's service) ignores the others. */
+    size_t len;
+    const char *ch = exhi_logrec_value(&w->rec, exhi_logschema_col(&w->schema, "Channel"), w->val,
+                                       sizeof w->val, &len);
+    if (!ch || !exhi_ascii_ieq(ch, len, r->channel)) return 0;
+  }
+  const exh_loghunt_options *o = &w->h->opt;
+  if (t >= 0 && ((o->since_ms >= 0 && t < o->since_ms) || (o->until_ms >= 0 && t > o->until_ms)))
+    return 0;
+  f->events++;
+  if (w->cols_schema != &w->schema || w->cols_gen != w->schema.generation) {
+    w->ip_col = exhi_lr_field_col(&w->schema, "source.ip");
+    w->status_col = exhi_lr_field_col(&w->schema, "http.response.status_code");
+    w->cols_schema = &w->schema;
+    w->cols_gen = w->schema.generation;
+  }
+  int outcome = r->outcome;
+  if (r->n_success) {
+    int col = w->status_col;
+    size_t len;
+    const char *v = exhi_logrec_value(&w->rec, col, w->val, sizeof w->val, &len);
+    outcome = EXHI_OUTCOME_ATTEMPTED;
+    for (size_t i = 0; v && i < r->n_success; i++)
+      if (strlen(r->success_status[i]) == len && !memcmp(r->success_status[i], v, len))
+        outcome = EXHI_OUTCOME_EXPLOITED;
+  }
+  /* Group key: the client address. */
+  char keybuf[160] = "";
+  int ipcol = w->ip_col;
+  if (ipcol >= 0) {
+    size_t len;
+    const char *v = exhi_logrec_value(&w->rec, ipcol, w->val, sizeof w->val, &len);
+    if (v) snprintf(keybuf, sizeof keybuf, "%.*s", (int)(len > 64 ? 64 : len), v);
+  } else if (w->schema.kind == EXHI_LOG_EVTX) {
+    /* Events: one finding per computer and program (or group changed). */
+    size_t hl = 0, il = 0;
+    const char *host = exhi_logrec_value(&w->rec, exhi_logschema_col(&w->schema, "Computer"), w->val,
+                                         sizeof w->val, &hl);
+    int what = exhi_lr_field_col(&w->schema, "Image");
+    if (what < 0) what = exhi_logschema_col(&w->schema, "TargetUserName");
+    char hostbuf[72];
+    snprintf(hostbuf, sizeof hostbuf, "%.*s", host ? (int)(hl > 64 ? 64 : hl) : 0, host ? host : "");
+    const char *img = exhi_logrec_value(&w->rec, what, w->val, sizeof w->val, &il);
+    snprintf(keybuf, sizeof keybuf, "%s|%.*s", hostbuf, img ? (int)(il > 80 ? 80 : il) : 0,
+             img ? img : "");
+  }
+  int timeline = w->h->opt.timeline;
+  if (!timeline) {
+    if (f->n_hits >= MAX_GROUPS_PER_FILE) strcpy(keybuf, "(many clients)");
+    if (f->n_hits * 2 >= f->table_cap && table_grow(f)) return EXH_ERR_NOMEM;
+    size_t j = hash_key(rule, outcome, keybuf) & (f->table_cap - 1);
+    while (f->table[j]) {
+      exhi_hit *g = &f->hits[f->table[j] - 1];
+      if (g->rule == rule && g->outcome == outcome && !strcmp(g->key, keybuf)) {
+        g->count++;
+        if (t >= 0 && (g->first_ms < 0 || t < g->first_ms)) g->first_ms = t;
+        if (t > g->last_ms) g->last_ms = t;
+        return 0;
+      }
+      j = (j + 1) & (f->table_cap - 1);
+    }
+    f->table[j] = (uint32_t)(f->n_hits + 1);
+  } else if (atomic_fetch_add(&w->h->timeline_kept, 1) >= MAX_TIMELINE_HITS) {
+    atomic_fetch_add(&w->h->timeline_dropped, 1);
+    return 0;
+  }
+  if (f->n_hits == f->cap_hits) {
+    size_t nc = f->cap_hits ? f->cap_hits * 2 : 16;
+    exhi_hit *q = realloc(f->hits, nc * sizeof *q);
+    if (!q) return EXH_ERR_NOMEM;
+    f->hits = q;
+    f->cap_hits = nc;
+  }
+  exhi_hit *g = &f->hits[f->n_hits++];
+  memset(g, 0, sizeof *g);
+  g->rule = rule;
+  g->outcome = outcome;
+  g->kind = w->schema.kind;
+  g->file = w->file_index;
+  g->line = w->cur_line;
+  g->first_ms = g->last_ms = t;
+  g->count = 1;
+  g->key = strdup(keybuf);
+  g->detail = detail ? strdup(detail) : NULL;
+  if (!g->key) return EXH_ERR_NOMEM;
+  fill_fields(w, g);
+  return 0;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX2_PATH 1
+/* 32 bytes at a time on CPUs with AVX2 (chosen at run time). */
+__attribute__((target("avx2"))) static uint64_t count_nl_avx2(const char *p, size_t n) {
+  uint64_t c = 0;
+  size_t i = 0;
+  const __m256i nl = _mm256_set1_epi8('\n');
+  while (i + 32 <= n) {
+    __m256i acc = _mm256_setzero_si256();
+    size_t rounds = (n - i) / 32;
+    if (rounds > 255) rounds = 255;
+    for (size_t r = 0; r < rounds; r++, i += 32) {
+      __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+      acc = _mm256_sub_epi8(acc, _mm256_cmpeq_epi8(v, nl));
+    }
+    __m256i sums = _mm256_sad_epu8(acc, _mm256_setzero_si256());
+    c += (uint64_t)_mm256_extract_epi64(sums, 0) + (uint64_t)_mm256_extract_epi64(sums, 1) +
+         (uint64_t)_mm256_extract_epi64(sums, 2) + (uint64_t)_mm256_extract_epi64(sums, 3);
+  }
+  for (; i < n; i++) c += p[i] == '\n';
+  return c;
+}
+#endif
+
+/* Newlines in p[0..n): 16 bytes at a time where SSE2 is there (every
+ * x86-64), since every byte of every log passes through here. */
+static uint64_t count_nl_sse2(const char *p, size_t n) {
+  uint64_t c = 0;
+  size_t i = 0;
+#if defined(__SSE2__)
+  /* Byte counters (cmpeq gives -1 per match) summed by psadbw before any
+   * of them can wrap: at most 255 rounds per batch. */
+  const __m128i nl = _mm_set1_epi8('\n');
+  while (i + 16 <= n) {
+    __m128i acc = _mm_setzero_si128();
+    size_t rounds = (n - i) / 16;
+    if (rounds > 255) rounds = 255;
+    for (size_t r = 0; r < rounds; r++, i += 16) {
+      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+      acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(v, nl));
+    }
+    __m128i sums = _mm_sad_epu8(acc, _mm_setzero_si128());
+    c += (uint64_t)_mm_cvtsi128_si32(sums) + (uint64_t)_mm_extract_epi16(sums, 4);
+  }
+#endif
+  for (; i < n; i++) c += p[i] == '\n';
+  return c;
+}
+
+static uint64_t count_nl(const char *p, size_t n) {
+#ifdef HAVE_AVX2_PATH
+  static atomic_int avx2 = -1; /* every thread computes the same answer */
+  int a = atomic_load_explicit(&avx2, memory_order_relaxed);
+  if (a < 0) {
+    a = __builtin_cpu_supports("avx2") ? 1 : 0;
+    atomic_store_explicit(&avx2, a, memory_order_relaxed);
+  }
+  if (a) return count_nl_avx2(p, n);
+#endif
+  return count_nl_sse2(p, n);
+}
+
+/* Line number of block offset `at` (counting newlines since the last call). */
+static int64_t line_at(worker *w, size_t at) {
+  if (at > w->counted_to) w->line_base += count_nl(w->block + w->counted_to, at - w->counted_to);
+  w->counted_to = at;
+  return (int64_t)w->line_base + 1;
+}
+
+static void note_time(worker *w, const char *line, size_t len, int first) {
+  exhi_logrec *r = &w->rec;
+  exhi_logrec_split(r, &w->schema, line, len);
+  int64_t t = exhi_logrec_time(r);
+  if (t < 0) return;
+  /* Rows are not always in time order: keep the extremes of what was seen. */
+  (void)first;
+  if (w->f->first_ms < 0 || t < w->f->first_ms) w->f->first_ms = t;
+  if (t > w->f->last_ms) w->f->last_ms = t;
+}
+
+/* do_line's code for "the log kind changed: prefilter the rest again". */
+#define RESTART 1000
+
+/* One line (a candidate, or every line when the kind needs that). */
+static int do_line(void *c, size_t a, size_t b, uint64_t rules) {
+  worker *w = c;
+  const char *line = w->block + a;
+  size_t len = b - a;
+  if (len && line[0] == '#') {
+    int kind = w->schema.kind;
+    exhi_logschema_header(&w->schema, line, len);
+    if (w->prefiltering && w->schema.kind != kind) {
+      w->restart_at = b + 1;
+      return RESTART;
+    }
+    return 0;
+  }
+  if (!len || (len == 1 && line[0] == '\r')) return 0;
+  if (w->schema.nfields == 0) exhi_logschema_guess(&w->schema, line, len);
+  w->f->candidates++;
+  w->cur_line = line_at(w, a);
+  exhi_logrec_split(&w->rec, &w->schema, line, len);
+  return exhi_lr_eval(w->scan, &w->rec, rules, on_hit, w, &w->err);
+}
+
+/* Prefilter callbacks give offsets in the slice being scanned. */
+static int do_line_pf(void *c, size_t a, size_t b, uint64_t rules) {
+  worker *w = c;
+  return do_line(c, a + w->slice, b + w->slice, rules);
+}
+
+static int all_lines(worker *w, size_t from, size_t len) {
+  size_t a = from;
+  while (a < len) {
+    const char *e = memchr(w->block + a, '\n', len - a);
+    size_t b = e ? (size_t)(e - w->block) : len;
+    int rc = do_line(w, a, b, EXHI_LR_ALL);
+    if (rc) return rc;
+    a = b + 1;
+  }
+  return 0;
+}
+
+/* Whether the first bytes look like a binary file (not a text log). */
+static int looks_binary(const char *p, size_t n) {
+  if (n > 4096) n = 4096;
+  /* UTF-16 logs have NULs too; Exchange and IIS write UTF-8/ASCII. */
+  return memchr(p, '\0', n) != NULL;
+}
+
+static int on_event(void *c, const exhi_logrec *rec, int64_t time_ms, int64_t record_no) {
+  worker *w = c;
+  (void)rec; /* w->rec itself */
+  w->evtx_ms = time_ms;
+  w->cur_line = record_no;
+  w->f->candidates++;
+  if (time_ms >= 0) {
+    if (w->f->first_ms < 0 || time_ms < w->f->first_ms) w->f->first_ms = time_ms;
+    if (time_ms > w->f->last_ms) w->f->last_ms = time_ms;
+  }
+  return exhi_lr_eval(w->scan, &w->rec, EXHI_LR_ALL, on_hit, w, &w->err);
+}
+
+/* Whether the file is a Windows event log (by content, not name). */
+static int is_evtx(const char *path) {
+  int fd = exhi_open_ro(path);
+  if (fd < 0) return 0;
+  unsigned char head[8];
+  ssize_t n = pread(fd, head, sizeof head, 0);
+  close(fd);
+  return n == (ssize_t)sizeof head && exhi_evtx_is(head, sizeof head);
+}
+
+static void scan_file(worker *w) {
+  fileres *f = w->f;
+  const exhi_lr *lr = w->h->rules->lr;
+  exhi_logsrc *src;
+  exh_error *err = &f->err;
+  if (is_evtx(f->path)) {
+    uint64_t n = 0;
+    f->kind = EXHI_LOG_EVTX;
+    f->status = exhi_evtx_read(f->path, &w->schema, &w->rec, on_event, w, &n, err);
+    if (f->status && w->err.text[0] && f->status != EXH_ERR_PARSE) *err = w->err;
+    f->lines = n;
+    struct stat st;
+    if (stat(f->path, &st) == 0) f->bytes = (uint64_t)st.st_size;
+    return;
+  }
+  if ((f->status = exhi_logsrc_open(f->path, &src, err)) != EXH_OK) return;
+  exhi_logschema_init(&w->schema);
+  exhi_logschema_hint_path(&w->schema, f->path);
+  w->line_base = 0;
+  int first = 1;
+  for (;;) {
+    const char *block;
+    size_t len;
+    if ((f->status = exhi_logsrc_next(src, &block, &len, err)) != EXH_OK) break;
+    if (!len) break;
+    if (first && looks_binary(block, len)) {
+      f->skipped = 1;
+      break;
+    }
+    w->block = block;
+    w->counted_to = 0;
+    /* The first data line: bind a layout for files without a preamble and
+     * note the oldest time (evidence age). */
+    if (first) {
+      size_t a = 0;
+      while (a < len) {
+        const char *e = memchr(block + a, '\n', len - a);
+        size_t b = e ? (size_t)(e - block) : len;
+        if (b > a && block[a] == '#') {
+          exhi_logschema_header(&w->schema, block + a, b - a);
+        } else if (b > a + 1) {
+          if (w->schema.nfields == 0) exhi_logschema_guess(&w->schema, block + a, b - a);
+          note_time(w, block + a, b - a, 1);
+          break;
+        }
+        a = b + 1;
+      }
+      /* The loop reads the preamble again: applying it twice is harmless. */
+      first = 0;
+    }
+    int rc;
+    size_t from = 0;
+    for (;;) {
+      w->prefiltering = !exhi_lr_needs_all_lines(lr, w->schema.kind);
+      w->slice = from;
+      if (!w->prefiltering)
+        rc = all_lines(w, from, len);
+      else
+        rc = exhi_lr_prefilter(w->scan, w->schema.kind, block + from, len - from, do_line_pf, w,
+                               &w->err);
+      if (rc != RESTART) break;
+      from = w->restart_at;
+    }
+    if (rc) {
+      f->status = rc;
+      *err = w->err;
+      break;
+    }
+    /* The last data line of the block: the newest time so far. */
+    size_t end = len;
+    while (end > 0) {
+      while (end > 0 && (block[end - 1] == '\n' || block[end - 1] == '\r')) end--;
+      const char *nl = end ? memrchr(block, '\n', end) : NULL;
+      size_t a = nl ? (size_t)(nl - block) + 1 : 0;
+      if (end > a && block[a] != '#') {
+        note_time(w, block + a, end - a, 0);
+        break;
+      }
+      end = a;
+    }
+    line_at(w, len);
+    f->bytes += len;
+  }
+  f->lines = w->line_base;
+  f->kind = w->schema.kind;
+  if (exhi_logsrc_cut_lines(src) && f->status == EXH_OK) {
+    /* Not an error: said in the coverage line. */
+  }
+  exhi_logsrc_free(src);
+}
+
+static void *work(void *arg) {
+  worker *w = arg;
+  exh_loghunt *h = w->h;
+  for (;;) {
+    size_t i = atomic_fetch_add(&h->next, 1);
+    if (i >= h->n_files) break;
+    w->f = &h->files[i];
+    w->file_index = i;
+    scan_file(w);
+    pthread_mutex_lock(&h->mu);
+    h->done++;
+    h->bytes_done += w->f->bytes;
+    if (h->opt.progress) h->opt.progress(h->opt.progress_ctx, h->done, h->n_files, h->bytes_done);
+    pthread_mutex_unlock(&h->mu);
+  }
+  return NULL;
+}
+
+/* ---- merge -------------------------------------------------------------- */
+
+static int cmp_group(const void *a, const void *b) {
+  const exhi_hit *x = a, *y = b;
+  /* Most severe first... decided by rule order after the sort in emit. */
+  if (x->rule != y->rule) return x->rule < y->rule ? -1 : 1;
+  if (x->outcome != y->outcome) return y->outcome - x->outcome;
+  if (x->first_ms != y->first_ms) return x->first_ms < y->first_ms ? -1 : 1;
+  if (x->file != y->file) return x->file < y->file ? -1 : 1;
+  return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static int cmp_time(const void *a, const void *b) {
+  const exhi_hit *x = a, *y = b;
+  if (x->first_ms != y->first_ms) return x->first_ms < y->first_ms ? -1 : 1;
+  if (x->file != y->file) return x->file < y->file ? -1 : 1;
+  if (x->line != y->line) return x->line < y->line ? -1 : 1;
+  return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+static int merge(exh_loghunt *h, exh_error *err) {
+  size_t total = 0;
+  for (size_t i = 0; i < h->n_files; i++) total += h->files[i].n_hits;
+  h->merged = calloc(total ? total : 1, sizeof *h->merged);
+  if (!h->merged) return exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "out of memory");
+  size_t n = 0;
+  for (size_t i = 0; i < h->n_files; i++) {
+    fileres *f = &h->files[i];
+    for (size_t j = 0; j < f->n_hits; j++) h->merged[n++] = f->hits[j];
+    free(f->hits);
+    free(f->table);
+    f->hits = NULL;
+    f->table = NULL;
+    f->n_hits = 0;
+  }
+  if (h->opt.timeline) {
+    qsort(h->merged, n, sizeof *h->merged, cmp_time);
+    h->n_merged = n;
+    return EXH_OK;
+  }
+  /* Same rule, outcome and client across files: one finding. */
+  qsort(h->merged, n, sizeof *h->merged, cmp_group);
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    exhi_hit *g = &h->merged[i];
+    size_t k;
+    for (k = o; k > 0; k--) {
+      exhi_hit *p = &h->merged[k - 1];
+      if (p->rule != g->rule || p->outcome != g->outcome) {
+        k = 0;
+        break;
+      }
+      if (!strcmp(p->key, g->key)) break;
+    }
+    if (k > 0) {
+      exhi_hit *p = &h->merged[k - 1];
+      p->count += g->count;
+      if (g->first_ms >= 0 && (p->first_ms < 0 || g->first_ms < p->first_ms)) p->first_ms = g->first_ms;
+      if (g->last_ms > p->last_ms) p->last_ms = g->last_ms;
+      exhi_hit_clear(g);
+    } else {
+      h->merged[o++] = *g;
+    }
+  }
+  h->n_merged = o;
+  return EXH_OK;
+}
+
+int exh_loghunt_run(exh_loghunt *h, exh_error *err) {
+  if (h->ran) return exhi_err(err, EXH_ERR_INVALID, NULL, 0, -1, "a hunt runs once");
+  h->ran = 1;
+  unsigned n = h->opt.threads;
+  if (!n) {
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    n = c > 0 ? (unsigned)c : 1;
+  }
+  if (n > MAX_THREADS) n = MAX_THREADS;
+  if (n > h->n_files) n = h->n_files ? (unsigned)h->n_files : 1;
+  worker *ws = calloc(n, sizeof *ws);
+  pthread_t *th = calloc(n, sizeof *th);
+  int rc = EXH_OK;
+  if (!ws || !th) rc = exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "out of memory");
+  unsigned started = 0;
+  for (unsigned i = 0; i < n && !rc; i++) {
+    ws[i].h = h;
+    if ((rc = exhi_lr_scan_new(h->rules->lr, &ws[i].scan, err))) break;
+    if (pthread_create(&th[i], NULL, work, &ws[i]) != 0) {
+      rc = exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "cannot start a thread");
+      exhi_lr_scan_free(ws[i].scan);
+      ws[i].scan = NULL;
+      break;
+    }
+    started++;
+  }
+  for (unsigned i = 0; i < started; i++) pthread_join(th[i], NULL);
+  for (unsigned i = 0; ws && i < n; i++) exhi_lr_scan_free(ws[i].scan);
+  free(ws);
+  free(th);
+  if (rc) return rc;
+  return merge(h, err);
+}
+
+/* ---- output --------------------------------------------------------------- */
+
+static void dirname_of(const char *path, char *out, size_t size) {
+  const char *s = strrchr(path, '/');
+  if (!s) {
+    exhi_strlcpy(out, ".", size);
+    return;
+  }
+  size_t n = (size_t)(s - path);
+  if (n >= size) n = size - 1;
+  memcpy(out, path, n);
+  out[n] = '\0';
+}
+
+static int emit_coverage(exh_loghunt *h, exh_output *o) {
+  /* One line per folder and log kind, in file order: how far back its
+   * evidence reaches. A folder's files are consecutive (see walk). */
+  int rc = EXH_OK;
+  size_t i = 0;
+  while (i < h->n_files && !rc) {
+    char dir[4096], d2[4096];
+    dirname_of(h->files[i].path, dir, sizeof dir);
+    size_t j = i;
+    while (j < h->n_files) {
+      dirname_of(h->files[j].path, d2, sizeof d2);
+      if (strcmp(dir, d2)) break;
+      j++;
+    }
+    for (int kind = 0; kind < EXHI_LOG_KINDS && !rc; kind++) {
+      size_t nfiles = 0;
+      uint64_t lines = 0;
+      int64_t first = -1, last = -1;
+      for (size_t x = i; x < j; x++) {
+        fileres *f = &h->files[x];
+        if (f->status != EXH_OK || f->skipped || f->kind != kind) continue;
+        nfiles++;
+        lines += f->lines;
+        if (f->first_ms >= 0 && (first < 0 || f->first_ms < first)) first = f->first_ms;
+        if (f->last_ms > last) last = f->last_ms;
+      }
+      /* Plain text files with no time in them say nothing about coverage. */
+      if (!nfiles || (kind == EXHI_LOG_UNKNOWN && first < 0)) continue;
+      char a[40] = "?", b[40] = "?", msg[4400], nf[32], nl[32], age[32] = "";
+      if (first >= 0) exhi_format_time_ms(first, a, sizeof a);
+      if (last >= 0) exhi_format_time_ms(last, b, sizeof b);
+      snprintf(nf, sizeof nf, "%zu", nfiles);
+      snprintf(nl, sizeof nl, "%llu", (unsigned long long)lines);
+      if (first >= 0) snprintf(age, sizeof age, "%lld", (long long)((o->now_ms - first) / 86400000));
+      snprintf(msg, sizeof msg,
+               "%s %s log file(s), %s lines, %s to %s: nothing older was examined%s%s%s", nf,
+               exhi_logkind_name(kind), nl, a, b, age[0] ? " (" : "", age, age[0] ? " days ago)" : "");
+      exh_field fields[6];
+      size_t n = 0;
+      fields[n++] = (exh_field){"exhunt.files", nf};
+      fields[n++] = (exh_field){"exhunt.lines", nl};
+      fields[n++] = (exh_field){"exhunt.log_kind", exhi_logkind_name(kind)};
+      if (first >= 0) fields[n++] = (exh_field){"exhunt.first_seen", a};
+      if (last >= 0) fields[n++] = (exh_field){"exhunt.last_seen", b};
+      if (age[0]) fields[n++] = (exh_field){"exhunt.evidence_age_days", age};
+      exh_finding f = {0};
+      f.rule_id = "exh.logs.coverage";
+      f.rule_name = "Log coverage";
+      f.severity = EXH_SEV_INFO;
+      f.confidence = 100;
+      f.event_time_ms = first;
+      f.path = dir;
+      f.offset = -1;
+      f.fields = fields;
+      f.n_fields = n;
+      f.message = msg;
+      rc = exh_output_finding(o, &f);
+    }
+    i = j;
+  }
+  return rc;
+}
+
+int exh_loghunt_emit(exh_loghunt *h, exh_output *o) {
+  int rc = EXH_OK;
+  for (size_t i = 0; i < h->n_files && !rc; i++)
+    if (h->files[i].status != EXH_OK) rc = exh_output_input_error(o, h->files[i].path, &h->files[i].err);
+  const exhi_lr *lr = h->rules->lr;
+  if (h->opt.timeline) {
+    for (size_t i = 0; i < h->n_merged && !rc; i++)
+      rc = exhi_hit_emit(o, lr, &h->merged[i], h->files[h->merged[i].file].path, 1);
+  } else {
+    /* Most severe first; within a severity, rule order then time. */
+    for (int sev = EXH_SEV_CRITICAL; sev >= EXH_SEV_INFO && !rc; sev--)
+      for (size_t i = 0; i < h->n_merged && !rc; i++) {
+        const exhi_hit *g = &h->merged[i];
+        int s = exhi_lr_rule_at(lr, g->rule)->severity;
+        if (g->outcome == EXHI_OUTCOME_ATTEMPTED && s > EXH_SEV_LOW) s--;
+        if (s == sev) rc = exhi_hit_emit(o, lr, g, h->files[g->file].path, 0);
+      }
+  }
+  size_t dropped = atomic_load(&h->timeline_dropped);
+  if (!rc && dropped) {
+    char msg[200], n[32];
+    snprintf(n, sizeof n, "%zu", dropped);
+    snprintf(msg, sizeof msg, "%zu more hits were found but not listed: the timeline keeps %d; "
+             "run without --timeline for them grouped", dropped, MAX_TIMELINE_HITS);
+    exh_field fields[1] = {{"exhunt.count", n}};
+    exh_finding f = {0};
+    f.rule_id = "exh.logs.timeline_truncated";
+    f.rule_name = "Timeline truncated";
+    f.severity = EXH_SEV_INFO;
+    f.confidence = 100;
+    f.event_time_ms = -1;
+    f.offset = -1;
+    f.fields = fields;
+    f.n_fields = 1;
+    f.message = msg;
+    rc = exh_output_finding(o, &f);
+  }
+  if (!rc) rc = emit_coverage(h, o);
+  return rc;
+}
+
+void exh_loghunt_get_stats(const exh_loghunt *h, exh_loghunt_stats *st) {
+  memset(st, 0, sizeof *st);
+  st->worst_severity = -1;
+  for (size_t i = 0; i < h->n_files; i++) {
+    const fileres *f = &h->files[i];
+    st->files++;
+    if (f->status != EXH_OK) st->files_failed++;
+    if (f->skipped) st->files_skipped++;
+    st->bytes += f->bytes;
+    st->lines += f->lines;
+    st->candidate_lines += f->candidates;
+    st->hits += f->events;
+  }
+  st->findings = h->n_merged;
+  const exhi_lr *lr = h->rules->lr;
+  for (size_t i = 0; i < h->n_merged; i++) {
+    int s = exhi_lr_rule_at(lr, h->merged[i].rule)->severity;
+    if (h->merged[i].outcome == EXHI_OUTCOME_ATTEMPTED && s > EXH_SEV_LOW) s--;
+    if (s > st->worst_severity) st->worst_severity = s;
+  }
+}
+
+const exh_error *exh_loghunt_file_error(const exh_loghunt *h, size_t i) {
+  if (i >= h->n_files || h->files[i].status == EXH_OK) return NULL;
+  return &h->files[i].err;
+}
+
+void exh_logrules_list(const exh_logrules *r, FILE *fp) {
+  for (size_t i = 0; i < exhi_lr_count(r->lr); i++) {
+    const exhi_lr_rule *ru = exhi_lr_rule_at(r->lr, i);
+    char kinds[256] = "";
+    size_t n = 0;
+    for (int k = 0; k < EXHI_LOG_KINDS; k++)
+      if (ru->kinds & (1u << k))
+        n += (size_t)snprintf(kinds + n, sizeof kinds - n, "%s%s", n ? "," : "", exhi_logkind_name(k));
+    if (ru->windows) snprintf(kinds + n, sizeof kinds - n, "%sevtx (not read yet)", n ? "," : "");
+    exhi_fputs_safe(fp, ru->id);
+    fprintf(fp, "\t%s\t%s\t", exh_severity_name(ru->severity), kinds);
+    exhi_fputs_safe(fp, ru->title);
+    fputc('\t', fp);
+    exhi_fputs_safe(fp, ru->file);
+    fputc('\n', fp);
+  }
+}
+
+void exh_loghunt_free(exh_loghunt *h) {
+  if (!h) return;
+  for (size_t i = 0; i < h->n_files; i++) {
+    fileres *f = &h->files[i];
+    for (size_t j = 0; j < f->n_hits; j++) exhi_hit_clear(&f->hits[j]);
+    free(f->hits);
+    free(f->table);
+    free(f->path);
+  }
+  for (size_t i = 0; i < h->n_merged; i++) exhi_hit_clear(&h->merged[i]);
+  free(h->merged);
+  free(h->files);
+  pthread_mutex_destroy(&h->mu);
+  free(h);
+}

@@ -1,0 +1,1574 @@
+/* Log rules: YAML (Sigma-like) -> selections, items and patterns -> per
+ * kind and field vectorscan databases, plus one prefilter database over raw
+ * lines. See logrules.h for the shape and docs/logs.md for the format. */
+#define _GNU_SOURCE /* memrchr */
+#include "logrules.h"
+
+#include "../core/arena.h"
+#include "yamltree.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hs/hs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Built-in rules, compiled in by tools/embed_rules.py from rules/logs/. */
+extern const exhi_embedded_file exhi_embedded_rules[];
+extern const size_t exhi_embedded_rules_count;
+
+/* Condition nodes per rule: Sigma conditions are a line; 256 is plenty. */
+#define COND_MAX 256
+/* Selections per rule. */
+#define SEL_MAX 64
+
+enum { MOD_EQ, MOD_CONTAINS, MOD_STARTS, MOD_ENDS, MOD_RE };
+enum { C_SEL, C_AND, C_OR, C_NOT, C_ONE_OF, C_ALL_OF };
+
+typedef struct pat {
+  size_t rule, item;
+  char *field;        /* NULL: keyword (whole line) */
+  char *expr;         /* vectorscan expression */
+  unsigned flags;
+  char *pre;          /* prefilter expression over raw lines, NULL if none */
+  unsigned pre_flags;
+  char *detail;       /* for indicators: "value (source; actor)" */
+  size_t exact_len;   /* > 0: only a match of the whole value counts (indicator
+                         addresses: anchored patterns compile 20x slower) */
+  int line;
+} pat;
+
+typedef struct item {
+  size_t rule;
+  char *field;
+  int all;
+  size_t first_pat, n_pats;
+} item;
+
+typedef struct alt { size_t first_item, n_items; } alt; /* AND of items */
+
+typedef struct sel {
+  char *name;
+  alt *alts; /* OR of alternatives */
+  size_t n_alts;
+} sel;
+
+typedef struct cnode {
+  int op;
+  int a, b;              /* children */
+  size_t sels[SEL_MAX];  /* C_SEL: sels[0]; OF: the matched selections */
+  size_t n_sels;
+} cnode;
+
+typedef struct cond {
+  cnode nodes[COND_MAX];
+  int n, root;
+  sel *sels;
+  size_t n_sels;
+} cond;
+
+/* One field's database for one log kind. */
+typedef struct fielddb {
+  const char *field;
+  hs_database_t *db;
+} fielddb;
+
+typedef struct kindset {
+  size_t *rules;   /* rule indexes that apply */
+  size_t n_rules;
+  fielddb *fields;
+  size_t n_fields;
+  hs_database_t *keywords; /* whole-line patterns, NULL if none */
+  hs_database_t *prefilter; /* over raw lines: '#' and the rules' literals */
+  uint64_t *pre_mask;      /* per prefilter id: the rules (bit = index % 64) it serves */
+  uint64_t *field_mask;    /* per field: the rules that test it */
+  uint64_t kw_mask;        /* rules with keyword items */
+  int all_lines;
+} kindset;
+
+struct exhi_lr {
+  exhi_arena arena;
+  exhi_lr_rule *rules;
+  size_t n_rules, cap_rules;
+  item *items;
+  size_t n_items, cap_items;
+  pat *pats;
+  size_t n_pats, cap_pats;
+  kindset kinds[EXHI_LOG_KINDS];
+  hs_scratch_t *proto;
+};
+
+const char *exhi_outcome_name(int o) {
+  return o == EXHI_OUTCOME_EXPLOITED ? "exploited" : o == EXHI_OUTCOME_ATTEMPTED ? "attempted" : "detected";
+}
+
+/* ---- aliases: ECS names usable in any rule ------------------------------ */
+
+static const struct alias {
+  const char *ecs;
+  const char *native[4];
+} aliases[] = {
+    {"source.ip", {"ClientIpAddress", "c-ip", "client-ip", NULL}},
+    {"user_agent.original", {"UserAgent", "cs(User-Agent)", NULL}},
+    {"c-useragent", {"cs(User-Agent)", "UserAgent", NULL}},
+    {"url.path", {"UrlStem", "cs-uri-stem", NULL}},
+    {"c-uri", {"cs-uri-stem", "UrlStem", NULL}},
+    {"url.query", {"UrlQuery", "cs-uri-query", NULL}},
+    {"http.response.status_code", {"HttpStatus", "sc-status", NULL}},
+    {"http.request.method", {"Method", "cs-method", NULL}},
+    {"url.domain", {"UrlHost", "cs-host", "cs(Host)", NULL}},
+    {"user.name", {"AuthenticatedUser", "cs-username", NULL}},
+    {"exhunt.anchor_mailbox", {"AnchorMailbox", NULL}},
+    {"cs-user-agent", {"cs(User-Agent)", NULL}},
+    {"cs-referer", {"cs(Referer)", NULL}},
+    {"cs-host", {"cs(Host)", "UrlHost", NULL}},
+    /* Sysmon names; Security 4688 writes the same facts under others. */
+    {"Image", {"NewProcessName", NULL}},
+    {"ParentImage", {"ParentProcessName", NULL}},
+};
+
+int exhi_lr_field_col(const exhi_logschema *s, const char *name) {
+  int c = exhi_logschema_col(s, name);
+  if (c >= 0) return c;
+  for (size_t i = 0; i < EXHI_ARRAY_LEN(aliases); i++) {
+    if (!exhi_ascii_ieq(name, strlen(name), aliases[i].ecs)) continue;
+    for (size_t j = 0; j < 4 && aliases[i].native[j]; j++)
+      if ((c = exhi_logschema_col(s, aliases[i].native[j])) >= 0) return c;
+  }
+  return -1;
+}
+
+/* ---- growable arrays ------------------------------------------------------ */
+
+static void *grow(void *p, size_t *cap, size_t need, size_t elem) {
+  if (need <= *cap) return p;
+  size_t nc = *cap ? *cap * 2 : 16;
+  while (nc < need) nc *= 2;
+  void *q = realloc(p, nc * elem);
+  if (q) *cap = nc;
+  return q;
+}
+
+#define PUSH(lr, arr, n, cap)                                                   \
+  do {                                                                          \
+    void *q_ = grow((lr)->arr, &(lr)->cap, (lr)->n + 1, sizeof *(lr)->arr);     \
+    if (!q_) return exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "out of memory"); \
+    (lr)->arr = q_;                                                             \
+  } while (0)
+
+/* ---- values to expressions ------------------------------------------------ */
+
+typedef struct sbuf {
+  char *p;
+  size_t n, cap;
+  int oom;
+} sbuf;
+
+static void sb_putc(sbuf *b, char c) {
+  if (b->oom) return;
+  if (b->n + 2 > b->cap) {
+    size_t nc = b->cap ? b->cap * 2 : 64;
+    char *q = realloc(b->p, nc);
+    if (!q) {
+      b->oom = 1;
+      return;
+    }
+    b->p = q;
+    b->cap = nc;
+  }
+  b->p[b->n++] = c;
+  b->p[b->n] = '\0';
+}
+static void sb_puts(sbuf *b, const char *s) {
+  while (*s) sb_putc(b, *s++);
+}
+static void sb_lit(sbuf *b, unsigned char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_') {
+    sb_putc(b, (char)c);
+  } else {
+    static const char hex[] = "0123456789abcdef";
+    sb_puts(b, "\\x");
+    sb_putc(b, hex[c >> 4]);
+    sb_putc(b, hex[c & 15]);
+  }
+}
+
+/* Sigma value with wildcards (* ?, \ escapes) -> expression; also the longest
+ * literal run (no wildcard, no '"' which CSV writes doubled) for the prefilter. */
+static void wildcard_expr(const char *v, int mod, sbuf *out, sbuf *best) {
+  size_t run_a = 0, run_n = 0, best_n = 0;
+  char run[EXHI_LR_VALUE_MAX + 1];
+  if (mod == MOD_EQ || mod == MOD_STARTS) sb_putc(out, '^');
+  for (const char *p = v;; p++) {
+    unsigned char c = (unsigned char)*p;
+    int literal = c != '\0';
+    if (c == '\\' && (p[1] == '*' || p[1] == '?' || p[1] == '\\')) {
+      c = (unsigned char)*++p;
+    } else if (c == '*' || c == '?') {
+      literal = 0;
+    }
+    if (literal) sb_lit(out, c);
+    else if (c) sb_puts(out, c == '*' ? ".*" : ".");
+    if (literal && c != '"' && run_n < EXHI_LR_VALUE_MAX) {
+      run[run_n++] = (char)c;
+    } else {
+      if (run_n > best_n) {
+        best_n = run_n;
+        best->n = 0;
+        if (best->p) best->p[0] = '\0';
+        for (size_t i = 0; i < run_n; i++) sb_lit(best, (unsigned char)run[i]);
+      }
+      run_n = 0;
+    }
+    if (!c) break;
+  }
+  (void)run_a;
+  if (mod == MOD_EQ || mod == MOD_ENDS) sb_putc(out, '$');
+}
+
+/* A regex's prefilter over raw lines: the regex itself in prefilter mode,
+ * without a leading ^ or trailing $ (they anchor the field, not the line).
+ * None when anchors remain inside or it spells a '"'. */
+static char *regex_prefilter(const char *re) {
+  size_t n = strlen(re);
+  const char *a = re, *b = re + n;
+  if (a < b && *a == '^') a++;
+  if (b > a && b[-1] == '$' && (b - 1 == a || b[-2] != '\\')) b--;
+  for (const char *p = a; p < b; p++) {
+    if (*p == '\\' && p + 1 < b) {
+      p++;
+      continue;
+    }
+    if (*p == '^' || *p == '$' || *p == '"') {
+      /* ^ inside a class [^...] is negation, harmless. */
+      if (*p == '^' && p > a && p[-1] == '[') continue;
+      return NULL;
+    }
+  }
+  char *r = malloc((size_t)(b - a) + 1);
+  if (!r) return NULL;
+  memcpy(r, a, (size_t)(b - a));
+  r[b - a] = '\0';
+  return r;
+}
+
+/* ---- rule parsing ------------------------------------------------------- */
+
+typedef struct lctx {
+  exhi_lr *lr;
+  const char *file;
+  exh_error *err;
+} lctx;
+
+static char *adup(exhi_lr *lr, const char *s) { return exhi_arena_strdup(&lr->arena, s ? s : ""); }
+
+static int bad(lctx *c, const exhi_ynode *n, const char *fmt, ...) EXHI_PRINTF(3, 4);
+static int bad(lctx *c, const exhi_ynode *n, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = exhi_verr(c->err, EXH_ERR_PARSE, c->file, n ? n->line : 0, -1, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+static int scalar_list(lctx *c, const exhi_ynode *n, char ***out, size_t *count,
+                       const char *key) {
+  *out = NULL;
+  *count = 0;
+  if (!n) return EXH_OK;
+  size_t k = n->type == EXHI_Y_SEQ ? n->n : 1;
+  char **v = exhi_arena_alloc(&c->lr->arena, (k ? k : 1) * sizeof *v);
+  if (!v) return exhi_err(c->err, EXH_ERR_NOMEM, c->file, 0, -1, "out of memory");
+  for (size_t i = 0; i < k; i++) {
+    const exhi_ynode *e = n->type == EXHI_Y_SEQ ? n->kids[i] : n;
+    if (e->type != EXHI_Y_SCALAR) return bad(c, e, "'%s' must be a value or a list of values", key);
+    v[i] = adup(c->lr, e->val);
+  }
+  *out = v;
+  *count = k;
+  return EXH_OK;
+}
+
+static int parse_severity(const char *s) {
+  static const char *const names[][2] = {{"informational", "info"}, {"low", "low"},
+                                         {"medium", "medium"}, {"high", "high"},
+                                         {"critical", "critical"}};
+  for (int i = 0; i < 5; i++)
+    if (!strcmp(s, names[i][0]) || !strcmp(s, names[i][1])) return i;
+  return -1;
+}
+
+/* logsource -> kinds. */
+static int parse_logsource(lctx *c, const exhi_ynode *ls, exhi_lr_rule *r) {
+  if (!ls || ls->type != EXHI_Y_MAP) return bad(c, ls, "%s", "a rule needs a 'logsource' mapping");
+  const exhi_ynode *prod = exhi_ymap_get(ls, "product"), *svc = exhi_ymap_get(ls, "service"),
+                   *cat = exhi_ymap_get(ls, "category");
+  const char *p = prod && prod->type == EXHI_Y_SCALAR ? prod->val : "";
+  const char *s = svc && svc->type == EXHI_Y_SCALAR ? svc->val : "";
+  const char *ca = cat && cat->type == EXHI_Y_SCALAR ? cat->val : "";
+  static const struct { const char *svc; int kind; } ex[] = {
+      {"httpproxy", EXHI_LOG_HTTPPROXY}, {"ecp_server", EXHI_LOG_ECP_SERVER},
+      {"ecp_activity", EXHI_LOG_ECP_ACTIVITY}, {"oabgen", EXHI_LOG_OABGEN},
+      {"ews", EXHI_LOG_EWS}, {"rps_cmdlet", EXHI_LOG_RPS_CMDLET},
+      {"messagetracking", EXHI_LOG_MSGTRK}, {"iis", EXHI_LOG_IIS}};
+  if (!strcmp(ca, "webserver") || (!strcmp(p, "windows") && !strcmp(s, "iis")) ||
+      (!strcmp(p, "iis"))) {
+    r->kinds |= 1u << EXHI_LOG_IIS;
+    return EXH_OK;
+  }
+  if (!strcmp(p, "exchange")) {
+    if (!*s) {
+      for (int k = EXHI_LOG_HTTPPROXY; k <= EXHI_LOG_EXCHANGE; k++) r->kinds |= 1u << k;
+      return EXH_OK;
+    }
+    for (size_t i = 0; i < EXHI_ARRAY_LEN(ex); i++)
+      if (!strcmp(s, ex[i].svc)) {
+        r->kinds |= 1u << ex[i].kind;
+        return EXH_OK;
+      }
+    return bad(c, svc, "logsource service '%.64s' is not an Exchange log exhunt reads "
+                       "(httpproxy, ecp_server, ecp_activity, oabgen, ews, rps_cmdlet, messagetracking)",
+               s);
+  }
+  if (!strcmp(p, "windows")) {
+    /* Sigma's service names the event log (channel); categories such as
+     * process_creation are matched on their fields in any channel. */
+    static const struct { const char *svc, *channel; } ch[] = {
+        {"application", "Application"}, {"security", "Security"}, {"system", "System"},
+        {"sysmon", "Microsoft-Windows-Sysmon/Operational"},
+        {"msexchange-management", "MSExchange Management"},
+        {"powershell", "Microsoft-Windows-PowerShell/Operational"}};
+    r->windows = 1;
+    r->kinds |= 1u << EXHI_LOG_EVTX;
+    if (*s) {
+      for (size_t i = 0; i < EXHI_ARRAY_LEN(ch); i++)
+        if (!strcmp(s, ch[i].svc)) r->channel = adup(c->lr, ch[i].channel);
+      if (!r->channel)
+        return bad(c, svc, "logsource service '%.64s' is not a Windows event log exhunt knows "
+                           "(application, security, system, sysmon, msexchange-management, powershell)", s);
+    }
+    return EXH_OK;
+  }
+  if (!strcmp(p, "any") || !strcmp(ca, "text")) {
+    r->kinds |= 1u << EXHI_LOG_UNKNOWN;
+    return EXH_OK;
+  }
+  return bad(c, ls, "unsupported logsource '%.80s': exhunt logs reads Exchange logs "
+                    "(product: exchange), IIS (category: webserver) and Windows event logs",
+             *ca ? ca : *p ? p : "(empty)");
+}
+
+/* One "field|mod|mod: value(s)" entry, or a keyword list (field NULL). */
+static int add_item(lctx *c, size_t rule, const exhi_ynode *key, const exhi_ynode *val,
+                    size_t *out_item) {
+  exhi_lr *lr = c->lr;
+  exh_error *err = c->err;
+  char spec[512];
+  char *field = NULL;
+  int mod = MOD_EQ, all = 0, re_i = 0, cased = 0;
+  if (key) {
+    if (strlen(key->val) >= sizeof spec) return bad(c, key, "%s", "field name too long");
+    strcpy(spec, key->val);
+    char *save = NULL;
+    /* "|re: ..." (no field name): a keyword with modifiers, on the line. */
+    char *rest = spec;
+    if (spec[0] != '|') {
+      char *bar = strchr(spec, '|');
+      if (bar) *bar = '\0';
+      field = adup(lr, spec);
+      rest = bar ? bar + 1 : spec + strlen(spec);
+    }
+    if (field && !*field) return bad(c, key, "%s", "empty field name");
+    int n_mod = 0;
+    char *tok;
+    for (char *q = rest; (tok = strtok_r(q, "|", &save)); q = NULL) {
+      if (!strcmp(tok, "contains")) mod = MOD_CONTAINS;
+      else if (!strcmp(tok, "startswith")) mod = MOD_STARTS;
+      else if (!strcmp(tok, "endswith")) mod = MOD_ENDS;
+      else if (!strcmp(tok, "re")) mod = MOD_RE;
+      else if (!strcmp(tok, "wildcard")) mod = MOD_EQ;
+      else if (!strcmp(tok, "all")) all = 1;
+      else if (!strcmp(tok, "i") && mod == MOD_RE) re_i = 1;
+      else if (!strcmp(tok, "cased")) cased = 1;
+      else
+        return exhi_err(err, EXH_ERR_PARSE, c->file, key->line, -1,
+                        "unsupported field modifier '|%.40s' (supported: contains, startswith, "
+                        "endswith, re, re|i, wildcard, all, cased)", tok);
+      if (++n_mod > 4) return bad(c, key, "%s", "too many modifiers");
+    }
+  }
+  PUSH(lr, items, n_items, cap_items);
+  item *it = &lr->items[lr->n_items];
+  it->rule = rule;
+  it->field = field;
+  it->all = all;
+  it->first_pat = lr->n_pats;
+  it->n_pats = 0;
+  size_t idx = lr->n_items++;
+  size_t nv = val->type == EXHI_Y_SEQ ? val->n : 1;
+  if (val->type == EXHI_Y_MAP) return bad(c, val, "%s", "a field value cannot be a mapping");
+  if (nv == 0) return bad(c, val, "%s", "an empty list of values matches nothing");
+  for (size_t i = 0; i < nv; i++) {
+    const exhi_ynode *v = val->type == EXHI_Y_SEQ ? val->kids[i] : val;
+    if (v->type != EXHI_Y_SCALAR) return bad(c, v, "%s", "a value must be a plain value");
+    if (!v->quoted && (!strcmp(v->val, "null") || !strcmp(v->val, "~") || !v->val[0]))
+      return bad(c, v, "%s", "null values (field must be empty/absent) are not supported");
+    PUSH(lr, pats, n_pats, cap_pats);
+    pat *pt = &lr->pats[lr->n_pats];
+    memset(pt, 0, sizeof *pt);
+    pt->rule = rule;
+    pt->item = idx;
+    pt->field = field;
+    pt->line = v->line;
+    sbuf e = {0}, best = {0};
+    if (mod == MOD_RE) {
+      sb_puts(&e, v->val);
+      pt->flags = HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY | (re_i ? HS_FLAG_CASELESS : 0);
+      pt->pre = regex_prefilter(v->val);
+      pt->pre_flags = HS_FLAG_PREFILTER | HS_FLAG_CASELESS | HS_FLAG_ALLOWEMPTY;
+    } else {
+      /* Keywords (no field) match anywhere in the line, like Sigma's. */
+      wildcard_expr(v->val, field ? mod : MOD_CONTAINS, &e, &best);
+      pt->flags = HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY | (cased ? 0 : HS_FLAG_CASELESS);
+      if (best.n) pt->pre = best.p, best.p = NULL;
+      pt->pre_flags = cased ? 0 : HS_FLAG_CASELESS;
+    }
+    free(best.p);
+    if (e.oom) {
+      free(e.p);
+      return exhi_err(err, EXH_ERR_NOMEM, c->file, 0, -1, "out of memory");
+    }
+    pt->expr = adup(lr, e.p);
+    free(e.p);
+    if (pt->pre) {
+      char *pa = adup(lr, pt->pre);
+      free(pt->pre);
+      pt->pre = pa;
+    }
+    lr->n_pats++;
+    lr->items[idx].n_pats++;
+  }
+  *out_item = idx;
+  return EXH_OK;
+}
+
+/* A selection: a map (AND of items), a list of maps (OR), or a list of
+ * keywords. */
+static int parse_selection(lctx *c, size_t rule, const exhi_ynode *key, const exhi_ynode *v,
+                           sel *s) {
+  exhi_arena *a = &c->lr->arena;
+  s->name = adup(c->lr, key->val);
+  if (v->type == EXHI_Y_SCALAR || (v->type == EXHI_Y_SEQ && v->n && v->kids[0]->type == EXHI_Y_SCALAR)) {
+    s->alts = exhi_arena_alloc(a, sizeof *s->alts);
+    if (!s->alts) return exhi_err(c->err, EXH_ERR_NOMEM, c->file, 0, -1, "out of memory");
+    s->n_alts = 1;
+    size_t it;
+    int rc = add_item(c, rule, NULL, v, &it);
+    if (rc) return rc;
+    s->alts[0].first_item = it;
+    s->alts[0].n_items = 1;
+    return EXH_OK;
+  }
+  size_t na = v->type == EXHI_Y_SEQ ? v->n : 1;
+  if (na == 0) return bad(c, v, "selection '%.64s' is empty", key->val);
+  s->alts = exhi_arena_alloc(a, na * sizeof *s->alts);
+  if (!s->alts) return exhi_err(c->err, EXH_ERR_NOMEM, c->file, 0, -1, "out of memory");
+  s->n_alts = na;
+  for (size_t i = 0; i < na; i++) {
+    const exhi_ynode *m = v->type == EXHI_Y_SEQ ? v->kids[i] : v;
+    if (m->type != EXHI_Y_MAP)
+      return bad(c, m, "selection '%.64s': a list must hold only mappings or only values", key->val);
+    if (m->n == 0) return bad(c, m, "selection '%.64s' has an empty mapping", key->val);
+    s->alts[i].first_item = c->lr->n_items;
+    s->alts[i].n_items = m->n;
+    for (size_t j = 0; j < m->n; j++) {
+      size_t it;
+      int rc = add_item(c, rule, m->keys[j], m->kids[j], &it);
+      if (rc) return rc;
+    }
+  }
+  return EXH_OK;
+}
+
+/* ---- conditions ------------------------------------------------------------ */
+
+typedef struct cparse {
+  lctx *c;
+  const exhi_ynode *node;
+  const char *p;
+  cond *cd;
+  char tok[128];
+} cparse;
+
+static int next_tok(cparse *cp) {
+  while (*cp->p == ' ' || *cp->p == '\t') cp->p++;
+  cp->tok[0] = '\0';
+  if (!*cp->p) return 0;
+  if (*cp->p == '(' || *cp->p == ')' || *cp->p == '|') {
+    cp->tok[0] = *cp->p++;
+    cp->tok[1] = '\0';
+    return 1;
+  }
+  size_t n = 0;
+  while (*cp->p && *cp->p != ' ' && *cp->p != '\t' && *cp->p != '(' && *cp->p != ')' &&
+         *cp->p != '|') {
+    if (n + 1 < sizeof cp->tok) cp->tok[n++] = *cp->p;
+    cp->p++;
+  }
+  cp->tok[n] = '\0';
+  return 1;
+}
+
+static int peek_is(cparse *cp, const char *w) {
+  const char *save = cp->p;
+  char t[128];
+  memcpy(t, cp->tok, sizeof t);
+  int r = next_tok(cp) && !strcmp(cp->tok, w);
+  cp->p = save;
+  memcpy(cp->tok, t, sizeof t);
+  return r;
+}
+
+static int new_node(cparse *cp, int op) {
+  if (cp->cd->n >= COND_MAX) return -1;
+  cnode *n = &cp->cd->nodes[cp->cd->n];
+  memset(n, 0, sizeof *n);
+  n->op = op;
+  n->a = n->b = -1;
+  return cp->cd->n++;
+}
+
+static int cerr(cparse *cp, const char *what) {
+  exhi_err(cp->c->err, EXH_ERR_PARSE, cp->c->file, cp->node->line, -1,
+           "condition '%.200s': %s", cp->node->val, what);
+  return -1;
+}
+
+static bool glob_match(const char *pattern, const char *s) {
+  /* Selection-name patterns in "1 of sel*": only a trailing '*'. */
+  size_t n = strlen(pattern);
+  if (n && pattern[n - 1] == '*') return strncmp(pattern, s, n - 1) == 0;
+  return strcmp(pattern, s) == 0;
+}
+
+static int parse_or(cparse *cp);
+
+static int parse_atom(cparse *cp) {
+  if (!next_tok(cp)) return cerr(cp, "ends too early");
+  if (!strcmp(cp->tok, "(")) {
+    int n = parse_or(cp);
+    if (n < 0) return n;
+    if (!next_tok(cp) || strcmp(cp->tok, ")")) return cerr(cp, "missing ')'");
+    return n;
+  }
+  if (!strcmp(cp->tok, "not")) {
+    int a = parse_atom(cp);
+    if (a < 0) return a;
+    int n = new_node(cp, C_NOT);
+    if (n < 0) return cerr(cp, "too long");
+    cp->cd->nodes[n].a = a;
+    return n;
+  }
+  if (!strcmp(cp->tok, "|")) return cerr(cp, "aggregations ('| count() ...') are not supported");
+  bool one = !strcmp(cp->tok, "1"), all = !strcmp(cp->tok, "all");
+  if ((one || all) && peek_is(cp, "of")) {
+    next_tok(cp);
+    if (!next_tok(cp)) return cerr(cp, "'of' needs a selection name, a name*, or 'them'");
+    int n = new_node(cp, one ? C_ONE_OF : C_ALL_OF);
+    if (n < 0) return cerr(cp, "too long");
+    cnode *nd = &cp->cd->nodes[n];
+    bool them = !strcmp(cp->tok, "them");
+    for (size_t i = 0; i < cp->cd->n_sels && nd->n_sels < SEL_MAX; i++) {
+      const char *name = cp->cd->sels[i].name;
+      if (them ? name[0] != '_' : glob_match(cp->tok, name)) nd->sels[nd->n_sels++] = i;
+    }
+    if (!nd->n_sels) return cerr(cp, "'of' names no selection");
+    return n;
+  }
+  if (cp->tok[0] >= '0' && cp->tok[0] <= '9') return cerr(cp, "only '1 of' and 'all of' are supported");
+  for (size_t i = 0; i < cp->cd->n_sels; i++)
+    if (!strcmp(cp->cd->sels[i].name, cp->tok)) {
+      int n = new_node(cp, C_SEL);
+      if (n < 0) return cerr(cp, "too long");
+      cp->cd->nodes[n].sels[0] = i;
+      cp->cd->nodes[n].n_sels = 1;
+      return n;
+    }
+  char msg[200];
+  snprintf(msg, sizeof msg, "'%.60s' is not a selection of this rule", cp->tok);
+  return cerr(cp, msg);
+}
+
+static int parse_and(cparse *cp) {
+  int l = parse_atom(cp);
+  while (l >= 0 && peek_is(cp, "and")) {
+    next_tok(cp);
+    int r = parse_atom(cp);
+    if (r < 0) return r;
+    int n = new_node(cp, C_AND);
+    if (n < 0) return cerr(cp, "too long");
+    cp->cd->nodes[n].a = l;
+    cp->cd->nodes[n].b = r;
+    l = n;
+  }
+  return l;
+}
+
+static int parse_or(cparse *cp) {
+  int l = parse_and(cp);
+  while (l >= 0 && peek_is(cp, "or")) {
+    next_tok(cp);
+    int r = parse_and(cp);
+    if (r < 0) return r;
+    int n = new_node(cp, C_OR);
+    if (n < 0) return cerr(cp, "too long");
+    cp->cd->nodes[n].a = l;
+    cp->cd->nodes[n].b = r;
+    l = n;
+  }
+  return l;
+}
+
+static int parse_detection(lctx *c, size_t rule, const exhi_ynode *det) {
+  if (!det || det->type != EXHI_Y_MAP) return bad(c, det, "%s", "a rule needs a 'detection' mapping");
+  cond *cd = exhi_arena_alloc(&c->lr->arena, sizeof *cd);
+  if (!cd) return exhi_err(c->err, EXH_ERR_NOMEM, c->file, 0, -1, "out of memory");
+  cd->sels = exhi_arena_alloc(&c->lr->arena, SEL_MAX * sizeof *cd->sels);
+  if (!cd->sels) return exhi_err(c->err, EXH_ERR_NOMEM, c->file, 0, -1, "out of memory");
+  const exhi_ynode *condn = NULL;
+  c->lr->rules[rule].first_item = c->lr->n_items;
+  for (size_t i = 0; i < det->n; i++) {
+    const exhi_ynode *k = det->keys[i];
+    if (!strcmp(k->val, "condition")) {
+      condn = det->kids[i];
+      continue;
+    }
+    if (!strcmp(k->val, "timeframe"))
+      return bad(c, k, "%s", "'timeframe' (correlation) is not supported");
+    if (cd->n_sels == SEL_MAX) return bad(c, k, "%s", "more than 64 selections");
+    int rc = parse_selection(c, rule, k, det->kids[i], &cd->sels[cd->n_sels]);
+    if (rc) return rc;
+    cd->n_sels++;
+  }
+  c->lr->rules[rule].n_items = c->lr->n_items - c->lr->rules[rule].first_item;
+  if (!condn) return bad(c, det, "%s", "'detection' needs a 'condition'");
+  if (condn->type == EXHI_Y_SEQ)
+    return bad(c, condn, "%s", "a list of conditions is not supported: join them with 'or'");
+  if (condn->type != EXHI_Y_SCALAR) return bad(c, condn, "%s", "'condition' must be a line");
+  cparse cp = {.c = c, .node = condn, .p = condn->val, .cd = cd};
+  int root = parse_or(&cp);
+  if (root < 0) return EXH_ERR_PARSE;
+  if (next_tok(&cp)) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "unexpected '%.60s'%s", cp.tok,
+             !strcmp(cp.tok, "|") ? " (aggregations are not supported)" : "");
+    cerr(&cp, msg);
+    return EXH_ERR_PARSE;
+  }
+  cd->root = root;
+  c->lr->rules[rule].cond = cd;
+  return EXH_OK;
+}
+
+static void tags_to_ids(lctx *c, exhi_lr_rule *r, const exhi_ynode *tags) {
+  /* Sigma tags: attack.t1190 -> T1190, cve.2021-26855 -> CVE-2021-26855. */
+  if (!tags || tags->type != EXHI_Y_SEQ) return;
+  for (size_t i = 0; i < tags->n; i++) {
+    const exhi_ynode *t = tags->kids[i];
+    if (t->type != EXHI_Y_SCALAR) continue;
+    char buf[96];
+    char ***arr = NULL;
+    size_t *cnt = NULL;
+    if (!strncmp(t->val, "attack.t", 8) && strlen(t->val) < 40) {
+      snprintf(buf, sizeof buf, "T%s", t->val + 8);
+      for (char *q = buf; *q; q++) if (*q >= 'a' && *q <= 'z') *q = (char)(*q - 32);
+      arr = &r->attack;
+      cnt = &r->n_attack;
+    } else if (!strncmp(t->val, "cve.", 4) && strlen(t->val) < 40) {
+      snprintf(buf, sizeof buf, "CVE-%s", t->val + 4);
+      arr = &r->cves;
+      cnt = &r->n_cves;
+    }
+    if (!arr) continue;
+    char **nv = exhi_arena_alloc(&c->lr->arena, (*cnt + 1) * sizeof *nv);
+    if (!nv) return;
+    if (*cnt) memcpy(nv, *arr, *cnt * sizeof *nv);
+    nv[*cnt] = adup(c->lr, buf);
+    *arr = nv;
+    (*cnt)++;
+  }
+}
+
+static int parse_rule(lctx *c, const exhi_ynode *root) {
+  exhi_lr *lr = c->lr;
+  exh_error *err = c->err;
+  if (!root || root->type != EXHI_Y_MAP) return bad(c, root, "%s", "a rule file must hold one mapping");
+  PUSH(lr, rules, n_rules, cap_rules);
+  size_t ri = lr->n_rules;
+  exhi_lr_rule *r = &lr->rules[ri];
+  memset(r, 0, sizeof *r);
+  lr->n_rules++;
+  r->file = adup(lr, c->file);
+  const exhi_ynode *id = exhi_ymap_get(root, "id"), *title = exhi_ymap_get(root, "title");
+  if (!id || id->type != EXHI_Y_SCALAR || !id->val[0]) return bad(c, root, "%s", "a rule needs an 'id'");
+  if (!title || title->type != EXHI_Y_SCALAR) return bad(c, root, "%s", "a rule needs a 'title'");
+  for (size_t i = 0; i + 1 < lr->n_rules; i++)
+    if (!strcmp(lr->rules[i].id, id->val))
+      return exhi_err(err, EXH_ERR_PARSE, c->file, id->line, -1,
+                      "rule id '%.100s' is already used by %.200s", id->val, lr->rules[i].file);
+  r->id = adup(lr, id->val);
+  r->title = adup(lr, title->val);
+  const exhi_ynode *d = exhi_ymap_get(root, "description");
+  r->description = adup(lr, d && d->type == EXHI_Y_SCALAR ? d->val : "");
+  const exhi_ynode *sev = exhi_ymap_get(root, "severity");
+  if (!sev) sev = exhi_ymap_get(root, "level");
+  r->severity = EXH_SEV_MEDIUM;
+  if (sev) {
+    if (sev->type != EXHI_Y_SCALAR || (r->severity = parse_severity(sev->val)) < 0)
+      return bad(c, sev, "severity '%.40s' is not one of informational, low, medium, high, critical",
+                 sev->type == EXHI_Y_SCALAR ? sev->val : "?");
+  }
+  int rc;
+  if ((rc = scalar_list(c, exhi_ymap_get(root, "cves"), &r->cves, &r->n_cves, "cves"))) return rc;
+  if ((rc = scalar_list(c, exhi_ymap_get(root, "attack"), &r->attack, &r->n_attack, "attack")))
+    return rc;
+  if ((rc = scalar_list(c, exhi_ymap_get(root, "references"), &r->refs, &r->n_refs, "references")))
+    return rc;
+  tags_to_ids(c, r, exhi_ymap_get(root, "tags"));
+  const exhi_ynode *out = exhi_ymap_get(root, "outcome");
+  r->outcome = EXHI_OUTCOME_DETECTED;
+  if (out) {
+    if (out->type == EXHI_Y_SCALAR) {
+      if (!strcmp(out->val, "exploited")) r->outcome = EXHI_OUTCOME_EXPLOITED;
+      else if (!strcmp(out->val, "attempted")) r->outcome = EXHI_OUTCOME_ATTEMPTED;
+      else if (strcmp(out->val, "detected"))
+        return bad(c, out, "outcome '%.40s' is not exploited, attempted or detected", out->val);
+    } else if (out->type == EXHI_Y_MAP) {
+      const exhi_ynode *st = exhi_ymap_get(out, "exploited_status");
+      if (!st) return bad(c, out, "%s", "outcome mapping needs 'exploited_status: [codes]'");
+      if ((rc = scalar_list(c, st, &r->success_status, &r->n_success, "exploited_status"))) return rc;
+      r->outcome = EXHI_OUTCOME_ATTEMPTED;
+    } else {
+      return bad(c, out, "%s", "'outcome' must be a word or a mapping");
+    }
+  }
+  if ((rc = parse_logsource(c, exhi_ymap_get(root, "logsource"), r))) return rc;
+  /* r may move when rules grow: parse_detection reindexes. */
+  return parse_detection(c, ri, exhi_ymap_get(root, "detection"));
+}
+
+static int load_text(exhi_lr *lr, const char *name, const char *text, size_t len, exh_error *err) {
+  exhi_ytree t;
+  int rc = exhi_ytree_parse(name, text, len, &t, err);
+  if (rc) return rc;
+  lctx c = {.lr = lr, .file = name, .err = err};
+  rc = parse_rule(&c, t.root);
+  exhi_ytree_free(&t);
+  return rc;
+}
+
+/* ---- indicators (--iocs): small and separate; the SQLite indicator store
+ * replaces this reader later. -------------------------------------------- */
+
+#include "../readers/csv.h"
+
+/* An indicator list of a few hundred thousand rows at most. */
+#define IOC_FILE_MAX (64u << 20)
+#define IOC_MAX 200000
+
+static int ioc_kind(const char *t) {
+  static const char *const ip[] = {"ip", "ipv4", "ipv6", "ipaddress", "ip-src", "ip-dst", "ipv4-addr", "ipv6-addr"};
+  static const char *const ua[] = {"user_agent", "useragent", "user-agent", "ua"};
+  for (size_t i = 0; i < EXHI_ARRAY_LEN(ip); i++) if (exhi_ascii_ieq(t, strlen(t), ip[i])) return 1;
+  for (size_t i = 0; i < EXHI_ARRAY_LEN(ua); i++) if (exhi_ascii_ieq(t, strlen(t), ua[i])) return 2;
+  return 0;
+}
+
+static bool valid_ip(const char *s) {
+  size_t n = strlen(s);
+  if (n < 2 || n > 45) return false;
+  for (size_t i = 0; i < n; i++) {
+    char ch = s[i];
+    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F') ||
+          ch == '.' || ch == ':'))
+      return false;
+  }
+  return true;
+}
+
+static int load_iocs(exhi_lr *lr, const char *path, exh_error *err) {
+  unsigned char *buf;
+  size_t len;
+  int rc = exhi_read_file(path, IOC_FILE_MAX, &buf, &len, err);
+  if (rc) return rc;
+  exhi_csv *cs = malloc(sizeof *cs);
+  if (!cs) {
+    free(buf);
+    return exhi_err(err, EXH_ERR_NOMEM, path, 0, -1, "out of memory");
+  }
+  exhi_csv_init(cs, path, (const char *)buf, len);
+  int col_type = 0, col_val = 1, col_src = 2, col_actor = 3;
+  size_t rule_of[3] = {0, 0, 0};
+  int have[3] = {0, 0, 0};
+  size_t count = 0;
+  int got, first = 1;
+  while ((rc = exhi_csv_next(cs, &got, err)) == EXH_OK && got) {
+    if (first) {
+      first = 0;
+      int t = exhi_csv_column(cs, "type"), v = exhi_csv_column(cs, "value");
+      if (t < 0) t = exhi_csv_column(cs, "IndicatorType");
+      if (v < 0) v = exhi_csv_column(cs, "Indicator");
+      if (t >= 0 && v >= 0) {
+        col_type = t;
+        col_val = v;
+        col_src = exhi_csv_column(cs, "source");
+        if (col_src < 0) col_src = exhi_csv_column(cs, "notes");
+        col_actor = exhi_csv_column(cs, "actor");
+        continue;
+      }
+    }
+    if ((size_t)col_type >= cs->nfields || (size_t)col_val >= cs->nfields) continue;
+    int k = ioc_kind(cs->fields[col_type]);
+    if (!k) continue; /* hashes and paths belong to `exhunt files` */
+    const char *v = cs->fields[col_val];
+    while (*v == ' ') v++;
+    if (!*v || strlen(v) > 1024) continue;
+    if (k == 1 && !valid_ip(v)) {
+      rc = exhi_err(err, EXH_ERR_PARSE, path, cs->line, -1, "'%.60s' is not an IP address", v);
+      break;
+    }
+    if (++count > IOC_MAX) {
+      rc = exhi_err(err, EXH_ERR_LIMIT, path, cs->line, -1, "more than %d indicators", IOC_MAX);
+      break;
+    }
+    if (!have[k]) {
+      PUSH(lr, rules, n_rules, cap_rules);
+      exhi_lr_rule *r = &lr->rules[lr->n_rules];
+      memset(r, 0, sizeof *r);
+      rule_of[k] = lr->n_rules++;
+      have[k] = 1;
+      r->id = adup(lr, k == 1 ? "exh.logs.ioc.source_ip" : "exh.logs.ioc.user_agent");
+      r->title = adup(lr, k == 1 ? "Request from a known-bad client address"
+                                 : "Request with a known-bad user agent");
+      r->file = adup(lr, path);
+      r->description = adup(lr, "");
+      r->severity = EXH_SEV_HIGH;
+      r->kinds = (1u << EXHI_LOG_HTTPPROXY) | (1u << EXHI_LOG_IIS) | (1u << EXHI_LOG_EWS);
+      r->ioc = 1;
+      r->outcome = EXHI_OUTCOME_DETECTED;
+      cond *cd = exhi_arena_alloc(&lr->arena, sizeof *cd);
+      if (!cd) { rc = exhi_err(err, EXH_ERR_NOMEM, path, 0, -1, "out of memory"); break; }
+      cd->sels = exhi_arena_alloc(&lr->arena, sizeof *cd->sels);
+      alt *al = exhi_arena_alloc(&lr->arena, sizeof *al);
+      if (!cd->sels || !al) { rc = exhi_err(err, EXH_ERR_NOMEM, path, 0, -1, "out of memory"); break; }
+      PUSH(lr, items, n_items, cap_items);
+      item *it = &lr->items[lr->n_items];
+      it->rule = rule_of[k];
+      it->field = adup(lr, k == 1 ? "source.ip" : "user_agent.original");
+      it->all = 0;
+      it->first_pat = lr->n_pats; /* patterns of one kind must stay contiguous: see below */
+      it->n_pats = 0;
+      al->first_item = lr->n_items++;
+      al->n_items = 1;
+      cd->sels[0].name = adup(lr, "indicator");
+      cd->sels[0].alts = al;
+      cd->sels[0].n_alts = 1;
+      cd->n_sels = 1;
+      cd->n = 1;
+      cd->root = 0;
+      cd->nodes[0].op = C_SEL;
+      cd->nodes[0].sels[0] = 0;
+      cd->nodes[0].n_sels = 1;
+      r->cond = cd;
+      r->first_item = al->first_item;
+      r->n_items = 1;
+    }
+    (void)col_actor;
+    count += 0;
+    /* Stash (kind, value, detail) to add patterns after the pass. */
+    PUSH(lr, pats, n_pats, cap_pats);
+    pat *pt = &lr->pats[lr->n_pats++];
+    memset(pt, 0, sizeof *pt);
+    pt->rule = rule_of[k];
+    pt->item = (size_t)-1; /* fixed below */
+    pt->field = adup(lr, v);     /* the raw value for now */
+    pt->line = (int)cs->line;
+    char detail[1200];
+    const char *src = col_src >= 0 && (size_t)col_src < cs->nfields ? cs->fields[col_src] : "";
+    const char *act = col_actor >= 0 && (size_t)col_actor < cs->nfields ? cs->fields[col_actor] : "";
+    snprintf(detail, sizeof detail, "%.200s%s%.300s%s%.100s", v, *src ? " (" : "", src,
+             *act ? "; actor " : "", act);
+    if (*src && !*act) strcat(detail, ")");
+    else if (*act) strcat(detail, *src ? ")" : "");
+    pt->detail = adup(lr, detail);
+    pt->expr = adup(lr, act); /* actor, moved below */
+  }
+  free(cs);
+  free(buf);
+  if (rc) return rc;
+  /* Turn the stashed rows into patterns, grouped per item (contiguous). */
+  size_t start = 0;
+  for (size_t i = 0; i < lr->n_pats; i++)
+    if (lr->pats[i].item == (size_t)-1) { start = i; break; }
+  size_t n = lr->n_pats - start;
+  if (!n) return EXH_OK;
+  pat *tmp = malloc(n * sizeof *tmp);
+  if (!tmp) return exhi_err(err, EXH_ERR_NOMEM, path, 0, -1, "out of memory");
+  memcpy(tmp, lr->pats + start, n * sizeof *tmp);
+  size_t o = start;
+  for (int k = 1; k <= 2; k++) {
+    if (!have[k]) continue;
+    exhi_lr_rule *r = &lr->rules[rule_of[k]];
+    item *it = &lr->items[r->first_item];
+    it->first_pat = o;
+    it->n_pats = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (tmp[i].rule != rule_of[k]) continue;
+      pat p = tmp[i];
+      const char *value = p.field;
+      sbuf e = {0}, best = {0};
+      /* Addresses must equal the field; user agents may be contained. */
+      sbuf lit = {0};
+      for (const char *q = value; *q; q++) sb_lit(&lit, (unsigned char)*q);
+      sb_puts(&e, lit.p ? lit.p : "");
+      free(lit.p);
+      (void)best;
+      p.item = r->first_item;
+      p.field = it->field;
+      p.flags = HS_FLAG_SINGLEMATCH | HS_FLAG_CASELESS;
+      p.exact_len = k == 1 ? strlen(value) : 0;
+      p.pre = adup(lr, e.p ? e.p : "");
+      p.pre_flags = HS_FLAG_CASELESS;
+      p.expr = adup(lr, e.p ? e.p : "");
+      free(e.p);
+      lr->pats[o++] = p;
+      it->n_pats++;
+    }
+  }
+  free(tmp);
+  return EXH_OK;
+}
+
+/* ---- loading folders ------------------------------------------------------- */
+
+static bool is_rule_name(const char *n) {
+  size_t l = strlen(n);
+  return (l > 4 && !strcmp(n + l - 4, ".yml")) || (l > 5 && !strcmp(n + l - 5, ".yaml"));
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int load_dir(exhi_lr *lr, const char *dir, int depth, size_t *files, exh_error *err) {
+  DIR *d = opendir(dir);
+  if (!d) return exhi_err(err, EXH_ERR_IO, dir, 0, -1, "cannot open rules folder: %s", strerror(errno));
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  struct dirent *e;
+  int rc = EXH_OK;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    if (n == cap) {
+      char **q = grow(names, &cap, n + 1, sizeof *names);
+      if (!q) { rc = exhi_err(err, EXH_ERR_NOMEM, dir, 0, -1, "out of memory"); break; }
+      names = q;
+    }
+    if (!(names[n] = strdup(e->d_name))) { rc = exhi_err(err, EXH_ERR_NOMEM, dir, 0, -1, "out of memory"); break; }
+    n++;
+  }
+  closedir(d);
+  if (!rc) qsort(names, n, sizeof *names, cmp_str); /* stable order of rules */
+  for (size_t i = 0; i < n && !rc; i++) {
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, names[i]) >= sizeof path) continue;
+    struct stat st;
+    if (lstat(path, &st) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      if (depth < EXHI_LR_MAX_DEPTH) rc = load_dir(lr, path, depth + 1, files, err);
+      continue;
+    }
+    if (!S_ISREG(st.st_mode) || !is_rule_name(names[i])) continue;
+    if (++*files > EXHI_LR_MAX_FILES) {
+      rc = exhi_err(err, EXH_ERR_LIMIT, dir, 0, -1, "more than %d rule files", EXHI_LR_MAX_FILES);
+      break;
+    }
+    unsigned char *buf;
+    size_t len;
+    if ((rc = exhi_read_file(path, EXHI_LR_FILE_MAX, &buf, &len, err))) break;
+    rc = load_text(lr, path, (const char *)buf, len, err);
+    free(buf);
+  }
+  for (size_t i = 0; i < n; i++) free(names[i]);
+  free(names);
+  return rc;
+}
+
+/* ---- compiling ----------------------------------------------------------- */
+
+/* The prefilter patterns a matching line must contain one of: fills want[]
+ * (pattern indexes) and returns 1, or 0 when the rule cannot be prefiltered. */
+static int item_req(const exhi_lr *lr, const item *it, size_t *want, size_t *nw, size_t max) {
+  if (it->all) {
+    for (size_t p = it->first_pat; p < it->first_pat + it->n_pats; p++)
+      if (lr->pats[p].pre && *nw < max) {
+        want[(*nw)++] = p;
+        return 1;
+      }
+    return 0;
+  }
+  for (size_t p = it->first_pat; p < it->first_pat + it->n_pats; p++)
+    if (!lr->pats[p].pre) return 0;
+  for (size_t p = it->first_pat; p < it->first_pat + it->n_pats; p++) {
+    if (*nw >= max) return 0;
+    want[(*nw)++] = p;
+  }
+  return 1;
+}
+
+static int sel_req(const exhi_lr *lr, const sel *s, size_t *want, size_t *nw, size_t max) {
+  for (size_t a = 0; a < s->n_alts; a++) {
+    int ok = 0;
+    for (size_t i = 0; i < s->alts[a].n_items && !ok; i++) {
+      size_t save = *nw;
+      ok = item_req(lr, &lr->items[s->alts[a].first_item + i], want, nw, max);
+      if (!ok) *nw = save;
+    }
+    if (!ok) return 0;
+  }
+  return 1;
+}
+
+static int node_req(const exhi_lr *lr, const cond *cd, int n, size_t *want, size_t *nw, size_t max) {
+  const cnode *nd = &cd->nodes[n];
+  size_t save = *nw;
+  switch (nd->op) {
+  case C_SEL: return sel_req(lr, &cd->sels[nd->sels[0]], want, nw, max);
+  case C_AND:
+    if (node_req(lr, cd, nd->a, want, nw, max)) return 1;
+    *nw = save;
+    if (node_req(lr, cd, nd->b, want, nw, max)) return 1;
+    *nw = save;
+    return 0;
+  case C_OR:
+    if (node_req(lr, cd, nd->a, want, nw, max) && node_req(lr, cd, nd->b, want, nw, max)) return 1;
+    *nw = save;
+    return 0;
+  case C_ONE_OF:
+    for (size_t i = 0; i < nd->n_sels; i++)
+      if (!sel_req(lr, &cd->sels[nd->sels[i]], want, nw, max)) {
+        *nw = save;
+        return 0;
+      }
+    return 1;
+  case C_ALL_OF:
+    for (size_t i = 0; i < nd->n_sels; i++) {
+      if (sel_req(lr, &cd->sels[nd->sels[i]], want, nw, max)) return 1;
+      *nw = save;
+    }
+    return 0;
+  default: return 0; /* NOT */
+  }
+}
+
+/* ids: what the database reports; origin: the pattern each came from (for
+ * errors naming the rule file and line). */
+static int compile_db(const char *const *exprs, const unsigned *flags, const unsigned *ids,
+                      const unsigned *origin, size_t n, hs_database_t **db, const exhi_lr *lr,
+                      exh_error *err) {
+  hs_compile_error_t *ce = NULL;
+  if (hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, db, &ce) == HS_SUCCESS)
+    return EXH_OK;
+  int rc;
+  if (ce && ce->expression >= 0 && (size_t)ce->expression < n && origin[ce->expression] < lr->n_pats) {
+    const pat *p = &lr->pats[origin[ce->expression]];
+    rc = exhi_err(err, EXH_ERR_PARSE, lr->rules[p->rule].file, p->line, -1,
+                  "pattern '%.200s' cannot be compiled: %s", exprs[ce->expression], ce->message);
+  } else {
+    rc = exhi_err(err, EXH_ERR_PARSE, "rules", 0, -1, "cannot compile the rule set: %s",
+                  ce ? ce->message : "unknown error");
+  }
+  hs_free_compile_error(ce);
+  return rc;
+}
+
+/* qsort has no context argument: a thread-local names the set being sorted. */
+static _Thread_local const exhi_lr *sort_lr;
+static int cmp_pre(const void *a, const void *b) {
+  const pat *x = &sort_lr->pats[*(const size_t *)a], *y = &sort_lr->pats[*(const size_t *)b];
+  if (x->pre_flags != y->pre_flags) return x->pre_flags < y->pre_flags ? -1 : 1;
+  return strcmp(x->pre, y->pre);
+}
+
+static int compile(exhi_lr *lr, exh_error *err) {
+  size_t np = lr->n_pats;
+  const char **exprs = malloc((np + 1) * sizeof *exprs);
+  unsigned *flags = malloc((np + 1) * sizeof *flags), *ids = malloc((np + 1) * sizeof *ids);
+  unsigned *origin = malloc((np + 1) * sizeof *origin);
+  size_t *want = malloc((np + 1) * sizeof *want);
+  unsigned char *in_pre = calloc(np + 1, 1);
+  int rc = EXH_OK;
+  if (!exprs || !flags || !ids || !origin || !want || !in_pre) {
+    rc = exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
+    goto out;
+  }
+  /* Rules per kind, and which kinds need every line. in_pre marks the
+   * patterns a rule's lines must contain one of. */
+  for (size_t r = 0; r < lr->n_rules; r++) {
+    exhi_lr_rule *ru = &lr->rules[r];
+    size_t nw = 0;
+    int ok = node_req(lr, ru->cond, ((cond *)ru->cond)->root, want, &nw, np + 1);
+    for (size_t i = 0; ok && i < nw; i++) in_pre[want[i]] = 1;
+    for (int k = 0; k < EXHI_LOG_KINDS; k++) {
+      if (!(ru->kinds & (1u << k))) continue;
+      kindset *ks = &lr->kinds[k];
+      size_t *q = realloc(ks->rules, (ks->n_rules + 1) * sizeof *q);
+      if (!q) {
+        rc = exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
+        goto out;
+      }
+      ks->rules = q;
+      ks->rules[ks->n_rules++] = r;
+      if (!ok) ks->all_lines = 1;
+    }
+  }
+  /* Field databases per kind. */
+  for (int k = 0; k < EXHI_LOG_KINDS; k++) {
+    kindset *ks = &lr->kinds[k];
+    if (!ks->n_rules) continue;
+    /* Distinct fields (NULL = keywords), in first-seen order. */
+    for (size_t ri = 0; ri < ks->n_rules; ri++) {
+      const exhi_lr_rule *ru = &lr->rules[ks->rules[ri]];
+      for (size_t i = ru->first_item; i < ru->first_item + ru->n_items; i++) {
+        const char *f = lr->items[i].field;
+        if (!f) continue;
+        bool seen = false;
+        for (size_t j = 0; j < ks->n_fields; j++) seen |= exhi_ascii_ieq(f, strlen(f), ks->fields[j].field);
+        if (seen) continue;
+        fielddb *q = realloc(ks->fields, (ks->n_fields + 1) * sizeof *q);
+        if (!q) {
+          rc = exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
+          goto out;
+        }
+        ks->fields = q;
+        ks->fields[ks->n_fields].field = f;
+        ks->fields[ks->n_fields].db = NULL;
+        ks->n_fields++;
+      }
+    }
+    ks->field_mask = calloc(ks->n_fields + 1, sizeof *ks->field_mask);
+    if (!ks->field_mask) {
+      rc = exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
+      goto out;
+    }
+    for (size_t ri = 0; ri < ks->n_rules; ri++) {
+      const exhi_lr_rule *ru = &lr->rules[ks->rules[ri]];
+      uint64_t bit = 1ull << (ks->rules[ri] % 64);
+      for (size_t i = ru->first_item; i < ru->first_item + ru->n_items; i++) {
+        const char *f = lr->items[i].field;
+        if (!f) {
+          ks->kw_mask |= bit;
+          continue;
+        }
+        for (size_t j = 0; j < ks->n_fields; j++)
+          if (exhi_ascii_ieq(f, strlen(f), ks->fields[j].field)) ks->field_mask[j] |= bit;
+      }
+    }
+    if (ks->n_fields > 64) {
+      rc = exhi_err(err, EXH_ERR_LIMIT, "rules", 0, -1,
+                    "rules for %s logs test more than 64 distinct fields", exhi_logkind_name(k));
+      goto out;
+    }
+    for (size_t fi = 0; fi <= ks->n_fields; fi++) {
+      const char *f = fi < ks->n_fields ? ks->fields[fi].field : NULL;
+      size_t n = 0;
+      for (size_t ri = 0; ri < ks->n_rules; ri++) {
+        const exhi_lr_rule *ru = &lr->rules[ks->rules[ri]];
+        for (size_t i = ru->first_item; i < ru->first_item + ru->n_items; i++) {
+          const item *it = &lr->items[i];
+          if (f ? !(it->field && exhi_ascii_ieq(it->field, strlen(it->field), f)) : it->field != NULL)
+            continue;
+          for (size_t p = it->first_pat; p < it->first_pat + it->n_pats; p++) {
+            exprs[n] = lr->pats[p].expr;
+            flags[n] = lr->pats[p].flags;
+            ids[n] = origin[n] = (unsigned)p;
+            n++;
+          }
+        }
+      }
+      if (!n) continue;
+      hs_database_t **dst = f ? &ks->fields[fi].db : &ks->keywords;
+      if ((rc = compile_db(exprs, flags, ids, origin, n, dst, lr, err))) goto out;
+      if (hs_alloc_scratch(*dst, &lr->proto) != HS_SUCCESS) {
+        rc = exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "cannot allocate scan space");
+        goto out;
+      }
+    }
+  }
+  /* A prefilter per kind: '#' preamble lines, then each distinct prefilter
+   * string of the kind's rules. Fewer patterns per scan, faster scans. */
+  for (int k = 0; k < EXHI_LOG_KINDS && !rc; k++) {
+    kindset *ks = &lr->kinds[k];
+    size_t m = 0;
+    for (size_t ri = 0; ri < ks->n_rules; ri++) {
+      const exhi_lr_rule *ru = &lr->rules[ks->rules[ri]];
+      for (size_t i = ru->first_item; i < ru->first_item + ru->n_items; i++)
+        for (size_t p = lr->items[i].first_pat; p < lr->items[i].first_pat + lr->items[i].n_pats; p++)
+          if (in_pre[p]) want[m++] = p;
+    }
+    sort_lr = lr;
+    qsort(want, m, sizeof *want, cmp_pre);
+    ks->pre_mask = calloc(m + 1, sizeof *ks->pre_mask);
+    if (!ks->pre_mask) {
+      rc = exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
+      goto out;
+    }
+    size_t n = 0;
+    exprs[n] = "^#";
+    flags[n] = HS_FLAG_MULTILINE;
+    ids[n] = 0; /* id 0, mask 0: a preamble line */
+    origin[n] = (unsigned)np;
+    n++;
+    for (size_t i = 0; i < m; i++) {
+      const pat *pt = &lr->pats[want[i]];
+      /* The same literal for several rules: one pattern, their bits or'ed. */
+      if (!(i && cmp_pre(&want[i - 1], &want[i]) == 0)) {
+        exprs[n] = pt->pre;
+        flags[n] = pt->pre_flags;
+        ids[n] = (unsigned)n;
+        origin[n] = (unsigned)want[i];
+        n++;
+      }
+      ks->pre_mask[n - 1] |= 1ull << (pt->rule % 64);
+    }
+    if ((rc = compile_db(exprs, flags, ids, origin, n, &ks->prefilter, lr, err))) goto out;
+    if (hs_alloc_scratch(ks->prefilter, &lr->proto) != HS_SUCCESS)
+      rc = exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "cannot allocate scan space");
+  }
+out:
+  free(exprs);
+  free(flags);
+  free(ids);
+  free(origin);
+  free(want);
+  free(in_pre);
+  return rc;
+}
+
+static int lr_new(exhi_lr **out, exh_error *err) {
+  *out = calloc(1, sizeof **out);
+  return *out ? EXH_OK : exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
+}
+
+int exhi_lr_load(int builtin, const char *const *dirs, size_t n_dirs, const char *iocs_path,
+                 exhi_lr **out, exh_error *err) {
+  *out = NULL;
+  exhi_lr *lr;
+  int rc = lr_new(&lr, err);
+  if (rc) return rc;
+  for (size_t i = 0; builtin && i < exhi_embedded_rules_count && !rc; i++) {
+    char name[256];
+    snprintf(name, sizeof name, "rules/logs/%s", exhi_embedded_rules[i].name);
+    rc = load_text(lr, name, (const char *)exhi_embedded_rules[i].data, exhi_embedded_rules[i].len, err);
+  }
+  size_t files = 0;
+  for (size_t i = 0; i < n_dirs && !rc; i++) rc = load_dir(lr, dirs[i], 0, &files, err);
+  if (!rc && iocs_path) rc = load_iocs(lr, iocs_path, err);
+  if (!rc) rc = compile(lr, err);
+  if (rc) {
+    exhi_lr_free(lr);
+    return rc;
+  }
+  *out = lr;
+  return EXH_OK;
+}
+
+int exhi_lr_load_text(const char *name, const char *text, size_t len, exhi_lr **out,
+                      exh_error *err) {
+  *out = NULL;
+  exhi_lr *lr;
+  int rc = lr_new(&lr, err);
+  if (!rc) rc = load_text(lr, name, text, len, err);
+  if (!rc) rc = compile(lr, err);
+  if (rc) {
+    exhi_lr_free(lr);
+    return rc;
+  }
+  *out = lr;
+  return EXH_OK;
+}
+
+void exhi_lr_free(exhi_lr *lr) {
+  if (!lr) return;
+  for (int k = 0; k < EXHI_LOG_KINDS; k++) {
+    kindset *ks = &lr->kinds[k];
+    for (size_t i = 0; i < ks->n_fields; i++) hs_free_database(ks->fields[i].db);
+    hs_free_database(ks->keywords);
+    hs_free_database(ks->prefilter);
+    free(ks->pre_mask);
+    free(ks->field_mask);
+    free(ks->fields);
+    free(ks->rules);
+  }
+  hs_free_scratch(lr->proto);
+  free(lr->rules);
+  free(lr->items);
+  free(lr->pats);
+  exhi_arena_free(&lr->arena);
+  free(lr);
+}
+
+size_t exhi_lr_count(const exhi_lr *lr) { return lr->n_rules; }
+const exhi_lr_rule *exhi_lr_rule_at(const exhi_lr *lr, size_t i) {
+  return i < lr->n_rules ? &lr->rules[i] : NULL;
+}
+int exhi_lr_needs_all_lines(const exhi_lr *lr, int kind) {
+  return kind >= 0 && kind < EXHI_LOG_KINDS && lr->kinds[kind].all_lines;
+}
+
+/* ---- scanning ---------------------------------------------------------------- */
+
+struct exhi_lr_scan {
+  const exhi_lr *lr;
+  hs_scratch_t *scratch;
+  unsigned char *bits;    /* per pattern: matched in this record */
+  unsigned *set;          /* the patterns set in bits, to clear them fast */
+  size_t n_set;
+  size_t *lines;          /* candidate line starts of a block */
+  uint64_t *masks;        /* per candidate: the rules its hits serve */
+  size_t n_lines, cap_lines, cap_masks;
+  const kindset *ks;      /* of the block being prefiltered */
+  const char *block;
+  size_t block_len;
+  size_t last_end;        /* end of the last candidate line */
+  int cols[EXHI_LOG_KINDS][64]; /* field -> column for the bound schema */
+  unsigned gen[EXHI_LOG_KINDS];
+  const void *schema_of[EXHI_LOG_KINDS];
+  char *val;              /* EXHI_LR_FIELD_MAX bytes: decoded values */
+  size_t cur_len;         /* length of the value being scanned */
+  int oom;
+};
+
+int exhi_lr_scan_new(const exhi_lr *lr, exhi_lr_scan **out, exh_error *err) {
+  *out = NULL;
+  exhi_lr_scan *s = calloc(1, sizeof *s);
+  if (!s) return exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
+  s->lr = lr;
+  s->bits = calloc(lr->n_pats + 1, 1);
+  s->set = malloc((lr->n_pats + 1) * sizeof *s->set);
+  s->val = malloc(EXHI_LR_FIELD_MAX);
+  if (!s->bits || !s->set || !s->val || hs_clone_scratch(lr->proto, &s->scratch) != HS_SUCCESS) {
+    exhi_lr_scan_free(s);
+    return exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
+  }
+  for (int k = 0; k < EXHI_LOG_KINDS; k++) s->gen[k] = (unsigned)-1;
+  *out = s;
+  return EXH_OK;
+}
+
+void exhi_lr_scan_free(exhi_lr_scan *s) {
+  if (!s) return;
+  hs_free_scratch(s->scratch);
+  free(s->bits);
+  free(s->set);
+  free(s->lines);
+  free(s->masks);
+  free(s->val);
+  free(s);
+}
+
+static int on_prefilter(unsigned id, unsigned long long from, unsigned long long to,
+                        unsigned flags, void *c) {
+  (void)from, (void)flags;
+  exhi_lr_scan *s = c;
+  uint64_t mask = s->ks->pre_mask[id];
+  size_t pos = to ? (size_t)to - 1 : 0;
+  if (pos >= s->block_len) pos = s->block_len ? s->block_len - 1 : 0;
+  /* Matches come in end order: one on the last candidate line adds its rules. */
+  if (s->n_lines && pos < s->last_end && pos >= s->lines[s->n_lines - 1]) {
+    s->masks[s->n_lines - 1] |= mask;
+    return 0;
+  }
+  const char *nl = pos ? memrchr(s->block, '\n', pos) : NULL;
+  size_t start = nl ? (size_t)(nl - s->block) + 1 : 0;
+  if (s->n_lines == s->cap_lines) {
+    size_t *q = grow(s->lines, &s->cap_lines, s->n_lines + 1, sizeof *q);
+    if (!q) {
+      s->oom = 1;
+      return 1;
+    }
+    s->lines = q;
+    uint64_t *mq = grow(s->masks, &s->cap_masks, s->cap_lines, sizeof *mq);
+    if (!mq) {
+      s->oom = 1;
+      return 1;
+    }
+    s->masks = mq;
+  }
+  s->masks[s->n_lines] = mask;
+  s->lines[s->n_lines++] = start;
+  const char *e = memchr(s->block + pos, '\n', s->block_len - pos);
+  size_t end = e ? (size_t)(e - s->block) + 1 : s->block_len;
+  if (end > s->last_end) s->last_end = end;
+  return 0;
+}
+
+int exhi_lr_prefilter(exhi_lr_scan *s, int kind, const char *block, size_t len,
+                      exhi_lr_line_cb cb, void *ctx, exh_error *err) {
+  if (kind < 0 || kind >= EXHI_LOG_KINDS) kind = EXHI_LOG_UNKNOWN;
+  s->ks = &s->lr->kinds[kind];
+  const hs_database_t *db = s->ks->prefilter;
+  s->block = block;
+  s->block_len = len;
+  s->n_lines = 0;
+  s->last_end = 0;
+  s->oom = 0;
+  /* hs takes an unsigned int length: scan in slices on line ends. */
+  size_t off = 0;
+  while (off < len) {
+    size_t n = len - off;
+    if (n > (1u << 30)) {
+      const char *nl = memrchr(block + off, '\n', 1u << 30);
+      n = nl ? (size_t)(nl - (block + off)) + 1 : (1u << 30);
+    }
+    s->block = block + off;
+    s->block_len = n;
+    size_t first = s->n_lines;
+    hs_error_t e = hs_scan(db, block + off, (unsigned)n, 0, s->scratch, on_prefilter, s);
+    if (s->oom) return exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
+    if (e != HS_SUCCESS) return exhi_err(err, EXH_ERR_IO, "rules", 0, -1, "vectorscan error %d", (int)e);
+    for (size_t i = first; i < s->n_lines; i++) s->lines[i] += off;
+    off += n;
+  }
+  /* Matches arrive in end order, which is line order; be sure anyway. */
+  int sorted = 1;
+  for (size_t i = 1; i < s->n_lines && sorted; i++) sorted = s->lines[i] >= s->lines[i - 1];
+  if (!sorted) {
+    /* Rare: insertion order is kept by sorting (start, index) pairs. */
+    for (size_t i = 1; i < s->n_lines; i++) {
+      size_t a = s->lines[i];
+      uint64_t m = s->masks[i];
+      size_t j = i;
+      while (j > 0 && s->lines[j - 1] > a) {
+        s->lines[j] = s->lines[j - 1];
+        s->masks[j] = s->masks[j - 1];
+        j--;
+      }
+      s->lines[j] = a;
+      s->masks[j] = m;
+    }
+  }
+  for (size_t i = 0; i < s->n_lines; i++) {
+    size_t a = s->lines[i];
+    uint64_t m = s->masks[i];
+    while (i + 1 < s->n_lines && s->lines[i + 1] == a) m |= s->masks[++i];
+    const char *e = memchr(block + a, '\n', len - a);
+    size_t b = e ? (size_t)(e - block) : len;
+    int rc = cb(ctx, a, b, m);
+    if (rc) return rc;
+  }
+  return EXH_OK;
+}
+
+static int on_field(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+                    void *c) {
+  (void)from, (void)flags;
+  exhi_lr_scan *s = c;
+  size_t exact = s->lr->pats[id].exact_len;
+  if (exact && (to != s->cur_len || s->cur_len != exact)) return 0;
+  if (!s->bits[id]) {
+    s->bits[id] = 1;
+    s->set[s->n_set++] = id;
+  }
+  return 0;
+}
+
+static bool eval_item(const exhi_lr_scan *s, const item *it) {
+  const unsigned char *b = s->bits + it->first_pat;
+  if (it->all) {
+    for (size_t i = 0; i < it->n_pats; i++) if (!b[i]) return false;
+    return true;
+  }
+  for (size_t i = 0; i < it->n_pats; i++) if (b[i]) return true;
+  return false;
+}
+
+static bool eval_sel(const exhi_lr_scan *s, const sel *se) {
+  for (size_t a = 0; a < se->n_alts; a++) {
+    bool ok = true;
+    for (size_t i = 0; i < se->alts[a].n_items && ok; i++)
+      ok = eval_item(s, &s->lr->items[se->alts[a].first_item + i]);
+    if (ok) return true;
+  }
+  return false;
+}
+
+static bool eval_node(const exhi_lr_scan *s, const cond *cd, int n) {
+  const cnode *nd = &cd->nodes[n];
+  switch (nd->op) {
+  case C_SEL: return eval_sel(s, &cd->sels[nd->sels[0]]);
+  case C_AND: return eval_node(s, cd, nd->a) && eval_node(s, cd, nd->b);
+  case C_OR: return eval_node(s, cd, nd->a) || eval_node(s, cd, nd->b);
+  case C_NOT: return !eval_node(s, cd, nd->a);
+  case C_ONE_OF:
+    for (size_t i = 0; i < nd->n_sels; i++) if (eval_sel(s, &cd->sels[nd->sels[i]])) return true;
+    return false;
+  case C_ALL_OF:
+    for (size_t i = 0; i < nd->n_sels; i++) if (!eval_sel(s, &cd->sels[nd->sels[i]])) return false;
+    return true;
+  default: return false;
+  }
+}
+
+int exhi_lr_eval(exhi_lr_scan *s, const exhi_logrec *rec, uint64_t mask, exhi_lr_hit_cb hit,
+                 void *ctx, exh_error *err) {
+  const exhi_lr *lr = s->lr;
+  int k = rec->schema->kind;
+  if (k < 0 || k >= EXHI_LOG_KINDS) return EXH_OK;
+  const kindset *ks = &lr->kinds[k];
+  if (!ks->n_rules) return EXH_OK;
+  while (s->n_set) s->bits[s->set[--s->n_set]] = 0;
+  /* Column bindings change only with the schema. */
+  if (s->schema_of[k] != rec->schema || s->gen[k] != rec->schema->generation) {
+    for (size_t f = 0; f < ks->n_fields && f < 64; f++)
+      s->cols[k][f] = exhi_lr_field_col(rec->schema, ks->fields[f].field);
+    s->schema_of[k] = rec->schema;
+    s->gen[k] = rec->schema->generation;
+  }
+  for (size_t f = 0; f < ks->n_fields && f < 64; f++) {
+    int col = s->cols[k][f];
+    if (col < 0 || !(ks->field_mask[f] & mask)) continue;
+    size_t vlen;
+    const char *v = exhi_logrec_value(rec, col, s->val, EXHI_LR_FIELD_MAX, &vlen);
+    if (!v) continue;
+    if (vlen > EXHI_LR_FIELD_MAX) vlen = EXHI_LR_FIELD_MAX;
+    /* W3C writes '-' for an empty value. */
+    if (rec->schema->syntax == EXHI_SYN_W3C && vlen == 1 && v[0] == '-') vlen = 0;
+    s->cur_len = vlen;
+    hs_error_t e = hs_scan(ks->fields[f].db, v ? v : "", (unsigned)vlen, 0, s->scratch, on_field, s);
+    if (e != HS_SUCCESS) return exhi_err(err, EXH_ERR_IO, "rules", 0, -1, "vectorscan error %d", (int)e);
+  }
+  if (ks->keywords && (ks->kw_mask & mask)) {
+    s->cur_len = rec->len > EXHI_LOG_BLOCK ? EXHI_LOG_BLOCK : rec->len;
+    hs_error_t e = hs_scan(ks->keywords, rec->line, (unsigned)(rec->len > EXHI_LOG_BLOCK ? EXHI_LOG_BLOCK : rec->len),
+                           0, s->scratch, on_field, s);
+    if (e != HS_SUCCESS) return exhi_err(err, EXH_ERR_IO, "rules", 0, -1, "vectorscan error %d", (int)e);
+  }
+  for (size_t i = 0; i < ks->n_rules; i++) {
+    if (!(mask & (1ull << (ks->rules[i] % 64)))) continue;
+    const exhi_lr_rule *r = &lr->rules[ks->rules[i]];
+    if (!eval_node(s, r->cond, ((const cond *)r->cond)->root)) continue;
+    const char *detail = NULL;
+    if (r->ioc) {
+      const item *it = &lr->items[r->first_item];
+      for (size_t p = it->first_pat; p < it->first_pat + it->n_pats && !detail; p++)
+        if (s->bits[p]) detail = lr->pats[p].detail;
+    }
+    int rc = hit(ctx, ks->rules[i], detail);
+    if (rc) return rc;
+  }
+  return EXH_OK;
+}

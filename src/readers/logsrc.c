@@ -1,0 +1,261 @@
+/* Blocks of whole lines from a log file, plain or gzip, in bounded memory:
+ * one buffer of EXHI_LOG_BLOCK + EXHI_LOG_LINE_MAX bytes per open source. */
+#define _GNU_SOURCE /* O_NOFOLLOW with O_NOATIME in exhi_open_ro's spirit */
+#include "logs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* Compressed bytes read at a time from a .gz file. */
+#define GZ_IN_CHUNK (256u << 10)
+
+struct exhi_logsrc {
+  char *name;
+  int fd;               /* -1 for memory sources */
+  const unsigned char *mem;
+  size_t mem_len, mem_pos;
+  int gzip, z_open, z_end;
+  z_stream z;
+  unsigned char *zin;
+  char *buf;
+  size_t cap;           /* EXHI_LOG_BLOCK + EXHI_LOG_LINE_MAX */
+  size_t fill;          /* bytes in buf */
+  size_t consumed;      /* bytes of buf handed out by the last call */
+  int eof;
+  int skipping;          /* inside a line longer than EXHI_LOG_LINE_MAX */
+  uint64_t cut_lines, bytes_in;
+};
+
+static int fail(exhi_logsrc *s, exh_error *err, int code, const char *what, int e) {
+  return exhi_err(err, code, s->name, 0, (long long)s->bytes_in, "%s%s%s", what,
+                  e ? ": " : "", e ? strerror(e) : "");
+}
+
+static int src_new(const char *name, exhi_logsrc **out, exh_error *err) {
+  exhi_logsrc *s = calloc(1, sizeof *s);
+  if (!s) return exhi_err(err, EXH_ERR_NOMEM, name, 0, -1, "out of memory");
+  s->fd = -1;
+  s->name = strdup(name);
+  s->cap = EXHI_LOG_BLOCK + EXHI_LOG_LINE_MAX;
+  s->buf = malloc(s->cap);
+  if (!s->name || !s->buf) {
+    exhi_logsrc_free(s);
+    return exhi_err(err, EXH_ERR_NOMEM, name, 0, -1, "out of memory");
+  }
+  *out = s;
+  return EXH_OK;
+}
+
+/* Raw bytes from the file or memory. Returns bytes read, 0 at EOF, -1 error. */
+static ssize_t raw_read(exhi_logsrc *s, void *dst, size_t n) {
+  if (s->fd < 0) {
+    size_t left = s->mem_len - s->mem_pos;
+    if (n > left) n = left;
+    memcpy(dst, s->mem + s->mem_pos, n);
+    s->mem_pos += n;
+    s->bytes_in += n;
+    return (ssize_t)n;
+  }
+  for (;;) {
+    ssize_t r = read(s->fd, dst, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r > 0) s->bytes_in += (uint64_t)r;
+    return r;
+  }
+}
+
+static int start(exhi_logsrc *s, exh_error *err) {
+  /* Peek at two bytes to tell gzip from text; keep them as data otherwise. */
+  ssize_t r = raw_read(s, s->buf, 2);
+  if (r < 0) return fail(s, err, EXH_ERR_IO, "read failed", errno);
+  if (r == 2 && (unsigned char)s->buf[0] == 0x1f && (unsigned char)s->buf[1] == 0x8b) {
+    s->gzip = 1;
+    s->zin = malloc(GZ_IN_CHUNK);
+    if (!s->zin) return fail(s, err, EXH_ERR_NOMEM, "out of memory", 0);
+    memcpy(s->zin, "\x1f\x8b", 2);
+    memset(&s->z, 0, sizeof s->z);
+    if (inflateInit2(&s->z, 16 + MAX_WBITS) != Z_OK)
+      return fail(s, err, EXH_ERR_NOMEM, "cannot start gzip decoder", 0);
+    s->z_open = 1;
+    s->z.next_in = s->zin;
+    s->z.avail_in = 2;
+  } else {
+    s->fill = (size_t)r;
+  }
+  return EXH_OK;
+}
+
+int exhi_logsrc_open(const char *path, exhi_logsrc **out, exh_error *err) {
+  *out = NULL;
+  exhi_logsrc *s;
+  int rc = src_new(path, &s, err);
+  if (rc) return rc;
+  /* Evidence: never follow a link planted where a log should be. */
+  /* O_NONBLOCK: a FIFO put where a log should be must not hang the hunt
+   * (it has no effect on regular files, which are all we read). */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK | O_NOATIME);
+  if (fd < 0 && errno == EPERM)
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) {
+    rc = exhi_err(err, EXH_ERR_IO, path, 0, -1, "cannot open: %s",
+                  errno == ELOOP ? "a symbolic link (not followed)" : strerror(errno));
+    exhi_logsrc_free(s);
+    return rc;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    exhi_logsrc_free(s);
+    return exhi_err(err, EXH_ERR_IO, path, 0, -1, "not a regular file");
+  }
+  s->fd = fd;
+#ifdef POSIX_FADV_SEQUENTIAL
+  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+  if ((rc = start(s, err)) != EXH_OK) {
+    exhi_logsrc_free(s);
+    return rc;
+  }
+  *out = s;
+  return EXH_OK;
+}
+
+int exhi_logsrc_open_mem(const char *name, const void *data, size_t len,
+                         exhi_logsrc **out, exh_error *err) {
+  *out = NULL;
+  exhi_logsrc *s;
+  int rc = src_new(name, &s, err);
+  if (rc) return rc;
+  s->mem = data;
+  s->mem_len = len;
+  if ((rc = start(s, err)) != EXH_OK) {
+    exhi_logsrc_free(s);
+    return rc;
+  }
+  /* Plain text in memory never needs more than its own size: keep small
+   * inputs (fuzzing, tests) from paying for a full block. */
+  if (!s->gzip && len + 16 < s->cap) {
+    char *b = realloc(s->buf, len + 16);
+    if (b) {
+      s->buf = b;
+      s->cap = len + 16;
+    }
+  }
+  *out = s;
+  return EXH_OK;
+}
+
+/* Fills buf[fill..cap) with decoded bytes. Returns bytes added, 0 at end. */
+static int fill_more(exhi_logsrc *s, size_t *added, exh_error *err) {
+  *added = 0;
+  size_t room = s->cap - s->fill;
+  if (!s->gzip) {
+    ssize_t r = raw_read(s, s->buf + s->fill, room);
+    if (r < 0) return fail(s, err, EXH_ERR_IO, "read failed", errno);
+    s->fill += (size_t)r;
+    *added = (size_t)r;
+    return EXH_OK;
+  }
+  while (*added == 0 && !s->z_end) {
+    if (s->z.avail_in == 0) {
+      ssize_t r = raw_read(s, s->zin, GZ_IN_CHUNK);
+      if (r < 0) return fail(s, err, EXH_ERR_IO, "read failed", errno);
+      if (r == 0) {
+        s->z_end = 1;
+        break;
+      }
+      s->z.next_in = s->zin;
+      s->z.avail_in = (uInt)r;
+    }
+    s->z.next_out = (Bytef *)s->buf + s->fill;
+    s->z.avail_out = (uInt)room;
+    int zr = inflate(&s->z, Z_NO_FLUSH);
+    size_t got = room - s->z.avail_out;
+    s->fill += got;
+    *added += got;
+    if (zr == Z_STREAM_END) {
+      /* gzip files may hold several members (rotated logs concatenated). */
+      if (inflateReset(&s->z) != Z_OK) s->z_end = 1;
+    } else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+      return fail(s, err, EXH_ERR_PARSE, "corrupt gzip data", 0);
+    } else if (zr == Z_BUF_ERROR && s->z.avail_in != 0 && got == 0) {
+      return fail(s, err, EXH_ERR_PARSE, "corrupt gzip data", 0);
+    }
+    if (s->fill == s->cap) break;
+  }
+  return EXH_OK;
+}
+
+int exhi_logsrc_next(exhi_logsrc *s, const char **block, size_t *len, exh_error *err) {
+  *block = NULL;
+  *len = 0;
+  /* Keep the unfinished line of the last block. */
+  if (s->consumed) {
+    memmove(s->buf, s->buf + s->consumed, s->fill - s->consumed);
+    s->fill -= s->consumed;
+    s->consumed = 0;
+  }
+  /* The rest of a line that was cut: drop it up to its end. */
+  while (s->skipping) {
+    const char *nl = memchr(s->buf, '\n', s->fill);
+    if (nl) {
+      size_t drop = (size_t)(nl - s->buf) + 1;
+      memmove(s->buf, s->buf + drop, s->fill - drop);
+      s->fill -= drop;
+      s->skipping = 0;
+      break;
+    }
+    s->fill = 0;
+    if (s->eof) {
+      s->skipping = 0;
+      break;
+    }
+    size_t added;
+    int rc = fill_more(s, &added, err);
+    if (rc) return rc;
+    if (!added) s->eof = 1;
+  }
+  while (!s->eof && s->fill < EXHI_LOG_BLOCK) {
+    size_t added;
+    int rc = fill_more(s, &added, err);
+    if (rc) return rc;
+    if (!added) s->eof = 1;
+  }
+  if (s->fill == 0) return EXH_OK;
+  const char *nl = memrchr(s->buf, '\n', s->fill);
+  size_t take;
+  if (nl) {
+    take = (size_t)(nl - s->buf) + 1;
+  } else if (s->eof) {
+    take = s->fill;
+  } else {
+    /* No line end in a full buffer: the line is longer than we keep. Hand
+     * out what we have (the reader sees one cut line) and drop the rest. */
+    take = s->fill;
+    s->cut_lines++;
+    s->skipping = 1;
+  }
+  *block = s->buf;
+  *len = take;
+  s->consumed = take;
+  return EXH_OK;
+}
+
+uint64_t exhi_logsrc_cut_lines(const exhi_logsrc *s) { return s->cut_lines; }
+uint64_t exhi_logsrc_bytes_in(const exhi_logsrc *s) { return s->bytes_in; }
+int exhi_logsrc_is_gzip(const exhi_logsrc *s) { return s->gzip; }
+
+void exhi_logsrc_free(exhi_logsrc *s) {
+  if (!s) return;
+  if (s->fd >= 0) close(s->fd);
+  if (s->z_open) inflateEnd(&s->z);
+  free(s->zin);
+  free(s->buf);
+  free(s->name);
+  free(s);
+}
