@@ -14,6 +14,7 @@ typedef struct cli_command {
 } cli_command;
 
 int cmd_assess(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
 
 /* Colour on stdout: --color=auto|always|never, honouring NO_COLOR. */
 int cli_parse_color(const char *arg, int *mode);

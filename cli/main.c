@@ -9,6 +9,7 @@
  * mitigate) are added here when they are built, not before. */
 static const cli_command commands[] = {
     {"assess", "Exchange build -> update level, open CVEs, the update to install", cmd_assess},
+    {"scan", "fingerprint Exchange builds across address ranges over HTTPS", cmd_scan},
 };
 
 static void usage(FILE *fp) {
