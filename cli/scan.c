@@ -78,7 +78,8 @@ static void help(FILE *fp) {
         "  -q, --quiet            no progress or summary on standard error\n"
         "\n"
         "Each record: ip, port, domain, tag, timestamp, status (success, error,\n"
-        "blocked), tls {subject, issuer, not_after}, http {status, redirect},\n"
+        "blocked), tls {subject, issuer, not_after}, http {status, redirect,\n"
+        "redirect_m365 (to Microsoft 365 sign-in: hybrid or Exchange Online)},\n"
         "is_exchange, build, precision (exact, cu), build_source, product, cu,\n"
         "update, support, level, proxylogon (the level for the ProxyLogon CVEs),\n"
         "open_cves (or open_cves_without_update), probe {proxylogon, detail},\n"
@@ -252,9 +253,13 @@ int cmd_scan(int argc, char **argv) {
   int c, status = EXIT_ERROR;
   optind = 1;
   opterr = 0;
+  /* Messages may quote input lines or server text: printed escaped. */
 #define BAD(...)                                    \
   do {                                              \
-    fprintf(stderr, "exhunt scan: " __VA_ARGS__);   \
+    char msg_[EXH_ERROR_TEXT_MAX + 256];            \
+    snprintf(msg_, sizeof msg_, __VA_ARGS__);       \
+    fputs("exhunt scan: ", stderr);                 \
+    exhi_fputs_safe(stderr, msg_);                  \
     fputc('\n', stderr);                            \
     goto done;                                      \
   } while (0)
@@ -330,13 +335,13 @@ int cmd_scan(int argc, char **argv) {
     case 'q': quiet = true; break;
     case 'h': help(stdout); status = EXIT_CLEAN; goto done;
     default:
-      BAD("%s '%s'\nRun 'exhunt scan --help' for the options.",
+      BAD("%s '%s'. Run 'exhunt scan --help' for the options.",
           optopt ? "option needs a value or is unknown:" : "unknown option",
           optopt ? (char[]){'-', (char)optopt, 0} : argv[optind - 1]);
     }
   }
   if (optind >= argc && nfiles == 0)
-    BAD("no target. Give addresses, ranges, names, -f FILE or '-'.\nRun 'exhunt scan --help' for more.");
+    BAD("no target. Give addresses, ranges, names, -f FILE or '-'. Run 'exhunt scan --help' for more.");
   if (resume && !output) BAD("--resume needs -o FILE: the log records where each host's line ends");
 
   /* Address policy: the built-in blocklist unless replaced. */
@@ -446,7 +451,11 @@ int cmd_scan(int argc, char **argv) {
     rc = cl;
     if (!err.text[0] || !r.resuming) snprintf(err.text, sizeof err.text, "output: write failed");
   }
-  if (rc) fprintf(stderr, "exhunt scan: %s\n", err.text);
+  if (rc) {
+    fputs("exhunt scan: ", stderr);
+    exhi_fputs_safe(stderr, err.text);
+    fputc('\n', stderr);
+  }
   if (!quiet) {
     fprintf(stderr,
             "exhunt scan: %" PRIu64 " hosts scanned, %" PRIu64 " Exchange, %" PRIu64 " exposed, %" PRIu64

@@ -448,6 +448,10 @@ static bool host_start(engine *e, const exhi_target *t, uint64_t index) {
   }
   host_setup(h, e->opts);
   if (h->connect_list) curl_easy_setopt(h->easy, CURLOPT_CONNECT_TO, h->connect_list);
+  /* An address needs no DNS; caching its entry anyway would grow the
+   * multi handle's DNS cache with every host, and curl prunes that cache by
+   * walking all of it: the scan would slow down as it goes. */
+  if (t->family) curl_easy_setopt(h->easy, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
   if (host_request(h) != 0) {
     host_put(e, h);
     return false;

@@ -83,6 +83,18 @@ void exhi_scan_verdict_clear(exhi_scan_verdict *v) {
   v->a = NULL;
 }
 
+static bool redirects_to_m365(const char *loc) {
+  static const char *const hosts[] = {"login.microsoftonline.com", "outlook.office365.com",
+                                      "outlook.office.com", "login.windows.net"};
+  const char *p = strstr(loc, "://");
+  if (!p) return false;
+  p += 3;
+  size_t n = strcspn(p, "/:?#");
+  for (size_t i = 0; i < EXHI_ARRAY_LEN(hosts); i++)
+    if (n == strlen(hosts[i]) && exhi_ascii_ieq(p, n, hosts[i])) return true;
+  return false;
+}
+
 static json_t *str(const char *s) {
   char buf[EXHI_SCAN_LOCATION_MAX * 3 + 8];
   return json_string(exhi_utf8_sanitize(s, buf, sizeof buf));
@@ -113,7 +125,12 @@ int exhi_scan_record_write(FILE *fp, const exhi_scan_result *r, const exhi_scan_
   if (r->connected) {
     json_t *h = json_object();
     set(h, "status", json_integer(r->http_status));
-    if (r->redirect[0]) set(h, "redirect", str(r->redirect));
+    if (r->redirect[0]) {
+      set(h, "redirect", str(r->redirect));
+      /* Hybrid and Exchange Online send OWA users to Microsoft's sign-in
+       * (fingerprint.md §3.4): not an on-premises build to judge. */
+      if (redirects_to_m365(r->redirect)) set(h, "redirect_m365", json_true());
+    }
     set(h, "requests", json_integer(r->requests));
     set(o, "http", h);
   }

@@ -526,6 +526,9 @@ static int serve(const char *port_file, long slow) {
           c->p = p;
           struct epoll_event e = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
           if (p->kind == K_HALFOPEN) {
+            /* Never read: only the peer's close is of interest (EPOLLIN
+             * would fire again and again on the unread ClientHello). */
+            e.events = EPOLLRDHUP;
             c->state = C_HOLD;
           } else {
             c->ssl = SSL_new(ctx);
