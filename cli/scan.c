@@ -73,6 +73,9 @@ static void help(FILE *fp) {
         "      --resume LOG       keep a completion log in LOG; run the same command\n"
         "                         again after Ctrl-C or a crash to continue (needs -o)\n"
         "      --summary          counts by level, product and CU on standard error\n"
+        "      --geoip FILE       a MaxMind database (Country, City or ASN; repeatable):\n"
+        "                         adds geo {country, asn, as_org} to each record and, with\n"
+        "                         --summary, Exchange and exposed hosts by country and AS\n"
         "      --data DIR         newer build tables (as 'exhunt assess --data')\n"
         "      --as-of DATE       judge support at DATE (YYYY-MM-DD)\n"
         "  -q, --quiet            no progress or summary on standard error\n"
@@ -83,7 +86,7 @@ static void help(FILE *fp) {
         "is_exchange, build, precision (exact, cu), build_source, product, cu,\n"
         "update, support, level, proxylogon (the level for the ProxyLogon CVEs),\n"
         "open_cves (or open_cves_without_update), probe {proxylogon, detail},\n"
-        "exposed, errors.\n"
+        "exposed, geo {country, asn, as_org} (with --geoip), errors.\n"
         "\n"
         "diff OLD NEW: hosts fixed, still exposed, newly exposed and gone between two\n"
         "scans ('exposed': level unpatched or vulnerable, or the probe said\n"
@@ -165,6 +168,8 @@ typedef struct run {
   bool resuming, summary;
   uint64_t exchange, exposed, errors;
   counter levels, products, cus, probes;
+  exhi_geo *geo; /* --geoip, or NULL */
+  counter countries, exposed_countries, exposed_as;
   exh_error err;
 } run;
 
@@ -177,7 +182,9 @@ static int host_done(const exhi_scan_result *res, void *user) {
   run *r = user;
   exhi_scan_verdict v;
   if (exhi_scan_verdict_of(res, r->kb, r->as_of, &v, &r->err) != EXH_OK) return -1;
-  int rc = exhi_scan_record_write(r->out, res, &v);
+  exhi_geo_info geo = {0};
+  if (r->geo) exhi_geo_lookup(r->geo, res->t.ip, &geo);
+  int rc = exhi_scan_record_write(r->out, res, &v, r->geo ? &geo : NULL);
   if (rc == EXH_OK && r->resuming) rc = exhi_resume_commit(&r->resume, res->index, &r->err);
   else if (rc) exhi_err(&r->err, EXH_ERR_IO, "output", 0, -1, "write failed: %s", strerror(errno));
   if (res->is_exchange) r->exchange++;
@@ -192,6 +199,16 @@ static int host_done(const exhi_scan_result *res, void *user) {
       count(&r->cus, cu);
     }
     if (res->probe != EXHI_PROBE_NOT_RUN) count(&r->probes, exhi_probe_name(res->probe));
+    if (r->geo && res->is_exchange) {
+      count(&r->countries, geo.country[0] ? geo.country : "(unknown)");
+      if (v.exposed) {
+        count(&r->exposed_countries, geo.country[0] ? geo.country : "(unknown)");
+        char as[160];
+        if (geo.asn) snprintf(as, sizeof as, "AS%u %s", (unsigned)geo.asn, geo.as_org);
+        else snprintf(as, sizeof as, "(unknown)");
+        count(&r->exposed_as, as);
+      }
+    }
   }
   exhi_scan_verdict_clear(&v);
   return rc;
@@ -228,7 +245,7 @@ static int cmd_scan_diff(int argc, char **argv);
 int cmd_scan(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "diff")) return cmd_scan_diff(argc - 1, argv + 1);
   enum { O_HTTP = 256, O_BLOCK, O_ALLOW, O_ONLY, O_SEED, O_SHARD, O_RATE, O_CONC, O_TIMEOUT, O_RETRIES,
-         O_CONTACT, O_PROBE, O_RESUME, O_SUMMARY, O_DATA, O_ASOF };
+         O_CONTACT, O_PROBE, O_RESUME, O_SUMMARY, O_DATA, O_ASOF, O_GEOIP };
   static const struct option opts[] = {
       {"input-file", required_argument, NULL, 'f'}, {"port", required_argument, NULL, 'p'},
       {"http", no_argument, NULL, O_HTTP},          {"blocklist", required_argument, NULL, O_BLOCK},
@@ -240,9 +257,10 @@ int cmd_scan(int argc, char **argv) {
       {"output", required_argument, NULL, 'o'},     {"resume", required_argument, NULL, O_RESUME},
       {"summary", no_argument, NULL, O_SUMMARY},    {"data", required_argument, NULL, O_DATA},
       {"as-of", required_argument, NULL, O_ASOF},   {"quiet", no_argument, NULL, 'q'},
+      {"geoip", required_argument, NULL, O_GEOIP},
       {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
-  const char *files[64];
-  size_t nfiles = 0;
+  const char *files[64], *geoip[EXHI_GEO_MAX_DBS];
+  size_t nfiles = 0, ngeoip = 0;
   const char *blocklist = NULL, *contact = NULL, *output = NULL, *resume = NULL, *data = NULL, *as_of = NULL;
   uint64_t seed = 0, shard = 0, nshards = 1, v;
   exhi_scan_opts so = {.port = 443, .concurrency = 256, .timeout_ms = 10000, .retries = 1};
@@ -332,6 +350,10 @@ int cmd_scan(int argc, char **argv) {
     case O_SUMMARY: summary = true; break;
     case O_DATA: data = optarg; break;
     case O_ASOF: as_of = optarg; break;
+    case O_GEOIP:
+      if (ngeoip == EXHI_GEO_MAX_DBS) BAD("at most %d --geoip databases", EXHI_GEO_MAX_DBS);
+      geoip[ngeoip++] = optarg;
+      break;
     case 'q': quiet = true; break;
     case 'h': help(stdout); status = EXIT_CLEAN; goto done;
     default:
@@ -401,12 +423,17 @@ int cmd_scan(int argc, char **argv) {
   so.user_agent = ua;
 
   run r = {.as_of = as_of, .summary = summary, .out = stdout};
-  if (exh_kb_load(data, &r.kb, &err)) BAD("%s", err.text);
+  if (ngeoip && exhi_geo_open(&r.geo, geoip, ngeoip, &err)) BAD("--geoip: %s", err.text);
+  if (exh_kb_load(data, &r.kb, &err)) {
+    exhi_geo_free(r.geo);
+    BAD("%s", err.text);
+  }
   if (as_of) {
     exh_assessment *a;
     exh_build b = {15, 2, 0, 0, 4};
     if (exh_assess(r.kb, &b, EXH_PRECISION_EXACT, as_of, &a, &err)) {
       exh_kb_free(r.kb);
+      exhi_geo_free(r.geo);
       BAD("--as-of: %s", err.text);
     }
     exh_assessment_free(a);
@@ -417,6 +444,7 @@ int cmd_scan(int argc, char **argv) {
     for (size_t i = 0; i < EXHI_ARRAY_LEN(parts); i++) id = (id ^ parts[i]) * UINT64_C(0x100000001b3) + i;
     if (exhi_resume_open(&r.resume, resume, output, id, &err)) {
       exh_kb_free(r.kb);
+      exhi_geo_free(r.geo);
       BAD("--resume: %s", err.text);
     }
     r.resuming = true;
@@ -427,6 +455,7 @@ int cmd_scan(int argc, char **argv) {
     r.out = fopen(output, "w");
     if (!r.out) {
       exh_kb_free(r.kb);
+      exhi_geo_free(r.geo);
       BAD("%s: %s", output, strerror(errno));
     }
   }
@@ -471,7 +500,14 @@ int cmd_scan(int argc, char **argv) {
     counter_print(stderr, "by product", &r.products);
     counter_print(stderr, "by CU", &r.cus);
     counter_print(stderr, "proxylogon probe", &r.probes);
+    counter_print(stderr, "Exchange hosts by country", &r.countries);
+    counter_print(stderr, "exposed hosts by country", &r.exposed_countries);
+    counter_print(stderr, "exposed hosts by AS", &r.exposed_as);
   }
+  counter_free(&r.countries);
+  counter_free(&r.exposed_countries);
+  counter_free(&r.exposed_as);
+  exhi_geo_free(r.geo);
   counter_free(&r.levels);
   counter_free(&r.products);
   counter_free(&r.cus);

@@ -104,7 +104,8 @@ static void set(json_t *o, const char *k, json_t *v) {
   if (v) json_object_set_new(o, k, v);
 }
 
-int exhi_scan_record_write(FILE *fp, const exhi_scan_result *r, const exhi_scan_verdict *v) {
+int exhi_scan_record_write(FILE *fp, const exhi_scan_result *r, const exhi_scan_verdict *v,
+                           const exhi_geo_info *geo) {
   json_t *o = json_object();
   if (!o) return EXH_ERR_NOMEM;
   set(o, "ip", str(r->t.ip));
@@ -164,6 +165,15 @@ int exhi_scan_record_write(FILE *fp, const exhi_scan_result *r, const exhi_scan_
     set(p, "proxylogon", json_string(exhi_probe_name(r->probe)));
     set(p, "detail", str(r->probe_detail));
     set(o, "probe", p);
+  }
+  if (geo && geo->found) {
+    json_t *g = json_object();
+    if (geo->country[0]) set(g, "country", str(geo->country));
+    if (geo->asn) {
+      set(g, "asn", json_integer(geo->asn));
+      if (geo->as_org[0]) set(g, "as_org", str(geo->as_org));
+    }
+    set(o, "geo", g);
   }
   set(o, "exposed", json_boolean(v->exposed));
   if (r->nerrors) {

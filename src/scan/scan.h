@@ -266,8 +266,10 @@ typedef struct exhi_scan_verdict {
 int exhi_scan_verdict_of(const exhi_scan_result *r, const exh_kb *kb, const char *as_of,
                          exhi_scan_verdict *v, exh_error *err);
 void exhi_scan_verdict_clear(exhi_scan_verdict *v);
-/* Writes the host as one JSON object and a newline. */
-int exhi_scan_record_write(FILE *fp, const exhi_scan_result *r, const exhi_scan_verdict *v);
+struct exhi_geo_info; /* below */
+/* Writes the host as one JSON object and a newline; geo may be NULL. */
+int exhi_scan_record_write(FILE *fp, const exhi_scan_result *r, const exhi_scan_verdict *v,
+                           const struct exhi_geo_info *geo);
 const char *exhi_probe_name(int probe);
 
 /* ---- resume: an append-only completion log beside the output ------------- */
@@ -297,5 +299,22 @@ bool exhi_resume_done(const exhi_resume *r, uint64_t index);
  * close, output and log are fsync'd, the output first. */
 int exhi_resume_commit(exhi_resume *r, uint64_t index, exh_error *err);
 int exhi_resume_close(exhi_resume *r, exh_error *err);
+
+/* ---- geo: --geoip MaxMind databases (country, AS) ------------------------ */
+
+/* A Country or City database and an ASN one: a few files at most. */
+#define EXHI_GEO_MAX_DBS 4
+
+typedef struct exhi_geo exhi_geo;
+typedef struct exhi_geo_info {
+  bool found;
+  char country[8];   /* ISO 3166 code, "" if unknown */
+  uint32_t asn;      /* 0 if unknown */
+  char as_org[128];
+} exhi_geo_info;
+
+int exhi_geo_open(exhi_geo **out, const char *const *paths, size_t n, exh_error *err);
+void exhi_geo_lookup(const exhi_geo *g, const char *ip, exhi_geo_info *out);
+void exhi_geo_free(exhi_geo *g);
 
 #endif

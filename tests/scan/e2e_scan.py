@@ -15,6 +15,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mmdb  # noqa: E402  (a tiny MaxMind DB writer for --geoip)
+
 SKIP = 77
 failures = 0
 checks = 0
@@ -88,9 +91,13 @@ def test_fleet(env):
     cidr = '127.1.0.0/21'
     truth = env.truth(cidr)
     out = os.path.join(env.tmp, 'fleet.jsonl')
+    env.geodb = os.path.join(env.tmp, 'geo.mmdb')
+    mmdb.write_ipv4_db(env.geodb, (127 << 24) | (1 << 16), 16,
+                       {'country': {'iso_code': 'NL'}, 'autonomous_system_number': 64500,
+                        'autonomous_system_organization': 'Example Fleet AS'})
     # One retry: a connection lost to a busy machine is tried again, as in real use.
     r = env.scan('--probe', 'proxylogon', '--retries', '1', '--concurrency', '256', '--summary',
-                 '--contact', 'https://cert.example/scan', '-o', out, cidr, check_rc=1)
+                 '--contact', 'https://cert.example/scan', '--geoip', env.geodb, '-o', out, cidr, check_rc=1)
     got = {o['ip']: o for o in records(out)}
     check(len(got) == len(truth), f'fleet: {len(got)} hosts reported, {len(truth)} in the fleet')
     wrong = {}
@@ -100,6 +107,8 @@ def test_fleet(env):
             wrong.setdefault(t['profile'], f'{ip} missing')
             continue
         probe = o.get('probe', {}).get('proxylogon', 'not_run')
+        if o.get('geo') != {'country': 'NL', 'asn': 64500, 'as_org': 'Example Fleet AS'}:
+            wrong.setdefault('geo', f'{ip}: geo {o.get("geo")}')
         fields = [('status', o['status'], t['status']), ('is_exchange', o['is_exchange'], t['is_exchange']),
                   ('build', o.get('build'), t['build']), ('precision', o.get('precision'), t['precision']),
                   ('level', o.get('level'), t['level']), ('proxylogon', o.get('proxylogon'), t['proxylogon']),
@@ -124,6 +133,8 @@ def test_fleet(env):
     for profile, msg in sorted(wrong.items()):
         check(False, f'fleet profile {profile}: {msg}')
     check(len({t['profile'] for t in truth.values()}) >= 19, 'every fleet profile appears in the range')
+    check('exposed hosts by country:' in r.stderr and 'AS64500 Example Fleet AS' in r.stderr,
+          f'--summary with --geoip counts by country and AS: {r.stderr[-800:]}')
     check('by level:' in r.stderr and 'undetermined' in r.stderr and 'Exchange Server 2016 CU19' in r.stderr,
           f'--summary counts by level and CU: {r.stderr[-800:]}')
     return out
@@ -245,8 +256,14 @@ def test_inputs(env):
              f'open tcp {env.port} {ip2} 1700000000\n'
              f'# a comment\n'
              f'Discovered open port {env.port}/tcp on {ip3}\n')
-    r = env.scan('-', stdin=lines)
+    r = env.scan('--geoip', env.geodb, '-', stdin=lines)
     recs = {o['ip']: o for o in map(json.loads, r.stdout.splitlines())}
+    check(all('geo' not in o for o in recs.values()), 'geoip: addresses outside the database get no geo')
+    bad = os.path.join(env.tmp, 'bad.mmdb')
+    with open(bad, 'wb') as f:
+        f.write(b'not a database')
+    r2 = env.scan('--geoip', bad, '127.5.0.1')
+    check(r2.returncode == 2 and '--geoip' in r2.stderr, f'geoip: a broken database is an error: {r2.stderr}')
     check(set(recs) == {ip, ip2, ip3}, f'inputs: three hosts from three formats: {sorted(recs)}')
     o = recs.get(ip, {})
     check(o.get('domain') == 'mail.fleet.test' and o.get('tag') == 'nl-cert' and o.get('build') == '15.1.2176.9',
