@@ -278,6 +278,30 @@ def test_inputs(env):
     check(r.returncode == 2 and 'stdin: line 2' in r.stderr, f'inputs: a bad line is named: {r.stderr}')
 
 
+def test_plain_http(env):
+    """--http: the same requests over plain HTTP, and no TLS fields."""
+    port_file = os.path.join(env.tmp, 'plain-port')
+    proc = subprocess.Popen([env.fleet, 'serve', port_file, '20000', 'plain'])
+    try:
+        for _ in range(200):
+            if os.path.exists(port_file) and open(port_file).read().endswith('\n'):
+                break
+            time.sleep(0.05)
+        port = open(port_file).read().strip()
+        truth = env.truth('127.7.0.0/24')
+        want = {t['profile']: ip for ip, t in reversed(list(truth.items()))}
+        ips = [want['e2016-cu19-mar21su-manifest'], want['e2019-cu8-path'], want['nginx']]
+        r = subprocess.run([env.exhunt, 'scan', '--http', '-p', port, '--allow', '127.0.0.0/8', '--only',
+                            '127.0.0.0/8', '--timeout', '3', *ips], capture_output=True, text=True)
+        recs = {o['ip']: o for o in map(json.loads, r.stdout.splitlines())}
+        check(recs.get(ips[0], {}).get('build') == '15.1.2176.9' and recs.get(ips[1], {}).get('build') == '15.2.792'
+              and recs.get(ips[2], {}).get('is_exchange') is False, f'--http: builds over plain HTTP: {recs}')
+        check(all('tls' not in o for o in recs.values()), '--http: no TLS fields')
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
 def test_rate(env):
     """--rate N starts at most N hosts per second: 30 hosts at 20/s take 1.45 s or more."""
     t0 = time.monotonic()
@@ -299,7 +323,7 @@ def main():
             t0 = time.monotonic()
             fleet_out = test_fleet(env)
             for test in (test_shards, test_resume, lambda e: test_diff(e, fleet_out), test_policy,
-                         test_inputs, test_rate):
+                         test_inputs, test_plain_http, test_rate):
                 print(f'{time.monotonic() - t0:6.1f}s', file=sys.stderr)
                 test(env)
         finally:

@@ -6,7 +6,7 @@
  * fault, slowness, half-open), and "exhunt-fleet truth CIDR" prints what
  * a correct scanner must report for each address.
  *
- *   exhunt-fleet serve PORT_FILE [SLOW_MS]
+ *   exhunt-fleet serve PORT_FILE [SLOW_MS [plain]]   (plain: HTTP, no TLS)
  *   exhunt-fleet truth CIDR
  *
  * serve listens on 0.0.0.0 at an ephemeral port (written to PORT_FILE), so
@@ -365,6 +365,29 @@ static void respond(conn *c, const char *req) {
   want(c, EPOLLOUT);
 }
 
+/* Plain HTTP (serve ... plain) or TLS: read/write and what to wait for. */
+static int io_read(conn *c, char *buf, int n) {
+  if (c->ssl) return SSL_read(c->ssl, buf, n);
+  ssize_t r = read(c->fd, buf, (size_t)n);
+  return r > 0 ? (int)r : r == 0 ? 0 : -1;
+}
+
+static int io_write(conn *c, const char *buf, int n) {
+  if (c->ssl) return SSL_write(c->ssl, buf, n);
+  ssize_t r = write(c->fd, buf, (size_t)n);
+  return r >= 0 ? (int)r : -1;
+}
+
+/* SSL_ERROR_WANT_READ / _WRITE, or 0 to close. */
+static int io_want(conn *c, int r) {
+  if (c->ssl) {
+    int e = SSL_get_error(c->ssl, r);
+    return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? e : 0;
+  }
+  if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return SSL_ERROR_WANT_READ;
+  return 0;
+}
+
 static void on_event(conn *c, uint32_t ev) {
   if (c->state == C_HOLD) { /* half-open: read nothing; wait for the peer to give up */
     if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) conn_close(c);
@@ -404,34 +427,34 @@ static void on_event(conn *c, uint32_t ev) {
         conn_close(c);
         return;
       }
-      int r = SSL_read(c->ssl, c->in + c->inlen, (int)(sizeof c->in - c->inlen));
+      int r = io_read(c, c->in + c->inlen, (int)(sizeof c->in - c->inlen));
       if (r > 0) {
         c->inlen += (size_t)r;
         continue;
       }
-      int e = SSL_get_error(c->ssl, r);
+      int e = io_want(c, r);
       if (e == SSL_ERROR_WANT_READ) want(c, EPOLLIN);
       else if (e == SSL_ERROR_WANT_WRITE) want(c, EPOLLOUT);
       else conn_close(c);
       return;
     }
     if (c->state == C_WRITE) {
-      int r = SSL_write(c->ssl, c->out + c->outoff, (int)(c->outlen - c->outoff));
+      int r = io_write(c, c->out + c->outoff, (int)(c->outlen - c->outoff));
       if (r > 0) {
         c->outoff += (size_t)r;
         if (c->outoff < c->outlen) continue;
         free(c->out);
         c->out = NULL;
         if (c->close_after) {
-          SSL_shutdown(c->ssl);
+          if (c->ssl) SSL_shutdown(c->ssl);
           conn_close(c);
           return;
         }
         c->state = C_READ;
         continue;
       }
-      int e = SSL_get_error(c->ssl, r);
-      if (e == SSL_ERROR_WANT_READ) want(c, EPOLLIN);
+      int e = io_want(c, r);
+      if (e == SSL_ERROR_WANT_READ) want(c, c->outoff < c->outlen && !c->ssl ? EPOLLOUT : EPOLLIN);
       else if (e == SSL_ERROR_WANT_WRITE) want(c, EPOLLOUT);
       else conn_close(c);
       return;
@@ -451,7 +474,7 @@ static bool only_loopback(void) {
   return ok;
 }
 
-static int serve(const char *port_file, long slow) {
+static int serve(const char *port_file, long slow, bool plain) {
   slow_ms = slow;
   if (!only_loopback()) {
     fprintf(stderr, "exhunt-fleet: an interface other than lo exists; run me in a private network "
@@ -509,7 +532,7 @@ static int serve(const char *port_file, long slow) {
             close(fd);
             continue;
           }
-          if (p->kind == K_TLSFAULT) { /* plain text where TLS was expected */
+          if (p->kind == K_TLSFAULT && !plain) { /* plain text where TLS was expected */
             static const char junk[] = "HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
             ssize_t w = write(fd, junk, sizeof junk - 1);
             (void)w;
@@ -530,6 +553,8 @@ static int serve(const char *port_file, long slow) {
              * would fire again and again on the unread ClientHello). */
             e.events = EPOLLRDHUP;
             c->state = C_HOLD;
+          } else if (plain) {
+            c->state = C_READ;
           } else {
             c->ssl = SSL_new(ctx);
             SSL_set_fd(c->ssl, fd);
@@ -557,7 +582,8 @@ static int serve(const char *port_file, long slow) {
 
 int main(int argc, char **argv) {
   if (argc >= 3 && !strcmp(argv[1], "truth")) return truth(argv[2]);
-  if (argc >= 3 && !strcmp(argv[1], "serve")) return serve(argv[2], argc > 3 ? atol(argv[3]) : 3000);
-  fprintf(stderr, "usage: exhunt-fleet serve PORT_FILE [SLOW_MS] | exhunt-fleet truth CIDR\n");
+  if (argc >= 3 && !strcmp(argv[1], "serve"))
+    return serve(argv[2], argc > 3 ? atol(argv[3]) : 3000, argc > 4 && !strcmp(argv[4], "plain"));
+  fprintf(stderr, "usage: exhunt-fleet serve PORT_FILE [SLOW_MS [plain]] | exhunt-fleet truth CIDR\n");
   return 2;
 }
