@@ -145,7 +145,7 @@ static int walk(exh_loghunt *h, const char *dir, int depth, exh_error *err) {
   }
   closedir(d);
   /* Sorted names: the same tree gives the same order, run after run. */
-  if (!rc) qsort(names, n, sizeof *names, cmp_name);
+  if (!rc && n) qsort(names, n, sizeof *names, cmp_name); /* qsort(NULL, 0) is undefined */
   for (size_t i = 0; i < n && !rc; i++) {
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, names[i]) >= sizeof path) continue;
