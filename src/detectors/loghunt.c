@@ -92,8 +92,7 @@ struct exh_loghunt {
   int ran;
   /* Indicator sets looked up per record: [0] the store's (opt.iocs), then
    * the rules' own (--iocs). store_set: index of opt.iocs, or -1. */
-  const exh_ioc_set *sets[EXHI_LOGIOC_MAX_SETS];
-  size_t n_sets;
+  exhi_logioc iocs;
   int store_set;
 };
 
@@ -105,12 +104,8 @@ int exh_loghunt_new(const exh_logrules *rules, const exh_loghunt_options *opt,
   h->rules = rules;
   if (opt) h->opt = *opt;
   else h->opt.since_ms = h->opt.until_ms = -1;
-  h->store_set = -1;
-  if (h->opt.iocs && exh_ioc_set_size(h->opt.iocs)) {
-    h->store_set = (int)h->n_sets;
-    h->sets[h->n_sets++] = h->opt.iocs;
-  }
-  if (rules->own_iocs && exh_ioc_set_size(rules->own_iocs)) h->sets[h->n_sets++] = rules->own_iocs;
+  h->store_set = exhi_logioc_add(&h->iocs, h->opt.iocs);
+  exhi_logioc_add(&h->iocs, rules->own_iocs);
   pthread_mutex_init(&h->mu, NULL);
   *out = h;
   return EXH_OK;
@@ -536,7 +531,7 @@ static int do_line(void *c, size_t a, size_t b, uint64_t rules) {
   w->cur_line = line_at(w, a);
   exhi_logrec_split(&w->rec, &w->schema, line, len);
   if (w->ioc_lines) {
-    int rc = exhi_logioc_match(w->h->sets, w->h->n_sets, &w->ioc_cols, &w->rec, on_ioc, w);
+    int rc = exhi_logioc_match(&w->h->iocs, &w->ioc_cols, &w->rec, on_ioc, w);
     if (rc) return rc;
     /* Every line came here for the indicators: the rules still see only
      * the lines their prefilter picks, as without indicators. */
@@ -653,7 +648,7 @@ static void scan_file(worker *w) {
       w->prefiltering = !exhi_lr_needs_all_lines(lr, w->schema.kind);
       /* Indicators are values, not literals the prefilter knows: a web log
        * is read line by line when there are any. */
-      w->ioc_lines = w->prefiltering && w->h->n_sets && exhi_logioc_kind(w->schema.kind);
+      w->ioc_lines = w->prefiltering && w->h->iocs.n_sets && exhi_logioc_kind(w->schema.kind);
       if (w->ioc_lines) w->prefiltering = 0;
       w->slice = from;
       if (!w->prefiltering)

@@ -68,34 +68,40 @@ int exhi_logioc_kind(int kind) {
 
 /* ---- matching ------------------------------------------------------------ */
 
+int exhi_logioc_add(exhi_logioc *m, const exh_ioc_set *set) {
+  if (!set || !exh_ioc_set_size(set) || m->n_sets == EXHI_LOGIOC_MAX_SETS) return -1;
+  unsigned types = 0;
+  for (int t = 1; t < EXH_IOC_TYPE_COUNT; t++)
+    if (exhi_ioc_set_count_type(set, t)) types |= 1u << t;
+  m->sets[m->n_sets] = set;
+  m->types[m->n_sets] = types;
+  return (int)m->n_sets++;
+}
+
 typedef struct mctx {
-  const exh_ioc_set *const *sets;
-  size_t n_sets;
+  const exhi_logioc *m;
+  unsigned any; /* types present in any set */
   exhi_logioc_cb cb;
   void *ctx;
 } mctx;
 
-static int report(const mctx *m, int which, size_t set, const exh_ioc *hits, size_t n,
-                  const char *field) {
-  for (size_t i = 0; i < n; i++) {
-    int rc = m->cb(m->ctx, which, set, &hits[i], field);
-    if (rc) return rc;
-  }
-  return 0;
-}
+#define HAS(mc, t) ((mc)->any & (1u << (t)))
 
-static int lookup(const mctx *m, int which, int type, const char *v, size_t len,
+static int lookup(const mctx *mc, int which, int type, const char *v, size_t len,
                   const char *field) {
-  for (size_t s = 0; s < m->n_sets; s++) {
+  for (size_t s = 0; s < mc->m->n_sets; s++) {
+    if (!(mc->m->types[s] & (1u << type))) continue;
     const exh_ioc *hits;
-    size_t n = exh_ioc_set_lookup(m->sets[s], type, v, len, &hits);
-    int rc = n ? report(m, which, s, hits, n, field) : 0;
-    if (rc) return rc;
+    size_t n = exh_ioc_set_lookup(mc->m->sets[s], type, v, len, &hits);
+    for (size_t i = 0; i < n; i++) {
+      int rc = mc->cb(mc->ctx, which, s, &hits[i], field);
+      if (rc) return rc;
+    }
   }
   return 0;
 }
 
-static int match_ip(const mctx *m, const char *v, size_t len) {
+static int match_ip(const mctx *mc, const char *v, size_t len) {
   /* "[::1]" and "fe80::1%12" as some writers put them: the address alone. */
   if (len > 2 && v[0] == '[') {
     const char *e = memchr(v, ']', len);
@@ -106,22 +112,24 @@ static int match_ip(const mctx *m, const char *v, size_t len) {
   }
   const char *pct = memchr(v, '%', len);
   if (pct) len = (size_t)(pct - v);
-  if (!memchr(v, ':', len)) return lookup(m, EXHI_LOGIOC_IP, EXH_IOC_IPV4, v, len, "source.ip");
-  int rc = lookup(m, EXHI_LOGIOC_IP, EXH_IOC_IPV6, v, len, "source.ip");
+  if (!memchr(v, ':', len))
+    return HAS(mc, EXH_IOC_IPV4) ? lookup(mc, EXHI_LOGIOC_IP, EXH_IOC_IPV4, v, len, "source.ip") : 0;
+  int rc = HAS(mc, EXH_IOC_IPV6) ? lookup(mc, EXHI_LOGIOC_IP, EXH_IOC_IPV6, v, len, "source.ip") : 0;
   /* An IPv4 client on a dual-stack socket is logged as ::ffff:a.b.c.d; the
    * feeds list a.b.c.d. */
-  if (!rc && len > 7 && exhi_ascii_ieq(v, 7, "::ffff:") && memchr(v + 7, '.', len - 7))
-    rc = lookup(m, EXHI_LOGIOC_IP, EXH_IOC_IPV4, v + 7, len - 7, "source.ip");
+  if (!rc && HAS(mc, EXH_IOC_IPV4) && len > 7 && exhi_ascii_ieq(v, 7, "::ffff:") &&
+      memchr(v + 7, '.', len - 7))
+    rc = lookup(mc, EXHI_LOGIOC_IP, EXH_IOC_IPV4, v + 7, len - 7, "source.ip");
   return rc;
 }
 
-static int match_ua(const mctx *m, const char *v, size_t len, int w3c) {
-  int rc = lookup(m, EXHI_LOGIOC_UA, EXH_IOC_USER_AGENT, v, len, "user_agent.original");
+static int match_ua(const mctx *mc, const char *v, size_t len, int w3c) {
+  int rc = lookup(mc, EXHI_LOGIOC_UA, EXH_IOC_USER_AGENT, v, len, "user_agent.original");
   if (rc || !w3c || !memchr(v, '+', len) || len > EXH_IOC_VALUE_MAX) return rc;
   /* IIS writes the spaces of a user agent as '+'; feeds publish spaces. */
   char buf[EXH_IOC_VALUE_MAX + 1];
   for (size_t i = 0; i < len; i++) buf[i] = v[i] == '+' ? ' ' : v[i];
-  return lookup(m, EXHI_LOGIOC_UA, EXH_IOC_USER_AGENT, buf, len, "user_agent.original");
+  return lookup(mc, EXHI_LOGIOC_UA, EXH_IOC_USER_AGENT, buf, len, "user_agent.original");
 }
 
 /* The host without a port ("mail.example.com:443", "[::1]:443"). */
@@ -131,39 +139,40 @@ static size_t host_len(const char *v, size_t len) {
   return c ? (size_t)(c - v) : len;
 }
 
-static int match_path(const mctx *m, const char *v, size_t len) {
+static int match_path(const mctx *mc, const char *v, size_t len) {
   /* A bare file name in a feed (supp0rt.aspx) matches the request for it in
    * any folder. */
-  int rc = lookup(m, EXHI_LOGIOC_PATH, EXH_IOC_FILENAME, v, len, "url.path");
-  if (rc) return rc;
+  int rc = HAS(mc, EXH_IOC_FILENAME)
+               ? lookup(mc, EXHI_LOGIOC_PATH, EXH_IOC_FILENAME, v, len, "url.path")
+               : 0;
+  if (rc || !HAS(mc, EXH_IOC_FILEPATH)) return rc;
   char np[EXH_IOC_VALUE_MAX + 2];
   if (exh_ioc_normalize(EXH_IOC_FILEPATH, v, len, np, sizeof np, NULL) != EXH_OK) return 0;
   size_t nl = strlen(np);
   if (!nl || np[nl - 1] == '/') return 0; /* a folder: no file named */
-  for (size_t s = 0; s < m->n_sets; s++) {
-    /* A full published path (C:\...\FrontEnd\HttpProxy\owa\auth\x.aspx)
-     * matches a request whose whole path is its tail (/owa/auth/x.aspx);
-     * the same name under another folder (/ecp/auth/x.aspx) is not it. */
+  for (size_t s = 0; s < mc->m->n_sets; s++) {
+    if (!(mc->m->types[s] & (1u << EXH_IOC_FILEPATH))) continue;
+    /* The published paths with this file name; one matches when the
+     * request's whole path is its tail (/owa/auth/x.aspx for
+     * C:\...\FrontEnd\HttpProxy\owa\auth\x.aspx) or it is the request's
+     * tail (a short published path under a longer URL). The same name
+     * under another folder (/ecp/auth/x.aspx) is not it. */
     const exh_ioc *hits;
-    size_t n = exh_ioc_set_lookup_path_name(m->sets[s], np, nl, &hits);
+    size_t n = exh_ioc_set_lookup_path_name(mc->m->sets[s], np, nl, &hits);
     for (size_t i = 0; i < n; i++) {
-      size_t il = strlen(hits[i].value);
-      if (il < nl || memcmp(hits[i].value + il - nl, np, nl)) continue;
-      if (il > nl && np[0] != '/') continue;
-      if ((rc = m->cb(m->ctx, EXHI_LOGIOC_PATH, s, &hits[i], "url.path"))) return rc;
-    }
-    /* A published path shorter than the request (/owa/auth/x.aspx for a
-     * request under a virtual directory prefix): the set's tail lookup. */
-    n = exh_ioc_set_lookup(m->sets[s], EXH_IOC_FILEPATH, np, nl, &hits);
-    for (size_t i = 0; i < n; i++) {
-      if (strlen(hits[i].value) >= nl) continue; /* reported above */
-      if ((rc = m->cb(m->ctx, EXHI_LOGIOC_PATH, s, &hits[i], "url.path"))) return rc;
+      const char *iv = hits[i].value;
+      size_t il = strlen(iv);
+      const char *lng = il >= nl ? iv : np, *sht = il >= nl ? np : iv;
+      size_t ll = il >= nl ? il : nl, sl = il >= nl ? nl : il;
+      if (memcmp(lng + ll - sl, sht, sl)) continue;
+      if (ll > sl && sht[0] != '/' && lng[ll - sl - 1] != '/') continue;
+      if ((rc = mc->cb(mc->ctx, EXHI_LOGIOC_PATH, s, &hits[i], "url.path"))) return rc;
     }
   }
   return 0;
 }
 
-static int match_url(const mctx *m, const char *host, size_t hl, const char *path, size_t pl) {
+static int match_url(const mctx *mc, const char *host, size_t hl, const char *path, size_t pl) {
   /* The log has no scheme: a URL indicator is published with either. */
   static const char *const schemes[] = {"https://", "http://"};
   char buf[EXH_IOC_VALUE_MAX + 1];
@@ -173,7 +182,7 @@ static int match_url(const mctx *m, const char *host, size_t hl, const char *pat
     memcpy(buf, schemes[k], sl);
     memcpy(buf + sl, host, hl);
     memcpy(buf + sl + hl, path, pl);
-    int rc = lookup(m, EXHI_LOGIOC_URL, EXH_IOC_URL, buf, sl + hl + pl, "url.full");
+    int rc = lookup(mc, EXHI_LOGIOC_URL, EXH_IOC_URL, buf, sl + hl + pl, "url.full");
     if (rc) return rc;
   }
   return 0;
@@ -188,10 +197,10 @@ static const char *value(const exhi_logrec *rec, int col, char *buf, size_t size
   return v;
 }
 
-int exhi_logioc_match(const exh_ioc_set *const *sets, size_t n_sets, exhi_logioc_cols *cols,
-                      const exhi_logrec *rec, exhi_logioc_cb cb, void *ctx) {
+int exhi_logioc_match(const exhi_logioc *m, exhi_logioc_cols *cols, const exhi_logrec *rec,
+                      exhi_logioc_cb cb, void *ctx) {
   const exhi_logschema *sc = rec->schema;
-  if (!n_sets || !exhi_logioc_kind(sc->kind)) return 0;
+  if (!m->n_sets || !exhi_logioc_kind(sc->kind)) return 0;
   if (cols->schema != sc || cols->gen != sc->generation) {
     cols->ip = exhi_lr_field_col(sc, "source.ip");
     cols->ua = exhi_lr_field_col(sc, "user_agent.original");
@@ -200,28 +209,39 @@ int exhi_logioc_match(const exh_ioc_set *const *sets, size_t n_sets, exhi_logioc
     cols->schema = sc;
     cols->gen = sc->generation;
   }
-  mctx m = {sets, n_sets, cb, ctx};
+  mctx mc = {m, 0, cb, ctx};
+  for (size_t s = 0; s < m->n_sets; s++) mc.any |= m->types[s];
   /* Values longer than an indicator can be are not looked up. */
   char buf[EXH_IOC_VALUE_MAX + 1], hostbuf[EXH_IOC_VALUE_MAX + 1];
   size_t len;
   int rc = 0;
-  const char *v = value(rec, cols->ip, buf, sizeof buf, &len);
-  if (v && len <= EXH_IOC_VALUE_MAX && (rc = match_ip(&m, v, len))) return rc;
-  v = value(rec, cols->ua, buf, sizeof buf, &len);
-  if (v && len <= EXH_IOC_VALUE_MAX && (rc = match_ua(&m, v, len, sc->syntax == EXHI_SYN_W3C)))
-    return rc;
-  size_t hl = 0;
-  v = value(rec, cols->host, buf, sizeof buf, &len);
-  if (v && len <= EXH_IOC_VALUE_MAX) {
-    hl = host_len(v, len);
-    memcpy(hostbuf, v, hl);
-    if (hl && (rc = lookup(&m, EXHI_LOGIOC_DOMAIN, EXH_IOC_DOMAIN, hostbuf, hl, "url.domain")))
+  const char *v;
+  if (HAS(&mc, EXH_IOC_IPV4) || HAS(&mc, EXH_IOC_IPV6)) {
+    v = value(rec, cols->ip, buf, sizeof buf, &len);
+    if (v && len <= EXH_IOC_VALUE_MAX && (rc = match_ip(&mc, v, len))) return rc;
+  }
+  if (HAS(&mc, EXH_IOC_USER_AGENT)) {
+    v = value(rec, cols->ua, buf, sizeof buf, &len);
+    if (v && len <= EXH_IOC_VALUE_MAX && (rc = match_ua(&mc, v, len, sc->syntax == EXHI_SYN_W3C)))
       return rc;
   }
-  v = value(rec, cols->path, buf, sizeof buf, &len);
-  if (v && len <= EXH_IOC_VALUE_MAX) {
-    if ((rc = match_path(&m, v, len))) return rc;
-    if (hl && (rc = match_url(&m, hostbuf, hl, v, len))) return rc;
+  size_t hl = 0;
+  if (HAS(&mc, EXH_IOC_DOMAIN) || HAS(&mc, EXH_IOC_URL)) {
+    v = value(rec, cols->host, buf, sizeof buf, &len);
+    if (v && len <= EXH_IOC_VALUE_MAX) {
+      hl = host_len(v, len);
+      memcpy(hostbuf, v, hl);
+      if (hl && HAS(&mc, EXH_IOC_DOMAIN) &&
+          (rc = lookup(&mc, EXHI_LOGIOC_DOMAIN, EXH_IOC_DOMAIN, hostbuf, hl, "url.domain")))
+        return rc;
+    }
+  }
+  if (HAS(&mc, EXH_IOC_FILENAME) || HAS(&mc, EXH_IOC_FILEPATH) || (hl && HAS(&mc, EXH_IOC_URL))) {
+    v = value(rec, cols->path, buf, sizeof buf, &len);
+    if (v && len <= EXH_IOC_VALUE_MAX) {
+      if ((rc = match_path(&mc, v, len))) return rc;
+      if (hl && HAS(&mc, EXH_IOC_URL) && (rc = match_url(&mc, hostbuf, hl, v, len))) return rc;
+    }
   }
   return 0;
 }

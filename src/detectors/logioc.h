@@ -46,9 +46,20 @@ int exhi_logioc_kind(int kind);
 typedef int (*exhi_logioc_cb)(void *ctx, int which, size_t set, const exh_ioc *ioc,
                               const char *field);
 
+/* The sets to look records up in, with the types each holds. */
+typedef struct exhi_logioc {
+  const exh_ioc_set *sets[EXHI_LOGIOC_MAX_SETS];
+  unsigned types[EXHI_LOGIOC_MAX_SETS]; /* bit per exh_ioc_type present */
+  size_t n_sets;
+} exhi_logioc;
+
+/* Adds a set (borrowed) unless it is empty or there are already
+ * EXHI_LOGIOC_MAX_SETS; returns its index, or -1. */
+int exhi_logioc_add(exhi_logioc *m, const exh_ioc_set *set);
+
 /* Looks rec's fields up in every set. Returns 0 or the callback's status. */
-int exhi_logioc_match(const exh_ioc_set *const *sets, size_t n_sets, exhi_logioc_cols *cols,
-                      const exhi_logrec *rec, exhi_logioc_cb cb, void *ctx);
+int exhi_logioc_match(const exhi_logioc *m, exhi_logioc_cols *cols, const exhi_logrec *rec,
+                      exhi_logioc_cb cb, void *ctx);
 
 /* The sightings transaction on a store opened read-write. */
 int exhi_logioc_begin(exh_ioc_store *s, exh_error *err);

@@ -67,6 +67,10 @@ int exhi_ioc_json_load(const char *name, const char *data, size_t len, json_t **
  * IPv6 and a bare "hash" by its length; 0 when exhunt keeps no such type. */
 int exhi_ioc_type_guess(const char *word, const char *value, size_t value_len);
 
+/* Indicators of one type in a set (for a scanner to skip lookups of types
+ * the set does not have). */
+size_t exhi_ioc_set_count_type(const exh_ioc_set *set, int type);
+
 /* ---- store internals shared with pull.c ---- */
 typedef struct sqlite3 sqlite3;
 struct exh_ioc_store {

@@ -231,3 +231,22 @@ size_t exh_ioc_set_lookup(const exh_ioc_set *set, int type, const char *value, s
   }
   return 0;
 }
+
+size_t exhi_ioc_set_count_type(const exh_ioc_set *set, int type) {
+  if (!set || !set->n) return 0;
+  /* iocs is sorted by type first: two binary searches. */
+  size_t lo = 0, hi = set->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (set->iocs[mid].type < type) lo = mid + 1;
+    else hi = mid;
+  }
+  size_t first = lo;
+  hi = set->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (set->iocs[mid].type <= type) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - first;
+}
