@@ -617,8 +617,10 @@ EXH_API int exh_ioc_pull(exh_ioc_store *s, const char *url,
 
 /*
  * Detection rules for logs (the rules/logs folder, built in, plus user folders of
- * the same format or plain Sigma webserver rules), and indicators from a
- * "type,value[,source,actor]" CSV. Compiled once; immutable; share it.
+ * the same format or plain Sigma webserver rules), and the indicators of
+ * iocs_csv (may be NULL): a feed file in any format exh_ioc_import_file
+ * reads, held in memory, matched like exh_loghunt_options.iocs but never
+ * recorded as sightings. Compiled once; immutable; share it.
  */
 typedef struct exh_logrules exh_logrules;
 EXH_API int exh_logrules_load(int builtin, const char *const *dirs, size_t n_dirs,

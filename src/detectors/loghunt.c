@@ -968,6 +968,12 @@ void exh_logrules_list(const exh_logrules *r, FILE *fp) {
     exhi_fputs_safe(fp, ru->file);
     fputc('\n', fp);
   }
+  /* The indicator rules: they fire only with indicators (store or --iocs). */
+  for (size_t i = 0; i < EXHI_LOGIOC_RULES; i++) {
+    const exhi_lr_rule *ru = exhi_hit_rule(r->lr, exhi_lr_count(r->lr) + i);
+    fprintf(fp, "%s\t%s\thttpproxy,iis,ews,exchange\t%s\t%s\n", ru->id,
+            exh_severity_name(ru->severity), ru->title, ru->file);
+  }
 }
 
 void exh_loghunt_free(exh_loghunt *h) {
