@@ -289,6 +289,8 @@ int cmd_logs(int argc, char **argv) {
       exh_loghunt_record_sightings(hunt, dbpath, host, &n_sighted, &err) != EXH_OK) {
     /* The findings still stand; only the record of them failed. */
     fprintf(stderr, "exhunt logs: %s\n", err.text);
+    fprintf(stderr, "exhunt logs: the findings are complete; no sighting was recorded "
+                    "(--no-sightings hunts without recording)\n");
     status = EXIT_ERROR;
   }
   exh_loghunt_stats st;

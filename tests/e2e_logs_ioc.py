@@ -30,6 +30,7 @@ ipv4,192.0.2.44,Test feed,,Report A
 user-agent,Mozilla/5.0 (evil scanner),Test feed,,Report A
 filepath,C:\\Program Files\\Microsoft\\Exchange Server\\V15\\FrontEnd\\HttpProxy\\owa\\auth\\shell01.aspx,Test feed,HAFNIUM,Report B
 filename,supp0rt.aspx,Other feed,,Report C
+filepath,\\owa\\auth\\short.aspx,Other feed,,Report C
 domain,evil.example,Test feed,,Report A
 url,https://mail.contoso.example/ecp/y.js,Test feed,,Report A
 '''
@@ -44,6 +45,8 @@ IIS = '''#Software: Microsoft Internet Information Services 10.0
 2021-03-03 07:02:30 10.0.0.5 GET /ecp/auth/shell01.aspx - 443 - 198.51.100.8 Mozilla/5.0 - 404 0 0 4
 2021-03-03 07:03:00 10.0.0.5 POST /aspnet_client/supp0rt.aspx - 443 - 2001:DB8:0:0::66 Mozilla/5.0 - 200 0 0 4
 2021-03-03 07:04:00 10.0.0.5 GET /owa/ - 443 - ::ffff:192.0.2.44 Mozilla/5.0 - 200 0 0 4
+2021-03-03 07:05:00 10.0.0.5 GET /exchange/owa/auth/short.aspx - 443 - 198.51.100.10 Mozilla/5.0 - 200 0 0 4
+2021-03-03 07:05:30 10.0.0.5 GET /exchange/xowa/auth/short.aspx - 443 - 198.51.100.11 Mozilla/5.0 - 200 0 0 4
 '''
 
 HP_FIELDS = ('DateTime,RequestId,Protocol,UrlHost,UrlStem,AuthenticatedUser,AnchorMailbox,UserAgent,'
@@ -140,8 +143,11 @@ class Store(unittest.TestCase):
         ws = ioc_hits(recs, 'exh.logs.ioc.webshell_path')
         got = sorted((r['url']['path'], r['exhunt']['outcome'], r['threat']['indicator']['provider'])
                      for r in ws)
-        # /ecp/auth/shell01.aspx has the published name in another folder: not it.
+        # /ecp/auth/shell01.aspx has the published name in another folder: not
+        # it; a short published path matches under a longer URL only at a
+        # folder boundary (/exchange/owa/auth/, not /exchange/xowa/auth/).
         self.assertEqual(got, [('/aspnet_client/supp0rt.aspx', 'exploited', 'Other feed'),
+                               ('/exchange/owa/auth/short.aspx', 'exploited', 'Other feed'),
                                ('/owa/auth/shell01.aspx', 'attempted', 'Test feed'),
                                ('/owa/auth/shell01.aspx', 'exploited', 'Test feed')])
         hafnium = [r for r in ws if r['url']['path'] == '/owa/auth/shell01.aspx']
@@ -185,9 +191,12 @@ class Store(unittest.TestCase):
         with open(os.path.join(self.logs, 'HttpProxy', 'Ecp', 'HttpProxy_2021030306-1.LOG'), 'w') as f:
             f.write(HTTPPROXY.split(hp_row('2021-03-03T06:10:00.000Z', 'evil.example', '/ecp/default.aspx',
                                            'Mozilla/5.0', '10.0.4.21', 200))[0])
-        os.chmod(self.db, 0o444)  # a read-write open would fail loudly
+        os.chmod(self.db, 0o444)  # a write would fail loudly (unless root)
+        before = os.stat(self.db).st_mtime_ns
         rc, recs, err = self.hunt('--db', self.db)
         self.assertEqual(rc, 0, err)
+        self.assertEqual(os.stat(self.db).st_mtime_ns, before)
+        self.assertFalse(os.path.exists(self.db + '-journal'))
 
     def test_default_store_and_no_iocs(self):
         default = os.path.join(self.home, 'exhunt', 'iocs.sqlite')
