@@ -43,9 +43,14 @@ static void help(FILE *fp) {
         "      --rules DIR    add the rules in DIR (*.yml, *.yaml; exhunt's format or\n"
         "                     plain Sigma webserver rules); may be repeated\n"
         "      --no-builtin   use only the rules given with --rules\n"
-        "      --iocs FILE    known-bad client addresses and user agents, a CSV of\n"
-        "                     type,value[,source,actor] (type ip or user_agent; a header\n"
-        "                     row naming type/value columns is honoured)\n"
+        "      --db FILE      the indicator store (default: the one `exhunt ioc` uses,\n"
+        "                     $XDG_DATA_HOME/exhunt/iocs.sqlite); used when it exists\n"
+        "      --no-iocs      do not look anything up in the indicator store\n"
+        "      --iocs FILE    indicators from a file as well (any format `exhunt ioc\n"
+        "                     import` reads: plain type,value[,source,actor] CSV, the\n"
+        "                     MSTIC and Volexity CSVs, STIX 2.1, MISP); not stored\n"
+        "      --no-sightings do not record the indicator hits in the store\n"
+        "      --host NAME    the server the logs come from, kept with the sightings\n"
         "  -j, --threads N    files read in parallel (default: one per CPU, at most 16)\n"
         "      --list-rules   print the rules that would be used, and exit\n"
         "      --color WHEN   auto (default), always or never; NO_COLOR is honoured\n"
@@ -54,6 +59,14 @@ static void help(FILE *fp) {
         "\n"
         "A progress line is shown on standard error when it is a terminal.\n"
         "\n"
+        "Indicators: client addresses (IPv4/IPv6 in any spelling), user agents\n"
+        "(IIS's '+' for spaces included), host names, URLs (host + path) and web\n"
+        "shells requested by name (/owa/auth/x.aspx for the published path\n"
+        "C:\\...\\FrontEnd\\HttpProxy\\owa\\auth\\x.aspx; the same name in another\n"
+        "folder is not it) are looked up in the store; each finding names the\n"
+        "indicator's source, actor and report. Hits from the store are recorded in\n"
+        "it as sightings (see `exhunt ioc export`).\n"
+        "\n"
         "Exit status: 0 nothing found, 1 findings (severity low or above), 2 a file\n"
         "or a rule could not be read (the other files are still hunted).\n"
         "\n"
@@ -61,7 +74,8 @@ static void help(FILE *fp) {
         "  exhunt logs /mnt/evidence/C\n"
         "  exhunt logs --format jsonl -o hits.jsonl collected/*/Logging\n"
         "  exhunt logs --timeline --since 2021-02-20 --until 2021-03-10 logs/\n"
-        "  exhunt logs --iocs volexity-ips.csv --rules my-sigma/ logs/\n",
+        "  exhunt logs --iocs volexity-ips.csv --rules my-sigma/ logs/\n"
+        "  exhunt ioc import mstic.csv && exhunt logs --host EX01 /mnt/ex01/Logging\n",
         fp);
 }
 
@@ -108,8 +122,37 @@ static void show_progress(void *ctx, size_t done, size_t total, uint64_t bytes) 
   fflush(stderr);
 }
 
+/* The store's indicators as a set, or *out = NULL when there is no store
+ * (or an empty one) at the default path: hunting needs none. A store named
+ * with --db must exist; a corrupt or newer one is an error either way. */
+static int load_store(const char *db, char *path, size_t size, exh_ioc_set **out) {
+  exh_error err;
+  *out = NULL;
+  if (db) {
+    snprintf(path, size, "%s", db);
+  } else if (exh_ioc_default_path(path, size, &err) != EXH_OK) {
+    return EXIT_CLEAN; /* no HOME: no default store */
+  }
+  exh_ioc_store *s;
+  if (exh_ioc_store_open(path, EXH_IOC_READONLY, &s, &err) != EXH_OK) {
+    if (err.code == EXH_ERR_NOTFOUND && !db) return EXIT_CLEAN;
+    fprintf(stderr, "exhunt logs: indicator store: %s\n", err.text);
+    if (err.code != EXH_ERR_NOTFOUND)
+      fprintf(stderr, "exhunt logs: use --no-iocs to hunt without it, or --db FILE\n");
+    return EXIT_ERROR;
+  }
+  int rc = exh_ioc_set_load(s, out, &err);
+  exh_ioc_store_close(s);
+  if (rc != EXH_OK) {
+    fprintf(stderr, "exhunt logs: indicator store: %s\n", err.text);
+    return EXIT_ERROR;
+  }
+  return EXIT_CLEAN;
+}
+
 int cmd_logs(int argc, char **argv) {
-  enum { O_TIMELINE = 256, O_SINCE, O_UNTIL, O_RULES, O_NOBUILTIN, O_IOCS, O_LIST, O_COLOR };
+  enum { O_TIMELINE = 256, O_SINCE, O_UNTIL, O_RULES, O_NOBUILTIN, O_IOCS, O_LIST, O_COLOR,
+         O_DB, O_NOIOCS, O_NOSIGHT, O_HOST };
   static const struct option opts[] = {
       {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
       {"timeline", no_argument, NULL, O_TIMELINE}, {"since", required_argument, NULL, O_SINCE},
@@ -117,7 +160,11 @@ int cmd_logs(int argc, char **argv) {
       {"no-builtin", no_argument, NULL, O_NOBUILTIN}, {"iocs", required_argument, NULL, O_IOCS},
       {"threads", required_argument, NULL, 'j'}, {"list-rules", no_argument, NULL, O_LIST},
       {"color", required_argument, NULL, O_COLOR}, {"quiet", no_argument, NULL, 'q'},
-      {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+      {"help", no_argument, NULL, 'h'}, {"db", required_argument, NULL, O_DB},
+      {"no-iocs", no_argument, NULL, O_NOIOCS}, {"no-sightings", no_argument, NULL, O_NOSIGHT},
+      {"host", required_argument, NULL, O_HOST}, {NULL, 0, NULL, 0}};
+  const char *db = NULL, *host = NULL;
+  int no_iocs = 0, no_sightings = 0;
   const char *format = "text", *output = NULL, *iocs = NULL;
   const char *dirs[MAX_RULE_DIRS];
   size_t n_dirs = 0;
@@ -149,6 +196,10 @@ int cmd_logs(int argc, char **argv) {
       break;
     case O_NOBUILTIN: builtin = 0; break;
     case O_IOCS: iocs = optarg; break;
+    case O_DB: db = optarg; break;
+    case O_NOIOCS: no_iocs = 1; break;
+    case O_NOSIGHT: no_sightings = 1; break;
+    case O_HOST: host = optarg; break;
     case O_LIST: list = 1; break;
     case O_COLOR:
       if (cli_parse_color(optarg, &color_mode)) {
@@ -200,6 +251,13 @@ int cmd_logs(int argc, char **argv) {
     exh_logrules_free(rules);
     return EXIT_CLEAN;
   }
+  exh_ioc_set *set = NULL;
+  char dbpath[4096] = "";
+  if (!no_iocs && load_store(db, dbpath, sizeof dbpath, &set) != EXIT_CLEAN) {
+    exh_logrules_free(rules);
+    return EXIT_ERROR;
+  }
+  ho.iocs = set;
   progress pr = {.on = !quiet && isatty(STDERR_FILENO)};
   if (pr.on) {
     ho.progress = show_progress;
@@ -209,6 +267,7 @@ int cmd_logs(int argc, char **argv) {
   if (exh_loghunt_new(rules, &ho, &hunt, &err) != EXH_OK) {
     fprintf(stderr, "exhunt logs: %s\n", err.text);
     exh_logrules_free(rules);
+    exh_ioc_set_free(set);
     return EXIT_ERROR;
   }
   int status = EXIT_CLEAN;
@@ -222,7 +281,17 @@ int cmd_logs(int argc, char **argv) {
     fprintf(stderr, "exhunt logs: %s\n", err.text);
     exh_loghunt_free(hunt);
     exh_logrules_free(rules);
+    exh_ioc_set_free(set);
     return EXIT_ERROR;
+  }
+  size_t n_sighted = 0;
+  if (set && !no_sightings &&
+      exh_loghunt_record_sightings(hunt, dbpath, host, &n_sighted, &err) != EXH_OK) {
+    /* The findings still stand; only the record of them failed. */
+    fprintf(stderr, "exhunt logs: %s\n", err.text);
+    fprintf(stderr, "exhunt logs: the findings are complete; no sighting was recorded "
+                    "(--no-sightings hunts without recording)\n");
+    status = EXIT_ERROR;
   }
   exh_loghunt_stats st;
   exh_loghunt_get_stats(hunt, &st);
@@ -232,6 +301,7 @@ int cmd_logs(int argc, char **argv) {
     perror(output);
     exh_loghunt_free(hunt);
     exh_logrules_free(rules);
+    exh_ioc_set_free(set);
     return EXIT_ERROR;
   }
   if (!quiet) {
@@ -252,6 +322,9 @@ int cmd_logs(int argc, char **argv) {
       fprintf(fp, "%zu files (%zu skipped: not text logs), %.1f MB, %llu lines, %zu findings\n",
               st.files, st.files_skipped, (double)st.bytes / 1e6, (unsigned long long)st.lines,
               st.findings);
+    if (!strcmp(format, "text") && set)
+      fprintf(fp, "%zu indicators from %s, %zu sightings recorded\n", exh_ioc_set_size(set),
+              dbpath, n_sighted);
     if (fp != stdout && fclose(fp) != 0) {
       perror(output);
       status = EXIT_ERROR;
@@ -264,5 +337,6 @@ int cmd_logs(int argc, char **argv) {
   if (status == EXIT_CLEAN && st.worst_severity >= EXH_SEV_LOW) status = EXIT_FINDINGS;
   exh_loghunt_free(hunt);
   exh_logrules_free(rules);
+  exh_ioc_set_free(set);
   return status;
 }

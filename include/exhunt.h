@@ -646,8 +646,10 @@ EXH_API int exh_ioc_pull(exh_ioc_store *s, const char *url,
 
 /*
  * Detection rules for logs (the rules/logs folder, built in, plus user folders of
- * the same format or plain Sigma webserver rules), and indicators from a
- * "type,value[,source,actor]" CSV. Compiled once; immutable; share it.
+ * the same format or plain Sigma webserver rules), and the indicators of
+ * iocs_csv (may be NULL): a feed file in any format exh_ioc_import_file
+ * reads, held in memory, matched like exh_loghunt_options.iocs but never
+ * recorded as sightings. Compiled once; immutable; share it.
  */
 typedef struct exh_logrules exh_logrules;
 EXH_API int exh_logrules_load(int builtin, const char *const *dirs, size_t n_dirs,
@@ -664,6 +666,9 @@ typedef struct exh_loghunt_options {
   /* Called from worker threads (serialised) after each file; may be NULL. */
   void (*progress)(void *ctx, size_t files_done, size_t files_total, uint64_t bytes_done);
   void *progress_ctx;
+  /* Indicators to look client addresses, user agents, hosts, URLs and
+   * requested files up in (borrowed, must outlive the hunt), or NULL. */
+  const exh_ioc_set *iocs;
 } exh_loghunt_options;
 
 typedef struct exh_loghunt exh_loghunt;
@@ -691,6 +696,17 @@ EXH_API void exh_loghunt_get_stats(const exh_loghunt *h, exh_loghunt_stats *st);
  * NULL when it was read; i < stats.files. */
 EXH_API const exh_error *exh_loghunt_file_error(const exh_loghunt *h, size_t i);
 EXH_API void exh_loghunt_free(exh_loghunt *h);
+
+/*
+ * Records every indicator finding of a run whose indicators came from
+ * exh_loghunt_options.iocs (loaded from the store at store_path) as a
+ * sighting there: detector "logs", the log file and line of its first hit,
+ * its first event time, host (may be NULL). One transaction: all or none.
+ * The store is opened read-write only when there is something to record.
+ * *n (may be NULL) gets the number of sightings recorded.
+ */
+EXH_API int exh_loghunt_record_sightings(const exh_loghunt *h, const char *store_path,
+                                         const char *host, size_t *n, exh_error *err);
 
 #ifdef __cplusplus
 }

@@ -21,6 +21,8 @@ LOGS = ''
 
 def run(*args, env=None):
     e = dict(os.environ)
+    # No indicator store but the one a test names: the user's is not ours.
+    e['XDG_DATA_HOME'] = os.path.join(tempfile.gettempdir(), 'exhunt-e2e-logs-no-store')
     if env:
         e.update(env)
     p = subprocess.run([EXHUNT, 'logs', *args], capture_output=True, env=e, timeout=120)
@@ -261,7 +263,8 @@ class Inputs(unittest.TestCase):
         rc, recs, err = findings('--iocs', p, LOGS)
         ip = hits(recs, 'exh.logs.ioc.source_ip')
         self.assertEqual([r['source']['ip'] for r in ip], ['203.0.113.30'])
-        self.assertIn('UNC-TEST', ip[0]['threat']['indicator']['description'])
+        self.assertEqual(ip[0]['threat']['indicator']['provider'], 'Test feed')
+        self.assertEqual(ip[0]['threat']['group']['name'], 'UNC-TEST')
         ua = hits(recs, 'exh.logs.ioc.user_agent')
         self.assertEqual([r['source']['ip'] for r in ua], ['203.0.113.20'])
 

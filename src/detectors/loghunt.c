@@ -3,6 +3,7 @@
  * file at a time each; results merged in file order so output is stable. */
 #define _GNU_SOURCE /* memrchr */
 #include "../findings/log_findings.h"
+#include "logioc.h"
 #include "../outputs/output.h"
 #include "../readers/evtx.h"
 
@@ -34,6 +35,7 @@
 
 struct exh_logrules {
   exhi_lr *lr;
+  exh_ioc_set *own_iocs; /* the iocs_csv file's indicators, or NULL */
 };
 
 int exh_logrules_load(int builtin, const char *const *dirs, size_t n_dirs, const char *iocs_csv,
@@ -41,7 +43,9 @@ int exh_logrules_load(int builtin, const char *const *dirs, size_t n_dirs, const
   *out = NULL;
   exh_logrules *r = calloc(1, sizeof *r);
   if (!r) return exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
-  int rc = exhi_lr_load(builtin, dirs, n_dirs, iocs_csv, &r->lr, err);
+  int rc = exhi_lr_load(builtin, dirs, n_dirs, NULL, &r->lr, err);
+  if (!rc && iocs_csv && (rc = exhi_logioc_load_file(iocs_csv, &r->own_iocs, err)))
+    exhi_lr_free(r->lr);
   if (rc) {
     free(r);
     return rc;
@@ -53,6 +57,7 @@ int exh_logrules_load(int builtin, const char *const *dirs, size_t n_dirs, const
 void exh_logrules_free(exh_logrules *r) {
   if (!r) return;
   exhi_lr_free(r->lr);
+  exh_ioc_set_free(r->own_iocs);
   free(r);
 }
 
@@ -85,6 +90,10 @@ struct exh_loghunt {
   size_t n_merged;
   atomic_size_t timeline_kept, timeline_dropped;
   int ran;
+  /* Indicator sets looked up per record: [0] the store's (opt.iocs), then
+   * the rules' own (--iocs). store_set: index of opt.iocs, or -1. */
+  exhi_logioc iocs;
+  int store_set;
 };
 
 int exh_loghunt_new(const exh_logrules *rules, const exh_loghunt_options *opt,
@@ -95,6 +104,8 @@ int exh_loghunt_new(const exh_logrules *rules, const exh_loghunt_options *opt,
   h->rules = rules;
   if (opt) h->opt = *opt;
   else h->opt.since_ms = h->opt.until_ms = -1;
+  h->store_set = exhi_logioc_add(&h->iocs, h->opt.iocs);
+  exhi_logioc_add(&h->iocs, rules->own_iocs);
   pthread_mutex_init(&h->mu, NULL);
   *out = h;
   return EXH_OK;
@@ -145,7 +156,7 @@ static int walk(exh_loghunt *h, const char *dir, int depth, exh_error *err) {
   }
   closedir(d);
   /* Sorted names: the same tree gives the same order, run after run. */
-  if (!rc) qsort(names, n, sizeof *names, cmp_name);
+  if (!rc && n) qsort(names, n, sizeof *names, cmp_name); /* qsort(NULL, 0) is undefined */
   for (size_t i = 0; i < n && !rc; i++) {
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, names[i]) >= sizeof path) continue;
@@ -186,12 +197,17 @@ typedef struct worker {
   char val[EXHI_HIT_VALUE_MAX + 1];
   exh_error err;
   int prefiltering;      /* lines come from the prefilter (else: all lines) */
+  int ioc_lines;         /* all lines, for the indicators; rules prefiltered per line */
   size_t slice;          /* offset of the prefiltered slice in block */
   size_t restart_at;     /* after a kind change: prefilter again from here */
   const exhi_logschema *cols_schema; /* cached columns of on_hit */
   unsigned cols_gen;
   int ip_col, status_col;
   int64_t evtx_ms;       /* time of the event record being evaluated */
+  exhi_logioc_cols ioc_cols;
+  const exh_ioc *cur_ioc; /* the indicator of the hit being added */
+  size_t cur_set;
+  const char *cur_field;
 } worker;
 
 static const char *const evidence_fields[] = {
@@ -294,7 +310,8 @@ static int on_hit(void *c, size_t rule, const char *detail) {
   worker *w = c;
   fileres *f = w->f;
   const exhi_lr *lr = w->h->rules->lr;
-  const exhi_lr_rule *r = exhi_lr_rule_at(lr, rule);
+  const exhi_lr_rule *r = exhi_hit_rule(lr, rule);
+  int is_ioc = exhi_hit_rule_is_ioc(lr, rule);
   int64_t t = w->schema.kind == EXHI_LOG_EVTX ? w->evtx_ms : exhi_logrec_time(&w->rec);
   if (r->channel) {
     /* A rule for one event log (Sigma's service) ignores the others. */
@@ -343,6 +360,11 @@ static int on_hit(void *c, size_t rule, const char *detail) {
     snprintf(keybuf, sizeof keybuf, "%s|%.*s", hostbuf, img ? (int)(il > 80 ? 80 : il) : 0,
              img ? img : "");
   }
+  if (is_ioc) {
+    /* One finding per client and indicator (and so per source). */
+    size_t kl = strlen(keybuf);
+    snprintf(keybuf + kl, sizeof keybuf - kl, "|ioc%zu:%lld", w->cur_set, (long long)w->cur_ioc->id);
+  }
   int timeline = w->h->opt.timeline;
   if (!timeline) {
     if (f->n_hits >= MAX_GROUPS_PER_FILE) strcpy(keybuf, "(many clients)");
@@ -382,6 +404,11 @@ static int on_hit(void *c, size_t rule, const char *detail) {
   g->key = strdup(keybuf);
   g->detail = detail ? strdup(detail) : NULL;
   if (!g->key) return EXH_ERR_NOMEM;
+  if (is_ioc) {
+    g->ioc = w->cur_ioc;
+    g->ioc_set = w->cur_set;
+    g->ioc_field = w->cur_field;
+  }
   fill_fields(w, g);
   return 0;
 }
@@ -467,6 +494,20 @@ static void note_time(worker *w, const char *line, size_t len, int first) {
   if (t > w->f->last_ms) w->f->last_ms = t;
 }
 
+static int on_ioc(void *c, int which, size_t set, const exh_ioc *ioc, const char *field) {
+  worker *w = c;
+  w->cur_ioc = ioc;
+  w->cur_set = set;
+  w->cur_field = field;
+  return on_hit(w, exhi_lr_count(w->h->rules->lr) + (size_t)which, NULL);
+}
+
+static int line_mask(void *c, size_t a, size_t b, uint64_t rules) {
+  (void)a, (void)b;
+  *(uint64_t *)c |= rules;
+  return 0;
+}
+
 /* do_line's code for "the log kind changed: prefilter the rest again". */
 #define RESTART 1000
 
@@ -489,6 +530,17 @@ static int do_line(void *c, size_t a, size_t b, uint64_t rules) {
   w->f->candidates++;
   w->cur_line = line_at(w, a);
   exhi_logrec_split(&w->rec, &w->schema, line, len);
+  if (w->ioc_lines) {
+    int rc = exhi_logioc_match(&w->h->iocs, &w->ioc_cols, &w->rec, on_ioc, w);
+    if (rc) return rc;
+    /* Every line came here for the indicators: the rules still see only
+     * the lines their prefilter picks, as without indicators. */
+    uint64_t mask = 0;
+    rc = exhi_lr_prefilter(w->scan, w->schema.kind, line, len, line_mask, &mask, &w->err);
+    if (rc) return rc;
+    if (!mask) return 0;
+    rules = mask;
+  }
   return exhi_lr_eval(w->scan, &w->rec, rules, on_hit, w, &w->err);
 }
 
@@ -594,6 +646,10 @@ static void scan_file(worker *w) {
     size_t from = 0;
     for (;;) {
       w->prefiltering = !exhi_lr_needs_all_lines(lr, w->schema.kind);
+      /* Indicators are values, not literals the prefilter knows: a web log
+       * is read line by line when there are any. */
+      w->ioc_lines = w->prefiltering && w->h->iocs.n_sets && exhi_logioc_kind(w->schema.kind);
+      if (w->ioc_lines) w->prefiltering = 0;
       w->slice = from;
       if (!w->prefiltering)
         rc = all_lines(w, from, len);
@@ -841,7 +897,7 @@ int exh_loghunt_emit(exh_loghunt *h, exh_output *o) {
     for (int sev = EXH_SEV_CRITICAL; sev >= EXH_SEV_INFO && !rc; sev--)
       for (size_t i = 0; i < h->n_merged && !rc; i++) {
         const exhi_hit *g = &h->merged[i];
-        int s = exhi_lr_rule_at(lr, g->rule)->severity;
+        int s = exhi_hit_rule(lr, g->rule)->severity;
         if (g->outcome == EXHI_OUTCOME_ATTEMPTED && s > EXH_SEV_LOW) s--;
         if (s == sev) rc = exhi_hit_emit(o, lr, g, h->files[g->file].path, 0);
       }
@@ -885,7 +941,7 @@ void exh_loghunt_get_stats(const exh_loghunt *h, exh_loghunt_stats *st) {
   st->findings = h->n_merged;
   const exhi_lr *lr = h->rules->lr;
   for (size_t i = 0; i < h->n_merged; i++) {
-    int s = exhi_lr_rule_at(lr, h->merged[i].rule)->severity;
+    int s = exhi_hit_rule(lr, h->merged[i].rule)->severity;
     if (h->merged[i].outcome == EXHI_OUTCOME_ATTEMPTED && s > EXH_SEV_LOW) s--;
     if (s > st->worst_severity) st->worst_severity = s;
   }
@@ -912,6 +968,12 @@ void exh_logrules_list(const exh_logrules *r, FILE *fp) {
     exhi_fputs_safe(fp, ru->file);
     fputc('\n', fp);
   }
+  /* The indicator rules: they fire only with indicators (store or --iocs). */
+  for (size_t i = 0; i < EXHI_LOGIOC_RULES; i++) {
+    const exhi_lr_rule *ru = exhi_hit_rule(r->lr, exhi_lr_count(r->lr) + i);
+    fprintf(fp, "%s\t%s\thttpproxy,iis,ews,exchange\t%s\t%s\n", ru->id,
+            exh_severity_name(ru->severity), ru->title, ru->file);
+  }
 }
 
 void exh_loghunt_free(exh_loghunt *h) {
@@ -928,4 +990,41 @@ void exh_loghunt_free(exh_loghunt *h) {
   free(h->files);
   pthread_mutex_destroy(&h->mu);
   free(h);
+}
+
+/* ---- sightings -------------------------------------------------------------- */
+
+int exh_loghunt_record_sightings(const exh_loghunt *h, const char *store_path, const char *host,
+                                 size_t *n, exh_error *err) {
+  if (n) *n = 0;
+  size_t todo = 0;
+  for (size_t i = 0; i < h->n_merged; i++)
+    todo += h->merged[i].ioc && (int)h->merged[i].ioc_set == h->store_set;
+  if (!todo) return EXH_OK; /* nothing to write: the store is not opened */
+  exh_ioc_store *s;
+  int rc = exh_ioc_store_open(store_path, 0, &s, err);
+  if (rc) return rc;
+  if ((rc = exhi_logioc_begin(s, err))) {
+    exh_ioc_store_close(s);
+    return rc;
+  }
+  size_t done = 0;
+  for (size_t i = 0; i < h->n_merged && !rc; i++) {
+    const exhi_hit *g = &h->merged[i];
+    if (!g->ioc || (int)g->ioc_set != h->store_set) continue;
+    char where[4200], detail[160], last[40] = "";
+    snprintf(where, sizeof where, "%s:%lld", h->files[g->file].path, (long long)g->line);
+    if (g->last_ms >= 0) exhi_format_time_ms(g->last_ms, last, sizeof last);
+    snprintf(detail, sizeof detail, "%s; %llu hit(s)%s%s", g->ioc_field ? g->ioc_field : "",
+             (unsigned long long)g->count, last[0] ? ", last " : "", last);
+    exh_ioc_sighting sg = {.host = host, .location = where, .seen_ms = g->first_ms,
+                           .detector = "logs", .detail = detail};
+    rc = exh_ioc_store_add_sighting(s, g->ioc, &sg, err);
+    done++;
+  }
+  if (!rc) rc = exhi_logioc_commit(s, err);
+  if (rc) exhi_logioc_rollback(s);
+  else if (n) *n = done;
+  exh_ioc_store_close(s);
+  return rc;
 }

@@ -52,7 +52,7 @@ typedef struct exhi_lr_rule {
   int outcome;             /* fixed outcome, when no status list */
   char **success_status;   /* status codes that mean "exploited" */
   size_t n_success;
-  int ioc;                 /* generated from --iocs */
+  int ioc;                 /* an indicator rule (logioc.h) */
   /* condition, compiled (private to logrules.c) */
   void *cond;
   size_t first_item, n_items;
@@ -61,8 +61,8 @@ typedef struct exhi_lr_rule {
 typedef struct exhi_lr exhi_lr; /* compiled rule set */
 
 /* Loads the built-in rules (when builtin != 0) and every *.yml / *.yaml
- * under each of dirs, then the indicators of iocs_path (may be NULL), and
- * compiles. Errors name the file, the line and the construct. */
+ * under each of dirs, and compiles. iocs_path must be NULL (indicators are
+ * matched by logioc.h from indicator sets). Errors name the file, the line and the construct. */
 int exhi_lr_load(int builtin, const char *const *dirs, size_t n_dirs, const char *iocs_path,
                  exhi_lr **out, exh_error *err);
 /* Parses one rule from a buffer and compiles a set of it alone (tests, fuzz). */

@@ -1,6 +1,7 @@
 /* A grouped hit -> an exh_finding: the sentence, the evidence fields, what
  * to do. Wording only; the hunt decided what was found. */
 #include "log_findings.h"
+#include "../detectors/logioc.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +23,9 @@ static const char *field(const exhi_hit *h, const char *name) {
 }
 
 static const char *action_for(const exhi_lr_rule *r, int outcome) {
+  if (r->ioc && r->n_success)
+    return "Look for the file on disk and in the OAB and virtual directory settings (exhunt "
+           "files); look at everything this client did on the server.";
   if (r->ioc) return "Look at everything this client did on the server; block it at the edge.";
   if (outcome == EXHI_OUTCOME_EXPLOITED)
     return "Treat the server as compromised: isolate it, look for web shells (exhunt files), "
@@ -37,7 +41,7 @@ static const char *action_for(const exhi_lr_rule *r, int outcome) {
 
 int exhi_hit_emit(exh_output *o, const exhi_lr *lr, const exhi_hit *h, const char *path,
                   int timeline) {
-  const exhi_lr_rule *r = exhi_lr_rule_at(lr, h->rule);
+  const exhi_lr_rule *r = exhi_hit_rule(lr, h->rule);
   char first[40] = "", last[40] = "", count[32], msg[2048];
   if (h->first_ms >= 0) exhi_format_time_ms(h->first_ms, first, sizeof first);
   if (h->last_ms >= 0) exhi_format_time_ms(h->last_ms, last, sizeof last);
@@ -58,6 +62,17 @@ int exhi_hit_emit(exh_output *o, const exhi_lr *lr, const exhi_hit *h, const cha
   if (status && n < sizeof msg) n += (size_t)snprintf(msg + n, sizeof msg - n, " -> %.16s", status);
   if (h->detail && n < sizeof msg)
     n += (size_t)snprintf(msg + n, sizeof msg - n, "; indicator %.600s", h->detail);
+  const exh_ioc *ioc = h->ioc;
+  if (ioc && n < sizeof msg) {
+    /* Who said so, first: a responder weighs a hit by its source. */
+    n += (size_t)snprintf(msg + n, sizeof msg - n, "; indicator %s %.300s from %.100s",
+                          exh_ioc_type_name(ioc->type), ioc->value,
+                          ioc->source[0] ? ioc->source : "an unnamed source");
+    if (ioc->actor[0] && n < sizeof msg)
+      n += (size_t)snprintf(msg + n, sizeof msg - n, ", actor %.100s", ioc->actor);
+    if (ioc->report[0] && n < sizeof msg)
+      n += (size_t)snprintf(msg + n, sizeof msg - n, ", report %.200s", ioc->report);
+  }
   const char *image = field(h, "process.executable"), *parent = field(h, "process.parent.executable");
   const char *group = field(h, "group.name"), *host = field(h, "host.name");
   if (h->kind == EXHI_LOG_EVTX) {
@@ -76,7 +91,7 @@ int exhi_hit_emit(exh_output *o, const exhi_lr *lr, const exhi_hit *h, const cha
     if (orig) snprintf(msg + n, sizeof msg - n, ": %.400s", orig);
   }
 
-  exh_field fields[EXHI_HIT_FIELDS + 8];
+  exh_field fields[EXHI_HIT_FIELDS + 20];
   size_t nf = 0;
   for (size_t i = 0; i < h->n_fields; i++) fields[nf++] = h->fields[i];
   fields[nf++] = (exh_field){"exhunt.outcome", exhi_outcome_name(h->outcome)};
@@ -86,6 +101,22 @@ int exhi_hit_emit(exh_output *o, const exhi_lr *lr, const exhi_hit *h, const cha
   fields[nf++] = (exh_field){"exhunt.log_kind", exhi_logkind_name(h->kind)};
   if (h->detail) fields[nf++] = (exh_field){"threat.indicator.description", h->detail};
   fields[nf++] = (exh_field){"log.file.path", path};
+  char conf[16];
+  if (ioc) {
+    fields[nf++] = (exh_field){"threat.indicator.name", ioc->value};
+    fields[nf++] = (exh_field){"threat.indicator.type", exh_ioc_type_name(ioc->type)};
+    fields[nf++] = (exh_field){"threat.indicator.provider", ioc->source};
+    if (ioc->report[0]) fields[nf++] = (exh_field){"exhunt.indicator.report", ioc->report};
+    if (ioc->description[0])
+      fields[nf++] = (exh_field){"threat.indicator.description", ioc->description};
+    if (ioc->first_seen[0]) fields[nf++] = (exh_field){"threat.indicator.first_seen", ioc->first_seen};
+    if (ioc->last_seen[0]) fields[nf++] = (exh_field){"threat.indicator.last_seen", ioc->last_seen};
+    if (ioc->confidence >= 0) {
+      snprintf(conf, sizeof conf, "%d", ioc->confidence);
+      fields[nf++] = (exh_field){"threat.indicator.confidence", conf};
+    }
+    if (h->ioc_field) fields[nf++] = (exh_field){"exhunt.indicator.field", h->ioc_field};
+  }
 
   exh_finding f = {0};
   f.rule_id = r->id;
@@ -106,5 +137,6 @@ int exhi_hit_emit(exh_output *o, const exhi_lr *lr, const exhi_hit *h, const cha
   f.n_fields = nf;
   f.message = msg;
   f.action = action_for(r, h->outcome);
+  if (ioc && ioc->actor[0]) f.actor = ioc->actor;
   return exh_output_finding(o, &f);
 }

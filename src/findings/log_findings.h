@@ -22,6 +22,11 @@ typedef struct exhi_hit {
   char *detail;           /* indicator detail, or NULL */
   size_t n_fields;
   exh_field fields[EXHI_HIT_FIELDS]; /* strings owned by the hit */
+  /* Indicator hits (detectors/logioc.h): the indicator, borrowed from the
+   * set it came from (index in the hunt's sets); the log field matched. */
+  const exh_ioc *ioc;
+  size_t ioc_set;
+  const char *ioc_field;
 } exhi_hit;
 
 void exhi_hit_clear(exhi_hit *h);

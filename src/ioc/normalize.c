@@ -77,6 +77,15 @@ static size_t refang(const char *in, size_t len, char *out, size_t size) {
               {"[@]", "@"}};
   size_t o = 0;
   size_t i = 0;
+  /* Every defanged form opens with one of these or is "hxxp": values from
+   * logs (looked up per record) almost never do, so copy them at once. */
+  if (!memchr(in, '[', len) && !memchr(in, '(', len) && !memchr(in, '{', len) &&
+      !(len >= 4 && (in[0] == 'h' || in[0] == 'H') && (in[1] == 'x' || in[1] == 'X'))) {
+    if (len >= size) return (size_t)-1;
+    memcpy(out, in, len);
+    out[len] = '\0';
+    return len;
+  }
   /* hxxp://, hXXps:// */
   if (len >= 4 && strncasecmp(in, "hxxp", 4) == 0) {
     if (o + 4 >= size) return (size_t)-1;

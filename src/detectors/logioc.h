@@ -1,0 +1,73 @@
+/*
+ * Indicators in logs: looks the web fields of one log record (client
+ * address, user agent, host, URL, requested file) up in immutable indicator
+ * sets (exh_ioc_set, from the store or from --iocs) and reports each
+ * indicator hit. No SQLite here except the sightings transaction, which the
+ * hunt runs after its workers are done.
+ *
+ * Indicator hits are findings of five fixed rules that sit after the
+ * compiled rules: hit rule index = exhi_lr_count(lr) + EXHI_LOGIOC_*.
+ */
+#ifndef EXHUNT_DETECTORS_LOGIOC_H
+#define EXHUNT_DETECTORS_LOGIOC_H
+
+#include "logrules.h"
+
+enum exhi_logioc_rule {
+  EXHI_LOGIOC_IP = 0,     /* source.ip */
+  EXHI_LOGIOC_UA,         /* user_agent.original */
+  EXHI_LOGIOC_DOMAIN,     /* url.domain */
+  EXHI_LOGIOC_URL,        /* url.domain + url.path */
+  EXHI_LOGIOC_PATH,       /* url.path: a web shell by name or path */
+  EXHI_LOGIOC_RULES
+};
+
+/* Sets consulted per record: the store's and the --iocs file's. */
+#define EXHI_LOGIOC_MAX_SETS 4
+
+/* The rule of a hit's rule index: a compiled rule or an indicator rule. */
+const exhi_lr_rule *exhi_hit_rule(const exhi_lr *lr, size_t rule);
+/* Whether a hit's rule index is an indicator rule. */
+int exhi_hit_rule_is_ioc(const exhi_lr *lr, size_t rule);
+
+/* Column bindings of a schema, cached per worker (schemas change rarely). */
+typedef struct exhi_logioc_cols {
+  const exhi_logschema *schema;
+  unsigned gen;
+  int ip, ua, host, path;
+} exhi_logioc_cols;
+
+/* Whether records of this kind carry web fields worth looking up. */
+int exhi_logioc_kind(int kind);
+
+/* One indicator hit: which rule, which set (index in sets), the indicator
+ * (borrowed from the set), the log field that matched (ECS name, static).
+ * A non-zero return stops the matching and is returned. */
+typedef int (*exhi_logioc_cb)(void *ctx, int which, size_t set, const exh_ioc *ioc,
+                              const char *field);
+
+/* The sets to look records up in, with the types each holds. */
+typedef struct exhi_logioc {
+  const exh_ioc_set *sets[EXHI_LOGIOC_MAX_SETS];
+  unsigned types[EXHI_LOGIOC_MAX_SETS]; /* bit per exh_ioc_type present */
+  size_t n_sets;
+} exhi_logioc;
+
+/* Adds a set (borrowed) unless it is empty or there are already
+ * EXHI_LOGIOC_MAX_SETS; returns its index, or -1. */
+int exhi_logioc_add(exhi_logioc *m, const exh_ioc_set *set);
+
+/* Looks rec's fields up in every set. Returns 0 or the callback's status. */
+int exhi_logioc_match(const exhi_logioc *m, exhi_logioc_cols *cols, const exhi_logrec *rec,
+                      exhi_logioc_cb cb, void *ctx);
+
+/* The sightings transaction on a store opened read-write. */
+int exhi_logioc_begin(exh_ioc_store *s, exh_error *err);
+int exhi_logioc_commit(exh_ioc_store *s, exh_error *err);
+void exhi_logioc_rollback(exh_ioc_store *s);
+
+/* An indicator file (any format `exhunt ioc import` reads) parsed by the
+ * ioc module into an in-memory store, loaded as a set. */
+int exhi_logioc_load_file(const char *path, exh_ioc_set **out, exh_error *err);
+
+#endif
