@@ -5,6 +5,7 @@
 #include "logrules.h"
 
 #include "../core/arena.h"
+#include "hscache.h"
 #include "yamltree.h"
 
 #include <dirent.h>
@@ -1080,7 +1081,7 @@ static int compile_db(const char *const *exprs, const unsigned *flags, const uns
                       const unsigned *origin, size_t n, hs_database_t **db, const exhi_lr *lr,
                       exh_error *err) {
   hs_compile_error_t *ce = NULL;
-  if (hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, db, &ce) == HS_SUCCESS)
+  if (exhi_hs_compile_cached(exprs, flags, ids, (unsigned)n, db, &ce) == HS_SUCCESS)
     return EXH_OK;
   int rc;
   if (ce && ce->expression >= 0 && (size_t)ce->expression < n && origin[ce->expression] < lr->n_pats) {
