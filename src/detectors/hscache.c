@@ -26,13 +26,20 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
 static char *make_key(const char *const *exprs, const unsigned *flags, const unsigned *ids,
                       unsigned n, size_t *klen) {
   const char *ver = hs_version();
-  size_t len = strlen(ver) + 1 + sizeof n;
+  /* The CPU too: a database built for one (AVX-512 here, none under
+   * valgrind) must not be loaded, or overwritten, by another. */
+  hs_platform_info_t plat;
+  memset(&plat, 0, sizeof plat);
+  if (hs_populate_platform(&plat) != HS_SUCCESS) return NULL;
+  size_t len = strlen(ver) + 1 + sizeof plat + sizeof n;
   for (unsigned i = 0; i < n; i++) len += strlen(exprs[i]) + 1 + 2 * sizeof(unsigned);
   char *k = malloc(len);
   if (!k) return NULL;
   size_t o = 0;
   memcpy(k + o, ver, strlen(ver) + 1);
   o += strlen(ver) + 1;
+  memcpy(k + o, &plat, sizeof plat);
+  o += sizeof plat;
   memcpy(k + o, &n, sizeof n);
   o += sizeof n;
   for (unsigned i = 0; i < n; i++) {

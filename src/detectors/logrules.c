@@ -1524,6 +1524,29 @@ static bool eval_node(const exhi_lr_scan *s, const cond *cd, int n) {
   }
 }
 
+static void bind_cols(exhi_lr_scan *s, const kindset *ks, int k, const exhi_logschema *schema) {
+  /* Column bindings change only with the schema. */
+  if (s->schema_of[k] != schema || s->gen[k] != schema->generation) {
+    for (size_t f = 0; f < ks->n_fields && f < 64; f++)
+      s->cols[k][f] = exhi_lr_field_col(schema, ks->fields[f].field);
+    s->schema_of[k] = schema;
+    s->gen[k] = schema->generation;
+  }
+}
+
+size_t exhi_lr_cols_needed(exhi_lr_scan *s, const exhi_logschema *schema, uint64_t mask) {
+  int k = schema->kind;
+  if (k < 0 || k >= EXHI_LOG_KINDS) return 0;
+  const kindset *ks = &s->lr->kinds[k];
+  bind_cols(s, ks, k, schema);
+  size_t n = 0;
+  for (size_t f = 0; f < ks->n_fields && f < 64; f++) {
+    int col = s->cols[k][f];
+    if (col >= 0 && (ks->field_mask[f] & mask) && (size_t)col + 1 > n) n = (size_t)col + 1;
+  }
+  return n;
+}
+
 int exhi_lr_eval(exhi_lr_scan *s, const exhi_logrec *rec, uint64_t mask, exhi_lr_hit_cb hit,
                  void *ctx, exh_error *err) {
   const exhi_lr *lr = s->lr;
@@ -1532,13 +1555,7 @@ int exhi_lr_eval(exhi_lr_scan *s, const exhi_logrec *rec, uint64_t mask, exhi_lr
   const kindset *ks = &lr->kinds[k];
   if (!ks->n_rules) return EXH_OK;
   while (s->n_set) s->bits[s->set[--s->n_set]] = 0;
-  /* Column bindings change only with the schema. */
-  if (s->schema_of[k] != rec->schema || s->gen[k] != rec->schema->generation) {
-    for (size_t f = 0; f < ks->n_fields && f < 64; f++)
-      s->cols[k][f] = exhi_lr_field_col(rec->schema, ks->fields[f].field);
-    s->schema_of[k] = rec->schema;
-    s->gen[k] = rec->schema->generation;
-  }
+  bind_cols(s, ks, k, rec->schema);
   for (size_t f = 0; f < ks->n_fields && f < 64; f++) {
     int col = s->cols[k][f];
     if (col < 0 || !(ks->field_mask[f] & mask)) continue;

@@ -111,12 +111,19 @@ typedef struct exhi_logrec {
   const char *line;
   size_t len;       /* without the line end */
   size_t nvals;
+  int partial;      /* only the first columns were split (split_upto) */
   exhi_logval v[EXHI_LOG_MAX_FIELDS];
 } exhi_logrec;
 
 /* Splits a data line by the schema's syntax. Extra W3C tokens (a user agent
  * written with spaces) are folded into cs(User-Agent) when the count is off. */
 void exhi_logrec_split(exhi_logrec *r, const exhi_logschema *s, const char *line, size_t len);
+/* Like exhi_logrec_split, but may stop once columns [0, ncols) are bound
+ * (sets r->partial then): a candidate line whose rules test the first
+ * columns of a W3C line need not be split to its end. Split again in full
+ * before reading any other column. */
+void exhi_logrec_split_upto(exhi_logrec *r, const exhi_logschema *s, const char *line, size_t len,
+                            size_t ncols);
 /* The value of column col, decoded into buf when it was escaped (cut at
  * size-1). Sets *len; returns a pointer valid while the line and buf live;
  * NULL when the column is absent. */
