@@ -1332,8 +1332,25 @@ int exhi_lr_needs_all_lines(const exhi_lr *lr, int kind) {
 
 /* ---- scanning ---------------------------------------------------------------- */
 
+/* Field values repeat (every request for /owa/auth/logon.aspx has the same
+ * url.path): what a field database found in a value is remembered, so the
+ * same value is not scanned again. Direct-mapped, per scan (per thread).
+ * 512 slots of ~200 bytes: ~100 KiB per thread. */
+#define MEMO_SLOTS 512
+/* Longer values are rarely repeated; they are scanned every time. */
+#define MEMO_VAL_MAX 160
+/* Patterns one value may match and still be remembered. */
+#define MEMO_IDS 8
+typedef struct memo {
+  const hs_database_t *db;  /* NULL: empty slot */
+  uint32_t len, n_ids;
+  unsigned ids[MEMO_IDS];
+  char val[MEMO_VAL_MAX];
+} memo;
+
 struct exhi_lr_scan {
   const exhi_lr *lr;
+  memo *memo;             /* MEMO_SLOTS */
   hs_scratch_t *scratch;
   unsigned char *bits;    /* per pattern: matched in this record */
   unsigned *set;          /* the patterns set in bits, to clear them fast */
@@ -1361,7 +1378,9 @@ int exhi_lr_scan_new(const exhi_lr *lr, exhi_lr_scan **out, exh_error *err) {
   s->bits = calloc(lr->n_pats + 1, 1);
   s->set = malloc((lr->n_pats + 1) * sizeof *s->set);
   s->val = malloc(EXHI_LR_FIELD_MAX);
-  if (!s->bits || !s->set || !s->val || hs_clone_scratch(lr->proto, &s->scratch) != HS_SUCCESS) {
+  s->memo = calloc(MEMO_SLOTS, sizeof *s->memo);
+  if (!s->bits || !s->set || !s->val || !s->memo ||
+      hs_clone_scratch(lr->proto, &s->scratch) != HS_SUCCESS) {
     exhi_lr_scan_free(s);
     return exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
   }
@@ -1378,6 +1397,7 @@ void exhi_lr_scan_free(exhi_lr_scan *s) {
   free(s->lines);
   free(s->masks);
   free(s->val);
+  free(s->memo);
   free(s);
 }
 
@@ -1566,8 +1586,35 @@ int exhi_lr_eval(exhi_lr_scan *s, const exhi_logrec *rec, uint64_t mask, exhi_lr
     /* W3C writes '-' for an empty value. */
     if (rec->schema->syntax == EXHI_SYN_W3C && vlen == 1 && v[0] == '-') vlen = 0;
     s->cur_len = vlen;
-    hs_error_t e = hs_scan(ks->fields[f].db, v ? v : "", (unsigned)vlen, 0, s->scratch, on_field, s);
+    const hs_database_t *db = ks->fields[f].db;
+    memo *m = NULL;
+    if (vlen <= MEMO_VAL_MAX) {
+      uint64_t h = 1469598103934665603ull ^ (uint64_t)(uintptr_t)db;
+      for (size_t i = 0; i < vlen; i++) h = (h ^ (unsigned char)v[i]) * 1099511628211ull;
+      m = &s->memo[(h ^ (h >> 29)) & (MEMO_SLOTS - 1)];
+      if (m->db == db && m->len == vlen && !memcmp(m->val, v, vlen)) {
+        for (uint32_t i = 0; i < m->n_ids; i++)
+          if (!s->bits[m->ids[i]]) {
+            s->bits[m->ids[i]] = 1;
+            s->set[s->n_set++] = m->ids[i];
+          }
+        continue;
+      }
+    }
+    size_t before = s->n_set;
+    hs_error_t e = hs_scan(db, v ? v : "", (unsigned)vlen, 0, s->scratch, on_field, s);
     if (e != HS_SUCCESS) return exhi_err(err, EXH_ERR_IO, "rules", 0, -1, "vectorscan error %d", (int)e);
+    /* Each pattern belongs to one field's database: what this scan set is
+     * exactly what the value matched. */
+    if (m && s->n_set - before <= MEMO_IDS) {
+      m->db = db;
+      m->len = (uint32_t)vlen;
+      m->n_ids = (uint32_t)(s->n_set - before);
+      memcpy(m->ids, s->set + before, m->n_ids * sizeof *m->ids);
+      memcpy(m->val, v, vlen);
+    } else if (m) {
+      m->db = NULL;
+    }
   }
   if (ks->keywords && (ks->kw_mask & mask)) {
     s->cur_len = rec->len > EXHI_LOG_BLOCK ? EXHI_LOG_BLOCK : rec->len;
