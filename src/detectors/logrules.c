@@ -256,6 +256,143 @@ static char *regex_prefilter(const char *re) {
   return r;
 }
 
+/* A regex's literal factor over raw lines: for a regex built only of
+ * literals, groups of literal alternatives and gaps (.* .+ .), the
+ * alternatives one of which every match must contain, e.g.
+ * ^/(owa/auth|ecp/auth|aspnet_client)/.*\.(aspx|ashx|asmx)$ gives
+ * (?:/owa/auth/|/ecp/auth/|/aspnet_client/). A literal set scans several
+ * times faster than the regex in prefilter mode (vectorscan confirms each
+ * factor hit with the regex's automaton). NULL when the regex has any other
+ * construct (classes, quantifiers on literals or groups, nested groups,
+ * top-level |, \d and the like): the prefilter-mode regex is used then. */
+#define FACTOR_ALTS 16 /* strings in one factor: more is no longer a literal scan */
+#define FACTOR_LEN 64  /* bytes of one string */
+typedef struct factor {
+  char s[FACTOR_ALTS][FACTOR_LEN + 1];
+  size_t n;
+} factor;
+
+static int is_meta(char c) { return c && strchr("\\.^$|?*+()[]{}", c) != NULL; }
+
+/* One literal character at *p (maybe escaped); 0 when it is not one. */
+static int lit_char(const char **p, char *out) {
+  const char *q = *p;
+  if (*q == '\\') {
+    unsigned char e = (unsigned char)q[1];
+    if (!e || (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9')) return 0;
+    *out = (char)e;
+    *p = q + 2;
+    return 1;
+  }
+  if (!*q || is_meta(*q)) return 0;
+  *out = *q;
+  *p = q + 1;
+  return 1;
+}
+
+/* Appends the strings of alts (n_alts, each len) to every string of f. */
+static int factor_cat(factor *f, char alts[][FACTOR_LEN + 1], size_t n_alts) {
+  if (f->n * n_alts > FACTOR_ALTS) return 0;
+  factor g;
+  g.n = 0;
+  for (size_t i = 0; i < f->n; i++)
+    for (size_t j = 0; j < n_alts; j++) {
+      if (strlen(f->s[i]) + strlen(alts[j]) > FACTOR_LEN) return 0;
+      snprintf(g.s[g.n++], FACTOR_LEN + 1, "%s%s", f->s[i], alts[j]);
+    }
+  *f = g;
+  return 1;
+}
+
+static size_t factor_min(const factor *f) {
+  size_t m = (size_t)-1;
+  for (size_t i = 0; i < f->n; i++)
+    if (strlen(f->s[i]) < m) m = strlen(f->s[i]);
+  return f->n ? m : 0;
+}
+
+static char *regex_literal_factor(const char *re) {
+  const char *p = re;
+  if (*p == '^') p++;
+  factor cur = {.n = 1}, best = {.n = 0};
+  cur.s[0][0] = '\0';
+  int ok = 1;
+  for (;;) {
+    char c;
+    int end = !*p || (p[0] == '$' && !p[1]);
+    int gap = !end && *p == '.';
+    if (end || gap) {
+      /* A segment between gaps: keep the one whose shortest string is longest. */
+      size_t m = factor_min(&cur);
+      if (m > factor_min(&best) || (m == factor_min(&best) && cur.n < best.n)) best = cur;
+      if (end) break;
+      p++;
+      if (*p == '*' || *p == '+' || *p == '?') p++;
+      if (*p == '?') p++;
+      cur.n = 1;
+      cur.s[0][0] = '\0';
+      continue;
+    }
+    char alts[FACTOR_ALTS][FACTOR_LEN + 1];
+    size_t n_alts = 0;
+    if (*p == '(') {
+      p++;
+      if (p[0] == '?' && p[1] == ':') p += 2;
+      size_t len = 0;
+      alts[0][0] = '\0';
+      n_alts = 1;
+      while (*p && *p != ')') {
+        if (*p == '|') {
+          if (n_alts == FACTOR_ALTS) { ok = 0; break; }
+          alts[n_alts++][0] = '\0';
+          len = 0;
+          p++;
+        } else if (lit_char(&p, &c) && len < FACTOR_LEN) {
+          alts[n_alts - 1][len++] = c;
+          alts[n_alts - 1][len] = '\0';
+        } else {
+          ok = 0;
+          break;
+        }
+      }
+      if (!ok || *p != ')') return NULL;
+      p++;
+    } else if (lit_char(&p, &c)) {
+      alts[0][0] = c;
+      alts[0][1] = '\0';
+      n_alts = 1;
+    } else {
+      return NULL;
+    }
+    /* An optional or repeated piece is not required: no factor then. */
+    if (*p == '?' || *p == '*' || *p == '+' || *p == '{') return NULL;
+    for (size_t i = 0; i < n_alts; i++)
+      if (strchr(alts[i], '"')) return NULL; /* CSV writes it doubled */
+    if (!factor_cat(&cur, alts, n_alts)) {
+      /* Too many or too long: end the segment here, start anew. */
+      size_t m = factor_min(&cur);
+      if (m > factor_min(&best) || (m == factor_min(&best) && cur.n < best.n)) best = cur;
+      cur.n = 1;
+      cur.s[0][0] = '\0';
+      if (!factor_cat(&cur, alts, n_alts)) return NULL;
+    }
+  }
+  /* Short factors hit everywhere: the regex itself prefilters better. */
+  if (factor_min(&best) < 4) return NULL;
+  sbuf b = {0};
+  sb_puts(&b, "(?:");
+  for (size_t i = 0; i < best.n; i++) {
+    if (i) sb_putc(&b, '|');
+    for (const char *q = best.s[i]; *q; q++) sb_lit(&b, (unsigned char)*q);
+  }
+  sb_putc(&b, ')');
+  if (b.oom) {
+    free(b.p);
+    return NULL;
+  }
+  return b.p;
+}
+
 /* ---- rule parsing ------------------------------------------------------- */
 
 typedef struct lctx {
@@ -428,8 +565,12 @@ static int add_item(lctx *c, size_t rule, const exhi_ynode *key, const exhi_ynod
     if (mod == MOD_RE) {
       sb_puts(&e, v->val);
       pt->flags = HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY | (re_i ? HS_FLAG_CASELESS : 0);
-      pt->pre = regex_prefilter(v->val);
-      pt->pre_flags = HS_FLAG_PREFILTER | HS_FLAG_CASELESS | HS_FLAG_ALLOWEMPTY;
+      if ((pt->pre = regex_literal_factor(v->val))) {
+        pt->pre_flags = HS_FLAG_CASELESS;
+      } else {
+        pt->pre = regex_prefilter(v->val);
+        pt->pre_flags = HS_FLAG_PREFILTER | HS_FLAG_CASELESS | HS_FLAG_ALLOWEMPTY;
+      }
     } else {
       /* Keywords (no field) match anywhere in the line, like Sigma's. */
       wildcard_expr(v->val, field ? mod : MOD_CONTAINS, &e, &best);
