@@ -92,6 +92,7 @@ typedef struct kindset {
 
 struct exhi_lr {
   exhi_arena arena;
+  int cache;    /* compiled databases may come from / go to the user cache */
   exhi_lr_rule *rules;
   size_t n_rules, cap_rules;
   item *items;
@@ -1222,7 +1223,11 @@ static int compile_db(const char *const *exprs, const unsigned *flags, const uns
                       const unsigned *origin, size_t n, hs_database_t **db, const exhi_lr *lr,
                       exh_error *err) {
   hs_compile_error_t *ce = NULL;
-  if (exhi_hs_compile_cached(exprs, flags, ids, (unsigned)n, db, &ce) == HS_SUCCESS)
+  /* Rule sets loaded from text (tests, fuzzing: thousands of one-off sets)
+   * are compiled every time rather than filling the cache. */
+  if ((lr->cache ? exhi_hs_compile_cached(exprs, flags, ids, (unsigned)n, db, &ce)
+                 : hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, db, &ce)) ==
+      HS_SUCCESS)
     return EXH_OK;
   int rc;
   if (ce && ce->expression >= 0 && (size_t)ce->expression < n && origin[ce->expression] < lr->n_pats) {
@@ -1419,6 +1424,7 @@ int exhi_lr_load(int builtin, const char *const *dirs, size_t n_dirs, const char
   size_t files = 0;
   for (size_t i = 0; i < n_dirs && !rc; i++) rc = load_dir(lr, dirs[i], 0, &files, err);
   if (!rc && iocs_path) rc = load_iocs(lr, iocs_path, err);
+  lr->cache = 1;
   if (!rc) rc = compile(lr, err);
   if (rc) {
     exhi_lr_free(lr);

@@ -32,7 +32,11 @@
 typedef struct exhi_logsrc exhi_logsrc;
 
 /* Opens a log file read-only (no atime, no symlink followed at the last
- * component); gzip is recognised by its magic bytes and inflated on the fly. */
+ * component); gzip is recognised by its magic bytes and inflated on the fly.
+ * Plain files are mapped a window at a time; the first open installs a
+ * process-wide SIGBUS handler that turns a truncation under the window of
+ * the source a thread last read from into an error of that source (faults
+ * elsewhere go to the handler there was). */
 int exhi_logsrc_open(const char *path, exhi_logsrc **out, exh_error *err);
 /* Opens a buffer the caller keeps alive (tests, fuzzing). */
 int exhi_logsrc_open_mem(const char *name, const void *data, size_t len,
