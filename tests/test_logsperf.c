@@ -164,6 +164,15 @@ static void test_mapped_reader(void) {
   CHECK_INT(exhi_logsrc_next(s, &b, &blen, &e), EXH_OK);
   CHECK_INT(blen, 0);
   exhi_logsrc_free(s);
+  /* Rotated (emptied) after it was read whole: nothing was lost. */
+  write_file(path, "a\nb\n", 4);
+  CHECK_INT(exhi_logsrc_open(path, &s, &e), EXH_OK);
+  CHECK_INT(exhi_logsrc_next(s, &b, &blen, &e), EXH_OK);
+  CHECK_INT(blen, 4);
+  CHECK_INT(truncate(path, 0), 0);
+  CHECK_INT(exhi_logsrc_next(s, &b, &blen, &e), EXH_OK);
+  CHECK_INT(blen, 0);
+  exhi_logsrc_free(s);
   unlink(path);
   free(data);
 }

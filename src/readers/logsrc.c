@@ -57,13 +57,13 @@ static _Thread_local exhi_logsrc *guarded;
 static struct sigaction old_bus;
 static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
 static int guard_ok;
+static size_t page_size; /* read once: sysconf is not async-signal-safe */
 
 static void on_bus(int sig, siginfo_t *si, void *uc) {
   exhi_logsrc *s = guarded;
   char *a = si ? (char *)si->si_addr : NULL;
   if (s && s->map && a >= s->map && a < s->map + s->map_len) {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    char *from = s->map + (((size_t)(a - s->map)) & ~(page - 1));
+    char *from = s->map + (((size_t)(a - s->map)) & ~(page_size - 1));
     size_t n = (size_t)(s->map + s->map_len - from);
     /* mmap is a plain system call: safe enough in a handler in practice. */
     if (mmap(from, n, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
@@ -86,6 +86,8 @@ static void on_bus(int sig, siginfo_t *si, void *uc) {
 }
 
 static void guard_install(void) {
+  long ps = sysconf(_SC_PAGESIZE);
+  page_size = ps > 0 ? (size_t)ps : 4096;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_bus;
@@ -279,8 +281,7 @@ static int fill_more(exhi_logsrc *s, size_t *added, exh_error *err) {
 /* Maps the window starting at the page holding s->pos. */
 static int map_at(exhi_logsrc *s, exh_error *err) {
   unmap(s);
-  size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  uint64_t off = s->pos & ~(uint64_t)(page - 1);
+  uint64_t off = s->pos & ~(uint64_t)(page_size - 1);
   size_t n = MAP_WINDOW + (size_t)(s->pos - off);
   if (off + n > s->size) n = (size_t)(s->size - off);
   void *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, s->fd, (off_t)off);
@@ -308,7 +309,7 @@ static int next_mapped(exhi_logsrc *s, const char **block, size_t *len, exh_erro
       /* A log still being written may have grown: read on to its new end. */
       struct stat st;
       if (fstat(s->fd, &st) != 0 || (uint64_t)st.st_size <= s->size) {
-        if (fstat(s->fd, &st) == 0 && (uint64_t)st.st_size < s->size) return shrank(s, err);
+        /* Everything it had was read: shrinking now (rotation) is no loss. */
         unmap(s);
         return EXH_OK;
       }
