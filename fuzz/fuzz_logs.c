@@ -37,6 +37,18 @@ static int on_line(void *c, size_t a, size_t b, uint64_t mask) {
   if (st->schema->nfields == 0) exhi_logschema_guess(st->schema, line, len);
   exhi_logrec_split(st->rec, st->schema, line, len);
   if (st->rec->nvals > EXHI_LOG_MAX_FIELDS) abort();
+  /* The partial split of candidates binds the same first columns. */
+  static exhi_logrec part;
+  size_t want[2] = {exhi_lr_cols_needed(scan, st->schema, mask), len % 24};
+  for (int w = 0; w < 2; w++) {
+    exhi_logrec_split_upto(&part, st->schema, line, len, want[w]);
+    size_t upto = want[w] < st->rec->nvals ? want[w] : st->rec->nvals;
+    if (part.nvals < upto || (!part.partial && part.nvals != st->rec->nvals)) abort();
+    for (size_t i = 0; i < upto; i++)
+      if (part.v[i].p != st->rec->v[i].p || part.v[i].len != st->rec->v[i].len ||
+          part.v[i].escaped != st->rec->v[i].escaped)
+        abort();
+  }
   for (size_t i = 0; i < st->rec->nvals; i++) {
     const exhi_logval *v = &st->rec->v[i];
     if (v->p < line || v->p + v->len > line + len) abort();

@@ -71,6 +71,7 @@ typedef struct fileres {
   int kind;
   uint64_t bytes, lines, candidates, events;
   int64_t first_ms, last_ms; /* first and last record time */
+  uint64_t size;        /* at discovery: the order files are taken in */
   exhi_hit *hits;
   size_t n_hits, cap_hits;
   uint32_t *table;      /* hash of groups: index+1, 0 empty */
@@ -88,6 +89,7 @@ struct exh_loghunt {
   uint64_t bytes_done;
   exhi_hit *merged;
   size_t n_merged;
+  size_t *order;        /* file indexes, largest first */
   atomic_size_t timeline_kept, timeline_dropped;
   int ran;
   /* Indicator sets looked up per record: [0] the store's (opt.iocs), then
@@ -111,7 +113,7 @@ int exh_loghunt_new(const exh_logrules *rules, const exh_loghunt_options *opt,
   return EXH_OK;
 }
 
-static int add_file(exh_loghunt *h, const char *path, exh_error *err) {
+static int add_file(exh_loghunt *h, const char *path, uint64_t size, exh_error *err) {
   if (h->n_files >= MAX_FILES)
     return exhi_err(err, EXH_ERR_LIMIT, path, 0, -1, "more than %d files in one hunt", MAX_FILES);
   if (h->n_files == h->cap_files) {
@@ -126,6 +128,7 @@ static int add_file(exh_loghunt *h, const char *path, exh_error *err) {
   f->path = strdup(path);
   if (!f->path) return exhi_err(err, EXH_ERR_NOMEM, path, 0, -1, "out of memory");
   f->first_ms = f->last_ms = -1;
+  f->size = size;
   h->n_files++;
   return EXH_OK;
 }
@@ -163,7 +166,7 @@ static int walk(exh_loghunt *h, const char *dir, int depth, exh_error *err) {
     struct stat st;
     if (lstat(path, &st) != 0) continue;
     if (S_ISDIR(st.st_mode)) rc = walk(h, path, depth + 1, err);
-    else if (S_ISREG(st.st_mode)) rc = add_file(h, path, err);
+    else if (S_ISREG(st.st_mode)) rc = add_file(h, path, (uint64_t)st.st_size, err);
     /* links and devices: never followed, never read */
   }
   for (size_t i = 0; i < n; i++) free(names[i]);
@@ -178,7 +181,7 @@ int exh_loghunt_add(exh_loghunt *h, const char *path, exh_error *err) {
   if (S_ISDIR(st.st_mode)) return walk(h, path, 0, err);
   /* A FIFO or a device would block or never end: logs are regular files. */
   if (!S_ISREG(st.st_mode)) return exhi_err(err, EXH_ERR_IO, path, 0, -1, "not a regular file");
-  return add_file(h, path, err);
+  return add_file(h, path, (uint64_t)st.st_size, err);
 }
 
 /* ---- one file ------------------------------------------------------------ */
@@ -312,6 +315,8 @@ static int on_hit(void *c, size_t rule, const char *detail) {
   const exhi_lr *lr = w->h->rules->lr;
   const exhi_lr_rule *r = exhi_hit_rule(lr, rule);
   int is_ioc = exhi_hit_rule_is_ioc(lr, rule);
+  /* A hit reads every column (time, client, evidence). */
+  if (w->rec.partial) exhi_logrec_split(&w->rec, &w->schema, w->rec.line, w->rec.len);
   int64_t t = w->schema.kind == EXHI_LOG_EVTX ? w->evtx_ms : exhi_logrec_time(&w->rec);
   if (r->channel) {
     /* A rule for one event log (Sigma's service) ignores the others. */
@@ -529,8 +534,9 @@ static int do_line(void *c, size_t a, size_t b, uint64_t rules) {
   if (w->schema.nfields == 0) exhi_logschema_guess(&w->schema, line, len);
   w->f->candidates++;
   w->cur_line = line_at(w, a);
-  exhi_logrec_split(&w->rec, &w->schema, line, len);
   if (w->ioc_lines) {
+    /* Indicators may sit in any column: split the whole line. */
+    exhi_logrec_split(&w->rec, &w->schema, line, len);
     int rc = exhi_logioc_match(&w->h->iocs, &w->ioc_cols, &w->rec, on_ioc, w);
     if (rc) return rc;
     /* Every line came here for the indicators: the rules still see only
@@ -540,6 +546,11 @@ static int do_line(void *c, size_t a, size_t b, uint64_t rules) {
     if (rc) return rc;
     if (!mask) return 0;
     rules = mask;
+  } else if (w->schema.syntax == EXHI_SYN_W3C) {
+    exhi_logrec_split_upto(&w->rec, &w->schema, line, len,
+                           exhi_lr_cols_needed(w->scan, &w->schema, rules));
+  } else {
+    exhi_logrec_split(&w->rec, &w->schema, line, len);
   }
   return exhi_lr_eval(w->scan, &w->rec, rules, on_hit, w, &w->err);
 }
@@ -693,6 +704,7 @@ static void *work(void *arg) {
   for (;;) {
     size_t i = atomic_fetch_add(&h->next, 1);
     if (i >= h->n_files) break;
+    i = h->order[i];
     w->f = &h->files[i];
     w->file_index = i;
     scan_file(w);
@@ -773,9 +785,24 @@ static int merge(exh_loghunt *h, exh_error *err) {
   return EXH_OK;
 }
 
+/* Largest files first: the pool's last file is a small one, so no thread
+ * sits idle while another finishes a big file (results stay in file order:
+ * each file has its own slot). */
+static _Thread_local const exh_loghunt *order_h;
+static int cmp_size(const void *a, const void *b) {
+  const fileres *x = &order_h->files[*(const size_t *)a], *y = &order_h->files[*(const size_t *)b];
+  if (x->size != y->size) return x->size > y->size ? -1 : 1;
+  return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
 int exh_loghunt_run(exh_loghunt *h, exh_error *err) {
   if (h->ran) return exhi_err(err, EXH_ERR_INVALID, NULL, 0, -1, "a hunt runs once");
   h->ran = 1;
+  h->order = malloc((h->n_files ? h->n_files : 1) * sizeof *h->order);
+  if (!h->order) return exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "out of memory");
+  for (size_t i = 0; i < h->n_files; i++) h->order[i] = i;
+  order_h = h;
+  qsort(h->order, h->n_files, sizeof *h->order, cmp_size);
   unsigned n = h->opt.threads;
   if (!n) {
     long c = sysconf(_SC_NPROCESSORS_ONLN);
@@ -987,6 +1014,7 @@ void exh_loghunt_free(exh_loghunt *h) {
   }
   for (size_t i = 0; i < h->n_merged; i++) exhi_hit_clear(&h->merged[i]);
   free(h->merged);
+  free(h->order);
   free(h->files);
   pthread_mutex_destroy(&h->mu);
   free(h);

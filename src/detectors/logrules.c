@@ -5,6 +5,7 @@
 #include "logrules.h"
 
 #include "../core/arena.h"
+#include "hscache.h"
 #include "yamltree.h"
 
 #include <dirent.h>
@@ -91,6 +92,7 @@ typedef struct kindset {
 
 struct exhi_lr {
   exhi_arena arena;
+  int cache;    /* compiled databases may come from / go to the user cache */
   exhi_lr_rule *rules;
   size_t n_rules, cap_rules;
   item *items;
@@ -253,6 +255,143 @@ static char *regex_prefilter(const char *re) {
   memcpy(r, a, (size_t)(b - a));
   r[b - a] = '\0';
   return r;
+}
+
+/* A regex's literal factor over raw lines: for a regex built only of
+ * literals, groups of literal alternatives and gaps (.* .+ .), the
+ * alternatives one of which every match must contain, e.g.
+ * ^/(owa/auth|ecp/auth|aspnet_client)/.*\.(aspx|ashx|asmx)$ gives
+ * (?:/owa/auth/|/ecp/auth/|/aspnet_client/). A literal set scans several
+ * times faster than the regex in prefilter mode (vectorscan confirms each
+ * factor hit with the regex's automaton). NULL when the regex has any other
+ * construct (classes, quantifiers on literals or groups, nested groups,
+ * top-level |, \d and the like): the prefilter-mode regex is used then. */
+#define FACTOR_ALTS 16 /* strings in one factor: more is no longer a literal scan */
+#define FACTOR_LEN 64  /* bytes of one string */
+typedef struct factor {
+  char s[FACTOR_ALTS][FACTOR_LEN + 1];
+  size_t n;
+} factor;
+
+static int is_meta(char c) { return c && strchr("\\.^$|?*+()[]{}", c) != NULL; }
+
+/* One literal character at *p (maybe escaped); 0 when it is not one. */
+static int lit_char(const char **p, char *out) {
+  const char *q = *p;
+  if (*q == '\\') {
+    unsigned char e = (unsigned char)q[1];
+    if (!e || (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9')) return 0;
+    *out = (char)e;
+    *p = q + 2;
+    return 1;
+  }
+  if (!*q || is_meta(*q)) return 0;
+  *out = *q;
+  *p = q + 1;
+  return 1;
+}
+
+/* Appends the strings of alts (n_alts, each len) to every string of f. */
+static int factor_cat(factor *f, char alts[][FACTOR_LEN + 1], size_t n_alts) {
+  if (f->n * n_alts > FACTOR_ALTS) return 0;
+  factor g;
+  g.n = 0;
+  for (size_t i = 0; i < f->n; i++)
+    for (size_t j = 0; j < n_alts; j++) {
+      if (strlen(f->s[i]) + strlen(alts[j]) > FACTOR_LEN) return 0;
+      snprintf(g.s[g.n++], FACTOR_LEN + 1, "%s%s", f->s[i], alts[j]);
+    }
+  *f = g;
+  return 1;
+}
+
+static size_t factor_min(const factor *f) {
+  size_t m = (size_t)-1;
+  for (size_t i = 0; i < f->n; i++)
+    if (strlen(f->s[i]) < m) m = strlen(f->s[i]);
+  return f->n ? m : 0;
+}
+
+static char *regex_literal_factor(const char *re) {
+  const char *p = re;
+  if (*p == '^') p++;
+  factor cur = {.n = 1}, best = {.n = 0};
+  cur.s[0][0] = '\0';
+  int ok = 1;
+  for (;;) {
+    char c;
+    int end = !*p || (p[0] == '$' && !p[1]);
+    int gap = !end && *p == '.';
+    if (end || gap) {
+      /* A segment between gaps: keep the one whose shortest string is longest. */
+      size_t m = factor_min(&cur);
+      if (m > factor_min(&best) || (m == factor_min(&best) && cur.n < best.n)) best = cur;
+      if (end) break;
+      p++;
+      if (*p == '*' || *p == '+' || *p == '?') p++;
+      if (*p == '?') p++;
+      cur.n = 1;
+      cur.s[0][0] = '\0';
+      continue;
+    }
+    char alts[FACTOR_ALTS][FACTOR_LEN + 1];
+    size_t n_alts = 0;
+    if (*p == '(') {
+      p++;
+      if (p[0] == '?' && p[1] == ':') p += 2;
+      size_t len = 0;
+      alts[0][0] = '\0';
+      n_alts = 1;
+      while (*p && *p != ')') {
+        if (*p == '|') {
+          if (n_alts == FACTOR_ALTS) { ok = 0; break; }
+          alts[n_alts++][0] = '\0';
+          len = 0;
+          p++;
+        } else if (lit_char(&p, &c) && len < FACTOR_LEN) {
+          alts[n_alts - 1][len++] = c;
+          alts[n_alts - 1][len] = '\0';
+        } else {
+          ok = 0;
+          break;
+        }
+      }
+      if (!ok || *p != ')') return NULL;
+      p++;
+    } else if (lit_char(&p, &c)) {
+      alts[0][0] = c;
+      alts[0][1] = '\0';
+      n_alts = 1;
+    } else {
+      return NULL;
+    }
+    /* An optional or repeated piece is not required: no factor then. */
+    if (*p == '?' || *p == '*' || *p == '+' || *p == '{') return NULL;
+    for (size_t i = 0; i < n_alts; i++)
+      if (strchr(alts[i], '"')) return NULL; /* CSV writes it doubled */
+    if (!factor_cat(&cur, alts, n_alts)) {
+      /* Too many or too long: end the segment here, start anew. */
+      size_t m = factor_min(&cur);
+      if (m > factor_min(&best) || (m == factor_min(&best) && cur.n < best.n)) best = cur;
+      cur.n = 1;
+      cur.s[0][0] = '\0';
+      if (!factor_cat(&cur, alts, n_alts)) return NULL;
+    }
+  }
+  /* Short factors hit everywhere: the regex itself prefilters better. */
+  if (factor_min(&best) < 4) return NULL;
+  sbuf b = {0};
+  sb_puts(&b, "(?:");
+  for (size_t i = 0; i < best.n; i++) {
+    if (i) sb_putc(&b, '|');
+    for (const char *q = best.s[i]; *q; q++) sb_lit(&b, (unsigned char)*q);
+  }
+  sb_putc(&b, ')');
+  if (b.oom) {
+    free(b.p);
+    return NULL;
+  }
+  return b.p;
 }
 
 /* ---- rule parsing ------------------------------------------------------- */
@@ -427,8 +566,12 @@ static int add_item(lctx *c, size_t rule, const exhi_ynode *key, const exhi_ynod
     if (mod == MOD_RE) {
       sb_puts(&e, v->val);
       pt->flags = HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY | (re_i ? HS_FLAG_CASELESS : 0);
-      pt->pre = regex_prefilter(v->val);
-      pt->pre_flags = HS_FLAG_PREFILTER | HS_FLAG_CASELESS | HS_FLAG_ALLOWEMPTY;
+      if ((pt->pre = regex_literal_factor(v->val))) {
+        pt->pre_flags = HS_FLAG_CASELESS;
+      } else {
+        pt->pre = regex_prefilter(v->val);
+        pt->pre_flags = HS_FLAG_PREFILTER | HS_FLAG_CASELESS | HS_FLAG_ALLOWEMPTY;
+      }
     } else {
       /* Keywords (no field) match anywhere in the line, like Sigma's. */
       wildcard_expr(v->val, field ? mod : MOD_CONTAINS, &e, &best);
@@ -898,7 +1041,11 @@ static int compile_db(const char *const *exprs, const unsigned *flags, const uns
                       const unsigned *origin, size_t n, hs_database_t **db, const exhi_lr *lr,
                       exh_error *err) {
   hs_compile_error_t *ce = NULL;
-  if (hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, db, &ce) == HS_SUCCESS)
+  /* Rule sets loaded from text (tests, fuzzing: thousands of one-off sets)
+   * are compiled every time rather than filling the cache. */
+  if ((lr->cache ? exhi_hs_compile_cached(exprs, flags, ids, (unsigned)n, db, &ce)
+                 : hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, db, &ce)) ==
+      HS_SUCCESS)
     return EXH_OK;
   int rc;
   if (ce && ce->expression >= 0 && (size_t)ce->expression < n && origin[ce->expression] < lr->n_pats) {
@@ -1097,6 +1244,7 @@ int exhi_lr_load(int builtin, const char *const *dirs, size_t n_dirs, const char
   /* Indicators are matched by detectors/logioc.c from the ioc module's sets. */
   if (!rc && iocs_path)
     rc = exhi_err(err, EXH_ERR_INVALID, iocs_path, 0, -1, "indicators are not rules: load them as a set");
+  lr->cache = 1;
   if (!rc) rc = compile(lr, err);
   if (rc) {
     exhi_lr_free(lr);
@@ -1151,8 +1299,25 @@ int exhi_lr_needs_all_lines(const exhi_lr *lr, int kind) {
 
 /* ---- scanning ---------------------------------------------------------------- */
 
+/* Field values repeat (every request for /owa/auth/logon.aspx has the same
+ * url.path): what a field database found in a value is remembered, so the
+ * same value is not scanned again. Direct-mapped, per scan (per thread).
+ * 512 slots of ~200 bytes: ~100 KiB per thread. */
+#define MEMO_SLOTS 512
+/* Longer values are rarely repeated; they are scanned every time. */
+#define MEMO_VAL_MAX 160
+/* Patterns one value may match and still be remembered. */
+#define MEMO_IDS 8
+typedef struct memo {
+  const hs_database_t *db;  /* NULL: empty slot */
+  uint32_t len, n_ids;
+  unsigned ids[MEMO_IDS];
+  char val[MEMO_VAL_MAX];
+} memo;
+
 struct exhi_lr_scan {
   const exhi_lr *lr;
+  memo *memo;             /* MEMO_SLOTS */
   hs_scratch_t *scratch;
   unsigned char *bits;    /* per pattern: matched in this record */
   unsigned *set;          /* the patterns set in bits, to clear them fast */
@@ -1163,7 +1328,6 @@ struct exhi_lr_scan {
   const kindset *ks;      /* of the block being prefiltered */
   const char *block;
   size_t block_len;
-  size_t last_end;        /* end of the last candidate line */
   int cols[EXHI_LOG_KINDS][64]; /* field -> column for the bound schema */
   unsigned gen[EXHI_LOG_KINDS];
   const void *schema_of[EXHI_LOG_KINDS];
@@ -1180,7 +1344,9 @@ int exhi_lr_scan_new(const exhi_lr *lr, exhi_lr_scan **out, exh_error *err) {
   s->bits = calloc(lr->n_pats + 1, 1);
   s->set = malloc((lr->n_pats + 1) * sizeof *s->set);
   s->val = malloc(EXHI_LR_FIELD_MAX);
-  if (!s->bits || !s->set || !s->val || hs_clone_scratch(lr->proto, &s->scratch) != HS_SUCCESS) {
+  s->memo = calloc(MEMO_SLOTS, sizeof *s->memo);
+  if (!s->bits || !s->set || !s->val || !s->memo ||
+      hs_clone_scratch(lr->proto, &s->scratch) != HS_SUCCESS) {
     exhi_lr_scan_free(s);
     return exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
   }
@@ -1197,6 +1363,7 @@ void exhi_lr_scan_free(exhi_lr_scan *s) {
   free(s->lines);
   free(s->masks);
   free(s->val);
+  free(s->memo);
   free(s);
 }
 
@@ -1207,13 +1374,18 @@ static int on_prefilter(unsigned id, unsigned long long from, unsigned long long
   uint64_t mask = s->ks->pre_mask[id];
   size_t pos = to ? (size_t)to - 1 : 0;
   if (pos >= s->block_len) pos = s->block_len ? s->block_len - 1 : 0;
-  /* Matches come in end order: one on the last candidate line adds its rules. */
-  if (s->n_lines && pos < s->last_end && pos >= s->lines[s->n_lines - 1]) {
+  /* Matches come in end order: one on the last candidate line adds its
+   * rules. Only the bytes since that line's start are searched for a line
+   * end, and the line's own end is found once, by exhi_lr_prefilter. */
+  size_t lo = 0;
+  int same = s->n_lines && pos >= s->lines[s->n_lines - 1];
+  if (same) lo = s->lines[s->n_lines - 1];
+  const char *nl = pos > lo ? memrchr(s->block + lo, '\n', pos - lo) : NULL;
+  if (same && !nl) {
     s->masks[s->n_lines - 1] |= mask;
     return 0;
   }
-  const char *nl = pos ? memrchr(s->block, '\n', pos) : NULL;
-  size_t start = nl ? (size_t)(nl - s->block) + 1 : 0;
+  size_t start = nl ? (size_t)(nl - s->block) + 1 : lo;
   if (s->n_lines == s->cap_lines) {
     size_t *q = grow(s->lines, &s->cap_lines, s->n_lines + 1, sizeof *q);
     if (!q) {
@@ -1230,9 +1402,6 @@ static int on_prefilter(unsigned id, unsigned long long from, unsigned long long
   }
   s->masks[s->n_lines] = mask;
   s->lines[s->n_lines++] = start;
-  const char *e = memchr(s->block + pos, '\n', s->block_len - pos);
-  size_t end = e ? (size_t)(e - s->block) + 1 : s->block_len;
-  if (end > s->last_end) s->last_end = end;
   return 0;
 }
 
@@ -1244,7 +1413,6 @@ int exhi_lr_prefilter(exhi_lr_scan *s, int kind, const char *block, size_t len,
   s->block = block;
   s->block_len = len;
   s->n_lines = 0;
-  s->last_end = 0;
   s->oom = 0;
   /* hs takes an unsigned int length: scan in slices on line ends. */
   size_t off = 0;
@@ -1343,6 +1511,29 @@ static bool eval_node(const exhi_lr_scan *s, const cond *cd, int n) {
   }
 }
 
+static void bind_cols(exhi_lr_scan *s, const kindset *ks, int k, const exhi_logschema *schema) {
+  /* Column bindings change only with the schema. */
+  if (s->schema_of[k] != schema || s->gen[k] != schema->generation) {
+    for (size_t f = 0; f < ks->n_fields && f < 64; f++)
+      s->cols[k][f] = exhi_lr_field_col(schema, ks->fields[f].field);
+    s->schema_of[k] = schema;
+    s->gen[k] = schema->generation;
+  }
+}
+
+size_t exhi_lr_cols_needed(exhi_lr_scan *s, const exhi_logschema *schema, uint64_t mask) {
+  int k = schema->kind;
+  if (k < 0 || k >= EXHI_LOG_KINDS) return 0;
+  const kindset *ks = &s->lr->kinds[k];
+  bind_cols(s, ks, k, schema);
+  size_t n = 0;
+  for (size_t f = 0; f < ks->n_fields && f < 64; f++) {
+    int col = s->cols[k][f];
+    if (col >= 0 && (ks->field_mask[f] & mask) && (size_t)col + 1 > n) n = (size_t)col + 1;
+  }
+  return n;
+}
+
 int exhi_lr_eval(exhi_lr_scan *s, const exhi_logrec *rec, uint64_t mask, exhi_lr_hit_cb hit,
                  void *ctx, exh_error *err) {
   const exhi_lr *lr = s->lr;
@@ -1351,13 +1542,7 @@ int exhi_lr_eval(exhi_lr_scan *s, const exhi_logrec *rec, uint64_t mask, exhi_lr
   const kindset *ks = &lr->kinds[k];
   if (!ks->n_rules) return EXH_OK;
   while (s->n_set) s->bits[s->set[--s->n_set]] = 0;
-  /* Column bindings change only with the schema. */
-  if (s->schema_of[k] != rec->schema || s->gen[k] != rec->schema->generation) {
-    for (size_t f = 0; f < ks->n_fields && f < 64; f++)
-      s->cols[k][f] = exhi_lr_field_col(rec->schema, ks->fields[f].field);
-    s->schema_of[k] = rec->schema;
-    s->gen[k] = rec->schema->generation;
-  }
+  bind_cols(s, ks, k, rec->schema);
   for (size_t f = 0; f < ks->n_fields && f < 64; f++) {
     int col = s->cols[k][f];
     if (col < 0 || !(ks->field_mask[f] & mask)) continue;
@@ -1368,8 +1553,45 @@ int exhi_lr_eval(exhi_lr_scan *s, const exhi_logrec *rec, uint64_t mask, exhi_lr
     /* W3C writes '-' for an empty value. */
     if (rec->schema->syntax == EXHI_SYN_W3C && vlen == 1 && v[0] == '-') vlen = 0;
     s->cur_len = vlen;
-    hs_error_t e = hs_scan(ks->fields[f].db, v ? v : "", (unsigned)vlen, 0, s->scratch, on_field, s);
+    const hs_database_t *db = ks->fields[f].db;
+    memo *m = NULL;
+    if (vlen <= MEMO_VAL_MAX) {
+      /* Eight bytes at a time: this runs for every candidate's fields. */
+      uint64_t h = (uint64_t)(uintptr_t)db ^ (vlen * 0x9E3779B97F4A7C15ull), w8;
+      size_t i = 0;
+      for (; i + 8 <= vlen; i += 8) {
+        memcpy(&w8, v + i, 8);
+        h = (h ^ w8) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+      }
+      w8 = 0;
+      memcpy(&w8, v + i, vlen - i);
+      h = (h ^ w8) * 0xc4ceb9fe1a85ec53ull;
+      h ^= h >> 29;
+      m = &s->memo[h & (MEMO_SLOTS - 1)];
+      if (m->db == db && m->len == vlen && !memcmp(m->val, v, vlen)) {
+        for (uint32_t j = 0; j < m->n_ids; j++)
+          if (!s->bits[m->ids[j]]) {
+            s->bits[m->ids[j]] = 1;
+            s->set[s->n_set++] = m->ids[j];
+          }
+        continue;
+      }
+    }
+    size_t before = s->n_set;
+    hs_error_t e = hs_scan(db, v ? v : "", (unsigned)vlen, 0, s->scratch, on_field, s);
     if (e != HS_SUCCESS) return exhi_err(err, EXH_ERR_IO, "rules", 0, -1, "vectorscan error %d", (int)e);
+    /* Each pattern belongs to one field's database: what this scan set is
+     * exactly what the value matched. */
+    if (m && s->n_set - before <= MEMO_IDS) {
+      m->db = db;
+      m->len = (uint32_t)vlen;
+      m->n_ids = (uint32_t)(s->n_set - before);
+      memcpy(m->ids, s->set + before, m->n_ids * sizeof *m->ids);
+      memcpy(m->val, v, vlen);
+    } else if (m) {
+      m->db = NULL;
+    }
   }
   if (ks->keywords && (ks->kw_mask & mask)) {
     s->cur_len = rec->len > EXHI_LOG_BLOCK ? EXHI_LOG_BLOCK : rec->len;

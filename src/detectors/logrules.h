@@ -96,6 +96,10 @@ typedef int (*exhi_lr_hit_cb)(void *ctx, size_t rule, const char *ioc_detail);
 int exhi_lr_eval(exhi_lr_scan *s, const exhi_logrec *rec, uint64_t rules, exhi_lr_hit_cb hit,
                  void *ctx, exh_error *err);
 
+/* How many leading columns of a record of this schema the rules in `rules`
+ * read (the highest bound column + 1; 0 when they read none). */
+size_t exhi_lr_cols_needed(exhi_lr_scan *s, const exhi_logschema *schema, uint64_t rules);
+
 /* Column of an ECS-or-native field name in a schema (aliases applied), or -1. */
 int exhi_lr_field_col(const exhi_logschema *s, const char *name);
 

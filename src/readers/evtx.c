@@ -153,6 +153,7 @@ void exhi_evtx_record_from_xml(const char *xml, long event_id, int level, exhi_l
   }
   data_fields(&b, xml);
   rec->nvals = schema->nfields;
+  rec->partial = 0;
   exhi_logschema_touch(schema);
 }
 

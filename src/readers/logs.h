@@ -32,7 +32,11 @@
 typedef struct exhi_logsrc exhi_logsrc;
 
 /* Opens a log file read-only (no atime, no symlink followed at the last
- * component); gzip is recognised by its magic bytes and inflated on the fly. */
+ * component); gzip is recognised by its magic bytes and inflated on the fly.
+ * Plain files are mapped a window at a time; the first open installs a
+ * process-wide SIGBUS handler that turns a truncation under the window of
+ * the source a thread last read from into an error of that source (faults
+ * elsewhere go to the handler there was). */
 int exhi_logsrc_open(const char *path, exhi_logsrc **out, exh_error *err);
 /* Opens a buffer the caller keeps alive (tests, fuzzing). */
 int exhi_logsrc_open_mem(const char *name, const void *data, size_t len,
@@ -111,12 +115,19 @@ typedef struct exhi_logrec {
   const char *line;
   size_t len;       /* without the line end */
   size_t nvals;
+  int partial;      /* only the first columns were split (split_upto) */
   exhi_logval v[EXHI_LOG_MAX_FIELDS];
 } exhi_logrec;
 
 /* Splits a data line by the schema's syntax. Extra W3C tokens (a user agent
  * written with spaces) are folded into cs(User-Agent) when the count is off. */
 void exhi_logrec_split(exhi_logrec *r, const exhi_logschema *s, const char *line, size_t len);
+/* Like exhi_logrec_split, but may stop once columns [0, ncols) are bound
+ * (sets r->partial then): a candidate line whose rules test the first
+ * columns of a W3C line need not be split to its end. Split again in full
+ * before reading any other column. */
+void exhi_logrec_split_upto(exhi_logrec *r, const exhi_logschema *s, const char *line, size_t len,
+                            size_t ncols);
 /* The value of column col, decoded into buf when it was escaped (cut at
  * size-1). Sets *len; returns a pointer valid while the line and buf live;
  * NULL when the column is absent. */

@@ -340,14 +340,52 @@ static void split_w3c(exhi_logrec *r, const exhi_logschema *s, const char *line,
   r->nvals = n;
 }
 
+/* The first ncols tokens of a W3C line, when they come before the user
+ * agent (whose spaces would shift the columns after it). */
+static int split_w3c_head(exhi_logrec *r, const exhi_logschema *s, const char *line, size_t len,
+                          size_t ncols) {
+  if (ncols > s->nfields || ncols > EXHI_LOG_MAX_FIELDS || (s->ua_col >= 0 && ncols > (size_t)s->ua_col))
+    return 0;
+  size_t n = 0, i = 0;
+  while (n < ncols && i < len) {
+    while (i < len && line[i] == ' ') i++;
+    if (i >= len) break;
+    size_t a = i;
+    const char *sp = memchr(line + i, ' ', len - i);
+    i = sp ? (size_t)(sp - line) : len;
+    r->v[n].p = line + a;
+    r->v[n].len = (uint32_t)(i - a);
+    r->v[n].escaped = 0;
+    n++;
+  }
+  r->nvals = n;
+  /* A short line was split whole. */
+  r->partial = n == ncols && i < len;
+  return 1;
+}
+
 void exhi_logrec_split(exhi_logrec *r, const exhi_logschema *s, const char *line, size_t len) {
   while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
   r->schema = s;
   r->line = line;
   r->len = len;
   r->nvals = 0;
+  r->partial = 0;
   if (s->syntax == EXHI_SYN_CSV) split_csv(r, line, len);
   else if (s->syntax == EXHI_SYN_W3C) split_w3c(r, s, line, len);
+}
+
+void exhi_logrec_split_upto(exhi_logrec *r, const exhi_logschema *s, const char *line, size_t len,
+                            size_t ncols) {
+  size_t l = len;
+  while (l && (line[l - 1] == '\n' || line[l - 1] == '\r')) l--;
+  if (s->syntax == EXHI_SYN_W3C) {
+    r->schema = s;
+    r->line = line;
+    r->len = l;
+    if (split_w3c_head(r, s, line, l, ncols)) return;
+  }
+  exhi_logrec_split(r, s, line, len);
 }
 
 const char *exhi_logrec_value(const exhi_logrec *r, int col, char *buf, size_t size,

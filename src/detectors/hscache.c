@@ -1,0 +1,178 @@
+/* Compiled vectorscan databases kept between runs (see hscache.h). */
+#define _GNU_SOURCE
+#include "hscache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A cache file larger than this is not ours (the rule set's biggest
+ * database is well under 1 MiB; 20 000 --iocs addresses give a few MiB). */
+#define CACHE_FILE_MAX (64u << 20)
+static const char MAGIC[8] = "EXHSDB1";
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+  const unsigned char *b = p;
+  for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+  return h;
+}
+
+/* The key: every input of the compile, unambiguously (lengths first). */
+static char *make_key(const char *const *exprs, const unsigned *flags, const unsigned *ids,
+                      unsigned n, size_t *klen) {
+  const char *ver = hs_version();
+  /* The CPU too: a database built for one (AVX-512 here, none under
+   * valgrind) must not be loaded, or overwritten, by another. */
+  hs_platform_info_t plat;
+  memset(&plat, 0, sizeof plat);
+  if (hs_populate_platform(&plat) != HS_SUCCESS) return NULL;
+  size_t len = strlen(ver) + 1 + sizeof plat + sizeof n;
+  for (unsigned i = 0; i < n; i++) len += strlen(exprs[i]) + 1 + 2 * sizeof(unsigned);
+  char *k = malloc(len);
+  if (!k) return NULL;
+  size_t o = 0;
+  memcpy(k + o, ver, strlen(ver) + 1);
+  o += strlen(ver) + 1;
+  memcpy(k + o, &plat, sizeof plat);
+  o += sizeof plat;
+  memcpy(k + o, &n, sizeof n);
+  o += sizeof n;
+  for (unsigned i = 0; i < n; i++) {
+    size_t l = strlen(exprs[i]) + 1;
+    memcpy(k + o, exprs[i], l);
+    o += l;
+    memcpy(k + o, &flags[i], sizeof flags[i]);
+    o += sizeof flags[i];
+    memcpy(k + o, &ids[i], sizeof ids[i]);
+    o += sizeof ids[i];
+  }
+  *klen = len;
+  return k;
+}
+
+/* The cache folder, created (0700) when missing; 0 when there is none. */
+static int cache_dir(char *buf, size_t size) {
+  const char *off = getenv("EXHUNT_NO_CACHE");
+  if (off && off[0] && strcmp(off, "0")) return 0;
+  const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+  int w;
+  /* XDG Base Directory spec: a relative XDG_CACHE_HOME is invalid. */
+  if (xdg && xdg[0] == '/') w = snprintf(buf, size, "%s/exhunt", xdg);
+  else if (home && home[0] == '/') w = snprintf(buf, size, "%s/.cache/exhunt", home);
+  else return 0;
+  if (w < 0 || (size_t)w + 32 >= size) return 0;
+  /* Parents first: ~/.cache may not exist on a fresh account. */
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST) return 0;
+    *p = '/';
+  }
+  if (mkdir(buf, 0700) != 0 && errno != EEXIST) return 0;
+  size_t l = strlen(buf);
+  if (snprintf(buf + l, size - l, "/hs") < 0) return 0;
+  if (mkdir(buf, 0700) != 0 && errno != EEXIST) return 0;
+  return 1;
+}
+
+static int read_all(int fd, void *dst, size_t n) {
+  char *p = dst;
+  while (n) {
+    ssize_t r = read(fd, p, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+static int write_all(int fd, const void *src, size_t n) {
+  const char *p = src;
+  while (n) {
+    ssize_t r = write(fd, p, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+/* The database stored at path under key, or NULL. */
+static hs_database_t *load(const char *path, const char *key, size_t klen) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return NULL;
+  hs_database_t *db = NULL;
+  char *buf = NULL;
+  struct stat st;
+  uint64_t kl, dl;
+  char magic[8];
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > CACHE_FILE_MAX) goto out;
+  if (read_all(fd, magic, sizeof magic) || memcmp(magic, MAGIC, sizeof magic)) goto out;
+  if (read_all(fd, &kl, sizeof kl) || read_all(fd, &dl, sizeof dl)) goto out;
+  /* Never trust a length: both must add up to the file's size. */
+  if (kl != klen || dl > CACHE_FILE_MAX ||
+      (uint64_t)st.st_size != sizeof magic + 2 * sizeof(uint64_t) + kl + dl)
+    goto out;
+  if (!(buf = malloc(kl + dl ? kl + dl : 1)) || read_all(fd, buf, kl + dl)) goto out;
+  if (memcmp(buf, key, klen)) goto out; /* another rule set under the same hash */
+  size_t real = 0;
+  if (hs_serialized_database_size(buf + kl, dl, &real) != HS_SUCCESS) goto out;
+  if (hs_deserialize_database(buf + kl, dl, &db) != HS_SUCCESS) db = NULL;
+out:
+  free(buf);
+  close(fd);
+  return db;
+}
+
+/* Writes db beside path and renames it into place: a reader sees the
+ * whole file or none, and parallel runs never mix their writes. */
+static void store(const char *path, const char *key, size_t klen, const hs_database_t *db) {
+  char *ser = NULL;
+  size_t sl = 0;
+  if (hs_serialize_database(db, &ser, &sl) != HS_SUCCESS) return;
+  char tmp[4200];
+  static unsigned seq;
+  unsigned s = __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED);
+  if (snprintf(tmp, sizeof tmp, "%s.%ld.%u.tmp", path, (long)getpid(), s) >= (int)sizeof tmp) {
+    free(ser);
+    return;
+  }
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0) {
+    uint64_t kl = klen, dl = sl;
+    int bad = write_all(fd, MAGIC, sizeof MAGIC) || write_all(fd, &kl, sizeof kl) ||
+              write_all(fd, &dl, sizeof dl) || write_all(fd, key, klen) || write_all(fd, ser, sl);
+    if (close(fd) != 0) bad = 1;
+    if (bad || rename(tmp, path) != 0) unlink(tmp);
+  }
+  free(ser); /* hs_serialize_database allocates with the default allocator */
+}
+
+hs_error_t exhi_hs_compile_cached(const char *const *exprs, const unsigned *flags,
+                                  const unsigned *ids, unsigned n, hs_database_t **db,
+                                  hs_compile_error_t **ce) {
+  *db = NULL;
+  *ce = NULL;
+  char dir[4096], path[4200];
+  size_t klen = 0;
+  char *key = NULL;
+  if (cache_dir(dir, sizeof dir) && (key = make_key(exprs, flags, ids, n, &klen))) {
+    uint64_t h = fnv(1469598103934665603ull, key, klen);
+    snprintf(path, sizeof path, "%s/%016llx.db", dir, (unsigned long long)h);
+    if ((*db = load(path, key, klen))) {
+      free(key);
+      return HS_SUCCESS;
+    }
+  }
+  hs_error_t e = hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL, db, ce);
+  if (e == HS_SUCCESS && key) store(path, key, klen, *db);
+  free(key);
+  return e;
+}

@@ -1,0 +1,25 @@
+/* A cache of compiled vectorscan databases, so a run does not pay for
+ * compiling the same rule set again (tens of ms, as much as scanning a few
+ * hundred MB of logs).
+ *
+ * Each database is stored in its own file under $XDG_CACHE_HOME/exhunt/hs
+ * (else $HOME/.cache/exhunt/hs), named by a hash of everything that went
+ * into it (vectorscan version, mode, expressions, flags, ids); the file
+ * holds that whole key too and is used only when the key matches byte for
+ * byte. Any problem with the cache (absent, unreadable, stale, written by
+ * another vectorscan or CPU) means compiling as before: the cache can make a
+ * run faster, never different. EXHUNT_NO_CACHE=1 turns it off. */
+#ifndef EXHUNT_DETECTORS_HSCACHE_H
+#define EXHUNT_DETECTORS_HSCACHE_H
+
+#include <hs/hs.h>
+#include <stddef.h>
+
+/* Like hs_compile_multi in HS_MODE_BLOCK with no platform: on success *db is
+ * the caller's (hs_free_database); on failure *ce is set as
+ * hs_compile_multi sets it (may be NULL) and is the caller's. */
+hs_error_t exhi_hs_compile_cached(const char *const *exprs, const unsigned *flags,
+                                  const unsigned *ids, unsigned n, hs_database_t **db,
+                                  hs_compile_error_t **ce);
+
+#endif

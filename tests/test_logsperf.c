@@ -1,0 +1,313 @@
+/* Tests of the fast paths of `exhunt logs`: mapped reading of plain files
+ * (window boundaries, a line across them, over-long lines, a file that
+ * shrinks while it is read) against the buffered reader as the reference,
+ * and the partial split of W3C candidate lines against the full split. */
+#include "t.h"
+
+#include "detectors/logrules.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/exhunt-logsperf-XXXXXX";
+
+static void write_file(const char *path, const char *data, size_t len) {
+  FILE *f = fopen(path, "wb");
+  CHECK(f != NULL);
+  if (!f) return;
+  CHECK_INT(fwrite(data, 1, len, f), len);
+  fclose(f);
+}
+
+/* Every block a source hands out, concatenated; blocks must end at a line
+ * end (but for a cut line or the end of input). */
+static char *read_all(exhi_logsrc *src, size_t *total, size_t *blocks, size_t *not_at_eol,
+                      int *rc) {
+  size_t cap = 1 << 20, n = 0;
+  char *all = malloc(cap);
+  const char *b;
+  size_t len;
+  *blocks = *not_at_eol = 0;
+  exh_error e;
+  while ((*rc = exhi_logsrc_next(src, &b, &len, &e)) == EXH_OK && len) {
+    if (n + len > cap) {
+      while (n + len > cap) cap *= 2;
+      all = realloc(all, cap);
+    }
+    memcpy(all + n, b, len);
+    n += len;
+    (*blocks)++;
+    if (b[len - 1] != '\n') (*not_at_eol)++;
+  }
+  *total = n;
+  return all;
+}
+
+/* The same bytes through the mapped reader (a file) and the buffered one
+ * (memory) give the same blocks' contents and the same cut lines. */
+static void same_as_buffered(const char *name, const char *data, size_t len, size_t want_cut) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  write_file(path, data, len);
+  exh_error e;
+  exhi_logsrc *a, *b;
+  CHECK_INT(exhi_logsrc_open(path, &a, &e), EXH_OK);
+  CHECK_INT(exhi_logsrc_open_mem(name, data, len, &b, &e), EXH_OK);
+  size_t na, nb, ba, bb, ea, eb;
+  int ra, rb;
+  char *xa = read_all(a, &na, &ba, &ea, &ra), *xb = read_all(b, &nb, &bb, &eb, &rb);
+  CHECK_INT(ra, EXH_OK);
+  CHECK_INT(rb, EXH_OK);
+  if (!want_cut) {
+    CHECK_INT(na, nb);
+    CHECK(na == nb && memcmp(xa, xb, na) == 0);
+  } else {
+    /* How much of a cut line is kept depends on where the reader's block
+     * began (both keep more than EXHI_LOG_LINE_MAX): compare around it. */
+    CHECK(na > EXHI_LOG_LINE_MAX && nb > EXHI_LOG_LINE_MAX);
+    CHECK(memcmp(xa, data, 4096) == 0 && memcmp(xb, data, 4096) == 0);
+    CHECK(na >= 4096 && memcmp(xa + na - 11, data + len - 11, 11) == 0 && xa[na - 12] == data[len - 13]);
+    CHECK(nb >= 4096 && memcmp(xb + nb - 11, data + len - 11, 11) == 0 && xb[nb - 12] == data[len - 13]);
+  }
+  CHECK_INT(exhi_logsrc_cut_lines(a), want_cut);
+  CHECK_INT(exhi_logsrc_cut_lines(b), want_cut);
+  CHECK_INT(ea, eb);
+  if (getenv("T_VERBOSE")) fprintf(stderr, "%s: %zu bytes, %zu/%zu blocks\n", name, na, ba, bb);
+  CHECK(ba >= 1);
+  free(xa);
+  free(xb);
+  exhi_logsrc_free(a);
+  exhi_logsrc_free(b);
+  unlink(path);
+}
+
+static void test_mapped_reader(void) {
+  /* Lines of varying length over more than three windows: a line always
+   * straddles a window end somewhere; the last line has no line end. */
+  size_t len = 3 * ((size_t)EXHI_LOG_BLOCK + EXHI_LOG_LINE_MAX) + 12345, n = 0;
+  char *data = malloc(len + 200);
+  for (unsigned i = 0; n < len; i++) {
+    int w = snprintf(data + n, 200, "2021-03-03 00:00:%02u line %u %.*s\n", i % 60, i,
+                     (int)(i * 7 % 150), "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    n += (size_t)w;
+  }
+  data[n - 1] = 'z'; /* no final line end */
+  same_as_buffered("windows.log", data, n, 0);
+
+  /* A line longer than EXHI_LOG_LINE_MAX + a block, in the middle: cut once,
+   * the lines after it whole. */
+  size_t big = (size_t)EXHI_LOG_BLOCK + 2 * EXHI_LOG_LINE_MAX + 77;
+  char *l = malloc(big + 64);
+  memcpy(l, "first\n", 6);
+  memset(l + 6, 'a', big);
+  memcpy(l + 6 + big, "\nafter\nlast\n", 12);
+  same_as_buffered("long.log", l, big + 18, 1);
+  free(l);
+
+  /* One byte, one line without its end, an empty file. */
+  same_as_buffered("one.log", "x", 1, 0);
+  same_as_buffered("nl.log", "\n", 1, 0);
+  char path[256];
+  snprintf(path, sizeof path, "%s/empty.log", dir);
+  write_file(path, "", 0);
+  exh_error e;
+  exhi_logsrc *s;
+  CHECK_INT(exhi_logsrc_open(path, &s, &e), EXH_OK);
+  const char *b;
+  size_t blen = 99;
+  CHECK_INT(exhi_logsrc_next(s, &b, &blen, &e), EXH_OK);
+  CHECK_INT(blen, 0);
+  exhi_logsrc_free(s);
+  unlink(path);
+
+  /* A file that shrinks while it is read: no crash (SIGBUS), an error
+   * naming the file. */
+  snprintf(path, sizeof path, "%s/shrinks.log", dir);
+  write_file(path, data, n);
+  CHECK_INT(exhi_logsrc_open(path, &s, &e), EXH_OK);
+  CHECK_INT(exhi_logsrc_next(s, &b, &blen, &e), EXH_OK);
+  CHECK(blen > (size_t)EXHI_LOG_BLOCK);
+  CHECK_INT(truncate(path, 4096), 0);
+  unsigned long sum = 0;
+  for (size_t i = 0; i < blen; i++) sum += (unsigned char)b[i]; /* faults past 4096 */
+  CHECK(sum > 0);
+  /* The guard mapped zeros over what the file lost. */
+  CHECK_INT(b[blen - 1], 0);
+  CHECK_INT(b[100], data[100]);
+  int rc = exhi_logsrc_next(s, &b, &blen, &e);
+  CHECK_INT(rc, EXH_ERR_IO);
+  CHECK_CONTAINS(e.text, "shrank");
+  CHECK_CONTAINS(e.text, "shrinks.log");
+  exhi_logsrc_free(s);
+
+  /* Shrunk between two blocks (not under a mapping): the same error. */
+  write_file(path, data, n);
+  CHECK_INT(exhi_logsrc_open(path, &s, &e), EXH_OK);
+  CHECK_INT(exhi_logsrc_next(s, &b, &blen, &e), EXH_OK);
+  CHECK_INT(truncate(path, 100), 0);
+  rc = EXH_OK;
+  while ((rc = exhi_logsrc_next(s, &b, &blen, &e)) == EXH_OK && blen) {
+  }
+  CHECK_INT(rc, EXH_ERR_IO);
+  exhi_logsrc_free(s);
+
+  /* A file that grows while it is read (a live log): read to its new end. */
+  write_file(path, "a\nb\n", 4);
+  CHECK_INT(exhi_logsrc_open(path, &s, &e), EXH_OK);
+  CHECK_INT(exhi_logsrc_next(s, &b, &blen, &e), EXH_OK);
+  CHECK(blen == 4 && memcmp(b, "a\nb\n", 4) == 0);
+  FILE *f = fopen(path, "ab");
+  fputs("c\n", f);
+  fclose(f);
+  CHECK_INT(exhi_logsrc_next(s, &b, &blen, &e), EXH_OK);
+  CHECK(blen == 2 && memcmp(b, "c\n", 2) == 0);
+  CHECK_INT(exhi_logsrc_next(s, &b, &blen, &e), EXH_OK);
+  CHECK_INT(blen, 0);
+  exhi_logsrc_free(s);
+  /* Rotated (emptied) after it was read whole: nothing was lost. */
+  write_file(path, "a\nb\n", 4);
+  CHECK_INT(exhi_logsrc_open(path, &s, &e), EXH_OK);
+  CHECK_INT(exhi_logsrc_next(s, &b, &blen, &e), EXH_OK);
+  CHECK_INT(blen, 4);
+  CHECK_INT(truncate(path, 0), 0);
+  CHECK_INT(exhi_logsrc_next(s, &b, &blen, &e), EXH_OK);
+  CHECK_INT(blen, 0);
+  exhi_logsrc_free(s);
+  unlink(path);
+  free(data);
+}
+
+/* The first columns of a partial split equal the full split's. */
+static void test_split_upto(void) {
+  exhi_logschema *s = calloc(1, sizeof *s);
+  exhi_logrec *full = calloc(1, sizeof *full), *part = calloc(1, sizeof *part);
+  exhi_logschema_init(s);
+  const char *fields = "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port "
+                       "cs-username c-ip cs(User-Agent) cs(Referer) sc-status";
+  exhi_logschema_header(s, fields, strlen(fields));
+  const char *lines[] = {
+      "2021-03-03 00:51:30 10.0.0.5 GET /owa/auth/x.aspx - 443 - 10.1.1.1 Mozilla/5.0 - 200\r\n",
+      /* a user agent with spaces: columns after it bound from the end */
+      "2021-03-03 00:51:30 10.0.0.5 GET /owa/auth/y.aspx q=1 443 bob 10.1.1.2 Mozilla 5.0 (x) - 404",
+      /* short line */
+      "2021-03-03 00:51:30 10.0.0.5",
+      "  2021-03-03   00:51:30  10.0.0.5  POST  /ecp/auth/TimeoutLogoff.aspx  -  443",
+  };
+  for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+    exhi_logrec_split(full, s, lines[i], strlen(lines[i]));
+    CHECK_INT(full->partial, 0);
+    for (size_t ncols = 0; ncols <= 13; ncols++) {
+      exhi_logrec_split_upto(part, s, lines[i], strlen(lines[i]), ncols);
+      size_t upto = ncols < full->nvals ? ncols : full->nvals;
+      CHECK(part->nvals >= upto);
+      int same = 1;
+      for (size_t c = 0; c < upto; c++)
+        same &= part->v[c].len == full->v[c].len && part->v[c].p == full->v[c].p;
+      CHECK(same);
+      /* Past the user agent a partial split would bind the wrong values:
+       * the whole line is split then. */
+      if (ncols > 9) CHECK_INT(part->partial, 0);
+      if (!part->partial) CHECK_INT(part->nvals, full->nvals);
+    }
+  }
+  free(s);
+  free(full);
+  free(part);
+}
+
+/* The columns a rule set reads: the highest bound column + 1. */
+static void test_cols_needed(void) {
+  const char *rule = "id: t1\ntitle: t\nlogsource:\n  category: webserver\n"
+                     "detection:\n  a:\n    url.path|contains: '/x'\n  b:\n    user.name|re: '.'\n"
+                     "  condition: a and not b\n";
+  exh_error e;
+  exhi_lr *lr;
+  CHECK_INT(exhi_lr_load_text("t.yml", rule, strlen(rule), &lr, &e), EXH_OK);
+  exhi_lr_scan *sc;
+  CHECK_INT(exhi_lr_scan_new(lr, &sc, &e), EXH_OK);
+  exhi_logschema *s = calloc(1, sizeof *s);
+  exhi_logschema_init(s);
+  const char *f1 = "#Fields: date time cs-uri-stem c-ip cs-username cs(User-Agent)";
+  exhi_logschema_header(s, f1, strlen(f1));
+  CHECK_INT(s->kind, EXHI_LOG_IIS);
+  CHECK_INT(exhi_lr_cols_needed(sc, s, EXHI_LR_ALL), 5);
+  /* The layout changes mid-file: the binding follows. */
+  const char *f2 = "#Fields: date time cs-username c-ip cs-uri-stem";
+  exhi_logschema_header(s, f2, strlen(f2));
+  CHECK_INT(exhi_lr_cols_needed(sc, s, EXHI_LR_ALL), 5);
+  const char *f3 = "#Fields: cs-uri-stem date time";
+  exhi_logschema_header(s, f3, strlen(f3));
+  CHECK_INT(exhi_lr_cols_needed(sc, s, EXHI_LR_ALL), 1);
+  CHECK_INT(exhi_lr_cols_needed(sc, s, 0), 0);
+  free(s);
+  exhi_lr_scan_free(sc);
+  exhi_lr_free(lr);
+}
+
+/* Lines the prefilter hands on for a rule with one url.path regex. */
+static char pf_got[1024];
+static const char *pf_block;
+static int on_cand(void *ctx, size_t a, size_t b, uint64_t rules) {
+  (void)ctx, (void)rules;
+  if (pf_block[a] == '#') return 0;
+  size_t n = strlen(pf_got);
+  snprintf(pf_got + n, sizeof pf_got - n, "%.*s;", (int)(b - a), pf_block + a);
+  return 0;
+}
+
+static const char *candidates(const char *re, const char *lines) {
+  char rule[512];
+  snprintf(rule, sizeof rule,
+           "id: t1\ntitle: t\nlogsource:\n  category: webserver\n"
+           "detection:\n  a:\n    url.path|re|i: '%s'\n  condition: a\n", re);
+  exh_error e;
+  exhi_lr *lr;
+  pf_got[0] = '\0';
+  if (exhi_lr_load_text("t.yml", rule, strlen(rule), &lr, &e) != EXH_OK) {
+    fprintf(stderr, "%s\n", e.text);
+    return "(load failed)";
+  }
+  exhi_lr_scan *sc;
+  exhi_lr_scan_new(lr, &sc, &e);
+  pf_block = lines;
+  CHECK_INT(exhi_lr_prefilter(sc, EXHI_LOG_IIS, lines, strlen(lines), on_cand, NULL, &e), EXH_OK);
+  exhi_lr_scan_free(sc);
+  exhi_lr_free(lr);
+  return pf_got;
+}
+
+/* Regexes are prefiltered by a literal factor every match must contain
+ * (faster than the regex in prefilter mode) only when the regex is plain
+ * enough to be sure; an optional or alternative piece is never required. */
+static void test_regex_factors(void) {
+  CHECK_STR(candidates("^/(owa/auth|ecp/auth|aspnet_client)/.*\\.(aspx|ashx|asmx)$",
+                       "GET /ASPNET_CLIENT/x.ASPX 200\nGET /owa/service.svc 200\n"
+                       "GET /ecp/auth/a.ashx 200\nGET /aspnet_clients/x.aspx\n"),
+            "GET /ASPNET_CLIENT/x.ASPX 200;GET /ecp/auth/a.ashx 200;");
+  /* An optional group: the line without it is still a candidate. */
+  CHECK_STR(candidates("^(abcd)?efgh$", "x efgh y\nx zzzz y\n"), "x efgh y;");
+  CHECK_STR(candidates("^(?:abcd)?efgh$", "x efgh y\n"), "x efgh y;");
+  /* A top-level alternative: either side. */
+  CHECK_STR(candidates("wxyz|qrst", "a qrst\nb wxyz\nc none\n"), "a qrst;b wxyz;");
+  /* Quantified literals and classes: the regex itself prefilters. */
+  CHECK_STR(candidates("abcde?fgh", "1 abcdfgh\n2 abcdefgh\n3 abc\n"), "1 abcdfgh;2 abcdefgh;");
+  CHECK_STR(candidates("[xy]abcd{1,2}e", "1 yabcdde\n2 abcde\n"), "1 yabcdde;");
+  CHECK_STR(candidates("(ab)+cdefg", "1 ababcdefg\n2 cdefg\n"), "1 ababcdefg;");
+  /* Gaps: the longest required piece either side. */
+  CHECK_STR(candidates("ab.*cdefg", "1 ab--cdefg\n2 abcdef\n3 CDEFG\n"), "1 ab--cdefg;3 CDEFG;");
+  CHECK_STR(candidates("\\\\OAB\\\\.+tmp", "1 C:\\OAB\\x.tmp\n2 OAB\n"),
+            "1 C:\\OAB\\x.tmp;");
+}
+
+int main(void) {
+  if (!mkdtemp(dir)) {
+    perror("mkdtemp");
+    return 1;
+  }
+  test_mapped_reader();
+  test_split_upto();
+  test_cols_needed();
+  test_regex_factors();
+  rmdir(dir);
+  return t_done("logsperf");
+}
