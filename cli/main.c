@@ -12,6 +12,7 @@ static const cli_command commands[] = {
     {"files", "web shells, ransomware, dumps and staged archives on disk (YARA, hashes)", cmd_files},
     {"ioc", "indicator store: import, pull, list, lookup, stats, export sightings", cmd_ioc},
     {"logs", "hunt exploitation in Exchange and IIS logs (ProxyLogon, ProxyShell, ...)", cmd_logs},
+    {"check", "a server's evidence -> patched? attacked? what to do now (verdict, actions)", cmd_check},
 };
 
 static void usage(FILE *fp) {

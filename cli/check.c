@@ -1,0 +1,300 @@
+/* exhunt check: a server's evidence -> verdict, incident, what to do now. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Servers in one run: a service provider's fifty, with room to spare. */
+#define MAX_SERVERS 4096
+/* Servers checked at once: each already reads in parallel inside. */
+#define MAX_JOBS 64
+
+static void help(FILE *fp) {
+  fputs("usage: exhunt check [OPTIONS] PATH...\n"
+        "\n"
+        "One command from an Exchange server's evidence to a verdict: is it patched,\n"
+        "was it attacked, what to do now, with the proof. PATH is a mounted system\n"
+        "volume, an Exchange install folder, a triage collection folder (KAPE targets:\n"
+        "the drive as C/...), or a folder of such collections, one per server (each\n"
+        "gets its own verdict, servers are checked in parallel, a table sums them up).\n"
+        "\n"
+        "exhunt finds the sources by their relative paths, case-insensitively:\n"
+        "  Bin/ExSetup.exe                 the installed build (update level)\n"
+        "  Logging/HttpProxy/*, Logging/ECP/Server, Logging/OABGeneratorLog\n"
+        "  inetpub/logs/LogFiles/W3SVC*    IIS logs\n"
+        "  Windows/System32/winevt/Logs    event logs\n"
+        "  FrontEnd/HttpProxy, inetpub/wwwroot, ProgramData, Windows/Temp, C:/root\n"
+        "runs 'exhunt assess' on the build, 'exhunt logs' on the logs and 'exhunt files'\n"
+        "on the whole tree, and joins what they found. Nothing is written to the evidence.\n"
+        "\n"
+        "The verdict per server:\n"
+        "  compromise  compromised (a web shell, a dump or a known-bad file on disk, a\n"
+        "              shell answering in the logs), exploited (exploitation succeeded per\n"
+        "              the logs), attempted (probes that failed), no evidence found (only\n"
+        "              when a request log and the web folders were read), unknown (they\n"
+        "              were missing: never 'clean' without them)\n"
+        "  update      patched, unpatched (the CVEs and the update to install), unknown\n"
+        "Then the actions in order, the incident (the exploitation, the files on disk,\n"
+        "the requests to them, attacker addresses, first and last time), the sources\n"
+        "found and missing with how far back each log reaches, and every finding.\n"
+        "\n"
+        "Options:\n"
+        "  -f, --format FMT   text (default) or jsonl (every finding, then one summary\n"
+        "                     object per server, event.dataset exhunt.check; ECS names)\n"
+        "  -o, --output FILE  write there instead of standard output\n"
+        "  -J, --jobs N       servers checked at once (default 2)\n"
+        "  -j, --threads N    threads per server for logs and files (default: one per CPU)\n"
+        "      --db FILE      the indicator store for file hashes, names and paths\n"
+        "                     (default: the one 'exhunt ioc' uses, when it exists)\n"
+        "      --no-iocs      do not use the indicator store\n"
+        "      --as-of DATE   judge support at DATE (YYYY-MM-DD), not today\n"
+        "      --color WHEN   auto (default), always or never; NO_COLOR is honoured\n"
+        "  -q, --quiet        print nothing; only the exit status\n"
+        "  -h, --help         this text\n"
+        "\n"
+        "Not yet (later steps): archives (zip, tar, 7z) and Velociraptor or CyLR zips\n"
+        "(extract them read-only first, then give the folder), --html reports, more than\n"
+        "one incident per server, recording indicator sightings.\n"
+        "\n"
+        "Exit status: 0 every server patched with no evidence found, 1 anything else\n"
+        "(findings, unpatched, or a verdict that is unknown), 2 an error (a PATH with no\n"
+        "Exchange evidence, files that could not be read).\n"
+        "\n"
+        "Examples:\n"
+        "  exhunt check /mnt/evidence/C\n"
+        "  exhunt check collections/            # one folder per server\n"
+        "  exhunt check --format jsonl -o check.jsonl /cases/kape/EXCH01\n",
+        fp);
+}
+
+typedef struct server {
+  char *root, *name;
+  exh_check_result *result;
+  exh_error err;
+  int rc;
+} server;
+
+typedef struct pool {
+  const exh_check *check;
+  server *v;
+  size_t n;
+  atomic_size_t next;
+} pool;
+
+static void *worker(void *arg) {
+  pool *p = arg;
+  for (;;) {
+    size_t i = atomic_fetch_add(&p->next, 1);
+    if (i >= p->n) return NULL;
+    server *s = &p->v[i];
+    s->rc = exh_check_run(p->check, s->root, s->name, &s->result, &s->err);
+  }
+}
+
+typedef struct listing {
+  server *v;
+  size_t n;
+  int full;
+} listing;
+
+static int add_server(void *ctx, const char *root, const char *name) {
+  listing *l = ctx;
+  if (l->n >= MAX_SERVERS) {
+    l->full = 1;
+    return 1;
+  }
+  server *s = &l->v[l->n];
+  memset(s, 0, sizeof *s);
+  s->root = strdup(root);
+  s->name = strdup(name);
+  if (!s->root || !s->name) {
+    free(s->root);
+    free(s->name);
+    return 1;
+  }
+  l->n++;
+  return 0;
+}
+
+/* The indicator store, read-only, as 'exhunt files' finds it. */
+static int load_iocs(const char *db, exh_ioc_set **set) {
+  *set = NULL;
+  char path[4096];
+  exh_error err;
+  if (db) {
+    snprintf(path, sizeof path, "%s", db);
+  } else if (exh_ioc_default_path(path, sizeof path, &err) != EXH_OK) {
+    return 0;
+  }
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    if (!db && errno == ENOENT) return 0;
+    fprintf(stderr, "exhunt check: indicator store %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  exh_ioc_store *s;
+  int rc = exh_ioc_store_open(path, EXH_IOC_READONLY, &s, &err);
+  if (rc == EXH_ERR_NOTFOUND) return 0; /* created, never imported into */
+  if (rc == EXH_OK) {
+    rc = exh_ioc_set_load(s, set, &err);
+    exh_ioc_store_close(s);
+  }
+  if (rc != EXH_OK) {
+    fprintf(stderr, "exhunt check: indicator store: %s (--no-iocs checks without it)\n", err.text);
+    return -1;
+  }
+  return 0;
+}
+
+static int parse_count(const char *s, long max, unsigned *out) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (*end || end == s || v < 1 || v > max) return -1;
+  *out = (unsigned)v;
+  return 0;
+}
+
+int cmd_check(int argc, char **argv) {
+  enum { O_DB = 256, O_NOIOCS, O_ASOF, O_COLOR };
+  static const struct option opts[] = {
+      {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
+      {"jobs", required_argument, NULL, 'J'},   {"threads", required_argument, NULL, 'j'},
+      {"db", required_argument, NULL, O_DB},    {"no-iocs", no_argument, NULL, O_NOIOCS},
+      {"as-of", required_argument, NULL, O_ASOF}, {"color", required_argument, NULL, O_COLOR},
+      {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  const char *format = "text", *output = NULL, *db = NULL;
+  bool no_iocs = false, quiet = false;
+  unsigned jobs = 2;
+  int color = 0, c;
+  exh_check_config cfg = {0};
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "+f:o:J:j:qh", opts, NULL)) != -1) {
+    switch (c) {
+    case 'f': format = optarg; break;
+    case 'o': output = optarg; break;
+    case 'J':
+      if (parse_count(optarg, MAX_JOBS, &jobs)) {
+        fprintf(stderr, "exhunt check: --jobs takes a number from 1 to %d\n", MAX_JOBS);
+        return EXIT_ERROR;
+      }
+      break;
+    case 'j':
+      if (parse_count(optarg, 256, &cfg.threads)) {
+        fprintf(stderr, "exhunt check: --threads takes a number from 1 to 256\n");
+        return EXIT_ERROR;
+      }
+      break;
+    case O_DB: db = optarg; break;
+    case O_NOIOCS: no_iocs = true; break;
+    case O_ASOF: cfg.as_of = optarg; break;
+    case O_COLOR:
+      if (cli_parse_color(optarg, &color)) {
+        fprintf(stderr, "exhunt check: --color takes auto, always or never\n");
+        return EXIT_ERROR;
+      }
+      break;
+    case 'q': quiet = true; break;
+    case 'h': help(stdout); return EXIT_CLEAN;
+    default: fprintf(stderr, "Run 'exhunt check --help' for the options.\n"); return EXIT_ERROR;
+    }
+  }
+  if (strcmp(format, "text") && strcmp(format, "jsonl")) {
+    fprintf(stderr, "exhunt check: --format takes text or jsonl\n");
+    return EXIT_ERROR;
+  }
+  if (optind >= argc) {
+    fprintf(stderr, "exhunt check: give a mounted volume, an Exchange folder or a collection.\n"
+                    "Run 'exhunt check --help' for more.\n");
+    return EXIT_ERROR;
+  }
+  int status = EXIT_CLEAN;
+  exh_ioc_set *set = NULL;
+  if (!no_iocs && load_iocs(db, &set) != 0) return EXIT_ERROR;
+  cfg.iocs = set;
+  exh_error err;
+  exh_check *chk;
+  if (exh_check_new(&cfg, &chk, &err) != EXH_OK) {
+    fprintf(stderr, "exhunt check: %s\n", err.text);
+    exh_ioc_set_free(set);
+    return EXIT_ERROR;
+  }
+  listing l = {.v = calloc(MAX_SERVERS, sizeof(server))};
+  if (!l.v) {
+    fprintf(stderr, "exhunt check: out of memory\n");
+    exh_check_free(chk);
+    exh_ioc_set_free(set);
+    return EXIT_ERROR;
+  }
+  for (int i = optind; i < argc && !l.full; i++) {
+    if (exh_check_servers(argv[i], add_server, &l, &err) != EXH_OK) {
+      fprintf(stderr, "exhunt check: %s\n", err.text);
+      status = EXIT_ERROR;
+    }
+  }
+  if (l.full) fprintf(stderr, "exhunt check: more than %d servers: the rest were left out\n", MAX_SERVERS);
+  pool p = {.check = chk, .v = l.v, .n = l.n};
+  atomic_init(&p.next, 0);
+  pthread_t th[MAX_JOBS];
+  size_t started = 0;
+  for (unsigned t = 0; t < jobs && t < l.n; t++)
+    if (pthread_create(&th[started], NULL, worker, &p) == 0) started++;
+  if (!started) worker(&p);
+  for (size_t t = 0; t < started; t++) pthread_join(th[t], NULL);
+
+  FILE *fp = stdout;
+  if (!quiet && output && !(fp = fopen(output, "w"))) {
+    fprintf(stderr, "exhunt check: %s: %s\n", output, strerror(errno));
+    fp = NULL;
+    status = EXIT_ERROR;
+  }
+  unsigned flags = fp && !strcmp(format, "text") && cli_use_color(color, fileno(fp)) ? EXH_OUT_COLOR : 0;
+  const exh_check_result **done = calloc(l.n ? l.n : 1, sizeof *done);
+  size_t n_done = 0;
+  for (size_t i = 0; i < l.n; i++) {
+    server *s = &l.v[i];
+    if (s->rc != EXH_OK) {
+      fprintf(stderr, "exhunt check: %s\n", s->err.text);
+      status = EXIT_ERROR;
+      continue;
+    }
+    exh_check_summary sum;
+    exh_check_get_summary(s->result, &sum);
+    if (sum.errors) status = EXIT_ERROR;
+    else if (status == EXIT_CLEAN &&
+             (sum.findings || sum.update != EXH_UPDATE_PATCHED || sum.compromise != EXH_COMP_NONE_FOUND))
+      status = EXIT_FINDINGS;
+    if (done) done[n_done++] = s->result;
+    if (fp && !quiet && exh_check_write(s->result, format, fp, flags, &err) != EXH_OK) {
+      fprintf(stderr, "exhunt check: %s\n", err.text);
+      status = EXIT_ERROR;
+    }
+  }
+  if (fp && !quiet && done && n_done > 1 && !strcmp(format, "text") &&
+      exh_check_write_table(done, n_done, fp, &err) != EXH_OK) {
+    fprintf(stderr, "exhunt check: %s\n", err.text);
+    status = EXIT_ERROR;
+  }
+  if (fp && fp != stdout && fclose(fp) != 0) {
+    fprintf(stderr, "exhunt check: %s: %s\n", output, strerror(errno));
+    status = EXIT_ERROR;
+  }
+  free(done);
+  for (size_t i = 0; i < l.n; i++) {
+    exh_check_result_free(l.v[i].result);
+    free(l.v[i].root);
+    free(l.v[i].name);
+  }
+  free(l.v);
+  exh_check_free(chk);
+  exh_ioc_set_free(set);
+  return status;
+}
