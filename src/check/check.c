@@ -78,6 +78,13 @@ void exh_check_free(exh_check *c) {
 
 /* ---- servers in a path --------------------------------------------------- */
 
+/* "C", "C%3A" (Velociraptor), "C_": a drive's folder in a collection. */
+static int is_drive(const char *n) {
+  size_t l = strlen(n);
+  return (l == 1 || (l == 4 && !strcasecmp(n + 1, "%3a")) || (l == 2 && n[1] == '_')) &&
+         (n[0] | 32) >= 'a' && (n[0] | 32) <= 'z';
+}
+
 /* Names that say "this folder is part of one server", not a server of a
  * folder of collections: Windows and Exchange folders, drive letters. */
 static int layout_name(const char *n) {
@@ -87,12 +94,7 @@ static int layout_name(const char *n) {
       "clientaccess", "$recycle.bin", "perflogs", "recovery", "system volume information"};
   for (size_t i = 0; i < EXHI_ARRAY_LEN(names); i++)
     if (!strcasecmp(n, names[i])) return 1;
-  size_t l = strlen(n);
-  /* "C", "C%3A" (Velociraptor), "C_" */
-  if ((l == 1 || (l == 4 && !strcasecmp(n + 1, "%3a")) || (l == 2 && n[1] == '_')) &&
-      ((n[0] | 32) >= 'a' && (n[0] | 32) <= 'z'))
-    return 1;
-  return 0;
+  return is_drive(n);
 }
 
 static const char *base_name(const char *p, char *buf, size_t size) {
@@ -151,7 +153,7 @@ int exh_check_servers(const char *path, int (*fn)(void *ctx, const char *root, c
     for (size_t i = 0; i < n; i++) free(kids[i]);
     free(kids);
     base_name(path, name, sizeof name);
-    if (layout_name(name) && strlen(name) <= 4) { /* a bare drive folder: the parent names it */
+    if (is_drive(name)) { /* a bare drive folder: the parent names it */
       char parent[4096];
       exhi_strlcpy(parent, path, sizeof parent);
       char *slash = strrchr(parent, '/');

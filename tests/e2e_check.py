@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `exhunt check`: the bundled example servers
+(examples/check) and the same servers generated afresh with the attack's
+file times, in every layout check must recognise; the verdicts, every
+planted finding and no other, the incident, the actions, the reports, exit
+codes, and the evidence unchanged (bytes and times) after every run.
+
+usage: e2e_check.py EXHUNT SOURCE_ROOT
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+EXHUNT = ''
+SRC = ''
+NOATIME = getattr(os, 'O_NOATIME', 0)
+
+
+def run(*args, env_extra=None):
+    e = dict(os.environ)
+    e.pop('NO_COLOR', None)
+    e['XDG_DATA_HOME'] = '/nonexistent-exhunt-test'  # no indicator store
+    e.update(env_extra or {})
+    p = subprocess.run([EXHUNT, 'check', *args], capture_output=True, env=e, timeout=300)
+    return p.returncode, p.stdout.decode('utf-8', 'replace'), p.stderr.decode('utf-8', 'replace')
+
+
+def snapshot(root):
+    """Hash, size, mtime of every entry, read with O_NOATIME (links not followed)."""
+    snap = {}
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        for n in sorted(files) + sorted(dirs):
+            p = os.path.join(d, n)
+            st = os.lstat(p)
+            h = ''
+            if os.path.isfile(p) and not os.path.islink(p):
+                fd = os.open(p, os.O_RDONLY | NOATIME)
+                with os.fdopen(fd, 'rb') as f:
+                    h = hashlib.sha256(f.read()).hexdigest()
+            snap[os.path.relpath(p, root)] = (h, st.st_size, st.st_mtime_ns)
+    return snap
+
+
+def jsonl(out):
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def summaries(recs):
+    return {r['host']['name']: r for r in recs if r.get('event', {}).get('dataset') == 'exhunt.check'}
+
+
+def alerts(recs, host):
+    return sorted(r['rule']['id'] for r in recs
+                  if r.get('event', {}).get('kind') == 'alert' and r.get('host', {}).get('name') == host
+                  and r['rule']['id'] != 'exh.logs.coverage')
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix='exhunt-check-')
+        self.addCleanup(shutil.rmtree, self.tmp)
+
+    def check_unchanged(self, root, *args):
+        before = snapshot(root)
+        res = run(*args)
+        self.assertEqual(before, snapshot(root), 'the evidence changed')
+        return res
+
+
+class Examples(Base):
+    """The committed example servers: what the README's first command shows."""
+
+    def test_verdicts_and_table(self):
+        root = os.path.join(SRC, 'examples', 'check')
+        rc, out, err = self.check_unchanged(root, '--color', 'never', root)
+        self.assertEqual(rc, 1, err)
+        table = out[out.index('server  '):].splitlines()
+        rows = {l.split()[0]: l for l in table[1:]}
+        self.assertEqual(sorted(rows), ['mail10', 'mail11', 'mail12', 'mail13'])
+        self.assertRegex(rows['mail10'], r'patched\s+no evidence found\s+0')
+        self.assertRegex(rows['mail11'], r'unpatched\s+no evidence found\s+0')
+        self.assertRegex(rows['mail12'], r'patched\s+attempted\s+3')
+        self.assertRegex(rows['mail13'], r'unpatched\s+compromised\s+11')
+
+    def test_jsonl(self):
+        root = os.path.join(SRC, 'examples', 'check')
+        rc, out, err = run('--format', 'jsonl', root)
+        self.assertEqual(rc, 1, err)
+        recs = jsonl(out)
+        s = summaries(recs)
+        self.assertEqual(s['mail10']['exhunt']['verdict'], {
+            'compromise': 'no evidence found', 'update': 'patched', 'reason': '', 'missing': ''})
+        self.assertEqual(alerts(recs, 'mail10'), [])
+        self.assertEqual(alerts(recs, 'mail11'), [])
+        self.assertEqual(alerts(recs, 'mail12'), [
+            'exh.logs.proxylogon.cve_2021_26855', 'exh.logs.proxyshell.autodiscover_ssrf_iis',
+            'exh.logs.webshell.iis_access'])
+        self.assertEqual(s['mail11']['exhunt']['fix']['kb'], 'KB5003435')
+        self.assertIn('CVE-2021-26855', s['mail11']['vulnerability']['id'])
+        self.assertEqual([a['id'] for a in s['mail11']['exhunt']['actions']],
+                         ['update', 'update_cu', 'unsupported', 'mitigate'])
+        self.assertEqual([a['id'] for a in s['mail10']['exhunt']['actions']], ['keep_current'])
+        self.assertEqual([a['id'] for a in s['mail12']['exhunt']['actions']], ['watch'])
+        for name, sm in s.items():
+            for a in sm['exhunt']['actions']:
+                self.assertTrue(a['source'], a)
+                self.assertNotRegex(a['text'], r'\{[a-z_]+\}', 'a placeholder left unfilled')
+        src = {x['id']: x for x in s['mail10']['exhunt']['sources']}
+        self.assertTrue(src['httpproxy']['found'])
+        self.assertEqual(src['httpproxy']['lines'], 9)  # 5 header lines, 4 requests
+        self.assertEqual(src['iis']['first_seen'][:10], '2026-11-10')
+        self.assertFalse(src['evtx']['found'])
+
+
+class Generated(Base):
+    """The servers generated again, with the attack's times on the files."""
+
+    def make(self, out):
+        subprocess.run([sys.executable, os.path.join(SRC, 'tools', 'make-check-examples.py'), out],
+                       check=True)
+        return out
+
+    def test_compromised_chain(self):
+        out = self.make(os.path.join(self.tmp, 'servers'))
+        shell = os.path.join(out, 'mail13/C/inetpub/wwwroot/aspnet_client/system_web/xpy07b5a.aspx')
+        t = 1614756262  # 2021-03-03T07:24:22Z, after the ECP line, before the requests to it
+        os.utime(shell, (t, t))
+        os.utime(os.path.join(out, 'mail13/C/Windows/Temp/lsass.dmp'), (t + 60, t + 60))
+        server = os.path.join(out, 'mail13')
+        rc, txt, err = self.check_unchanged(server, '--color', 'never', server)
+        self.assertEqual(rc, 1, err)
+        rc, o, err = self.check_unchanged(server, '--format', 'jsonl', server)
+        self.assertEqual(rc, 1, err)
+        recs = jsonl(o)
+        s = summaries(recs)['mail13']
+        x = s['exhunt']
+        self.assertEqual(x['verdict']['compromise'], 'compromised')
+        self.assertEqual(x['verdict']['update'], 'unpatched')
+        self.assertEqual(alerts(recs, 'mail13'), sorted([
+            'exh.logs.proxylogon.cve_2021_26855', 'exh.logs.proxylogon.cve_2021_27065',
+            'exh.logs.proxylogon.cve_2021_27065_ssrf', 'exh.logs.webshell.iis_access',
+            'exh.files.path.lsass_dump', 'exh.files.path.dump_in_temp', 'exh.files.dump.lsass_minidump',
+            'exh.files.path.aspnet_client_script', 'exh.files.path.random_name',
+            'exh.files.webshell.china_chopper', 'exh.files.webshell.oab_config']))
+        inc = x['incident']
+        self.assertEqual(inc['source_ips'], ['203.0.113.77', '192.0.2.55'])
+        self.assertEqual(inc['first_seen'], '2021-03-03T06:21:03.000Z')
+        steps = [st['rule_id'] for st in inc['steps']]
+        # The story in time order: SSRF, reset, the ECP line, the shell on disk, the requests to it.
+        self.assertEqual(steps[:3], ['exh.logs.proxylogon.cve_2021_26855',
+                                     'exh.logs.proxylogon.cve_2021_27065_ssrf',
+                                     'exh.logs.proxylogon.cve_2021_27065'])
+        self.assertTrue(all(s.startswith('exh.files.') for s in steps[3:7]), steps)
+        self.assertEqual(steps[-1], 'exh.logs.webshell.iis_access')
+        acts = [a['id'] for a in x['actions']]
+        self.assertEqual(acts, ['isolate', 'preserve', 'remove_files', 'update', 'update_cu', 'unsupported',
+                                'mitigate', 'reset_creds_dump', 'lateral', 'restore', 'report'])
+        items = x['actions'][2]['items']
+        with open(shell, 'rb') as f:
+            h = hashlib.sha256(f.read()).hexdigest()
+        self.assertIn('%s  sha256 %s' % (shell, h), items)
+        self.assertEqual(len(items), 2)  # the shell and the dump, once each
+        self.assertIn('2021-03-03T06:21:03.000Z', x['actions'][9]['text'])
+        # The text report: verdict and actions first.
+        head = txt.splitlines()
+        self.assertIn('Compromise  compromised', head[1])
+        self.assertIn('Update     unpatched', head[2])
+        self.assertEqual(head[4], 'What to do now:')
+        self.assertIn('Take mail13 off the network', head[5])
+
+    def test_layouts(self):
+        out = self.make(os.path.join(self.tmp, 'servers'))
+        # A KAPE collection given at its drive folder: the parent names the server.
+        rc, o, err = run('--format', 'jsonl', os.path.join(out, 'mail13', 'C'))
+        self.assertEqual(list(summaries(jsonl(o))), ['mail13'])
+        # An Exchange install folder alone: the logs and the build, the IIS
+        # side missing but HttpProxy and the front-end folders suffice.
+        v15 = os.path.join(out, 'mail10', 'Program Files', 'Microsoft', 'Exchange Server', 'V15')
+        rc, o, err = run('--format', 'jsonl', v15)
+        s = summaries(jsonl(o))['V15']
+        self.assertEqual(s['exhunt']['verdict']['compromise'], 'no evidence found')
+        self.assertEqual(rc, 0, err)
+        # Upper-case and lower-case folder names are the same to Windows.
+        up = os.path.join(self.tmp, 'upper')
+        shutil.copytree(os.path.join(out, 'mail10'), up)
+        os.rename(os.path.join(up, 'inetpub'), os.path.join(up, 'INETPUB'))
+        os.rename(os.path.join(up, 'Program Files/Microsoft/Exchange Server/V15/Logging'),
+                  os.path.join(up, 'Program Files/Microsoft/Exchange Server/V15/logging'))
+        rc, o, err = run('--format', 'jsonl', up)
+        src = {x['id']: x for x in summaries(jsonl(o))['upper']['exhunt']['sources']}
+        self.assertTrue(src['iis']['found'] and src['httpproxy']['found'] and src['wwwroot']['found'])
+        self.assertEqual(rc, 0, err)
+
+    def test_missing_sources_are_unknown_never_clean(self):
+        out = self.make(os.path.join(self.tmp, 'servers'))
+        srv = os.path.join(out, 'mail10')
+        shutil.rmtree(os.path.join(srv, 'Program Files/Microsoft/Exchange Server/V15/Logging'))
+        shutil.rmtree(os.path.join(srv, 'inetpub/logs'))
+        rc, o, err = run('--format', 'jsonl', srv)
+        x = summaries(jsonl(o))['mail10']['exhunt']
+        self.assertEqual(x['verdict']['compromise'], 'unknown')
+        self.assertIn('request logs', x['verdict']['missing'])
+        self.assertIn('collect_missing', [a['id'] for a in x['actions']])
+        self.assertEqual(rc, 1)
+        # Without ExSetup.exe the update level is unknown, and says how to read it.
+        os.remove(os.path.join(srv, 'Program Files/Microsoft/Exchange Server/V15/Bin/ExSetup.exe'))
+        rc, o, err = run('--format', 'jsonl', srv)
+        x = summaries(jsonl(o))['mail10']['exhunt']
+        self.assertEqual(x['verdict']['update'], 'unknown')
+        self.assertIn('collect_build', [a['id'] for a in x['actions']])
+
+    def test_near_misses(self):
+        """A clean server with everything that looks close: nothing found."""
+        out = self.make(os.path.join(self.tmp, 'servers'))
+        srv = os.path.join(out, 'mail10')
+        v15 = os.path.join(srv, 'Program Files/Microsoft/Exchange Server/V15')
+        # Standard pages and names that only resemble shells.
+        with open(os.path.join(v15, 'FrontEnd/HttpProxy/owa/auth/logoff.aspx'), 'w') as f:
+            f.write('<%@ Page Language="C#" %>\n')
+        os.makedirs(os.path.join(srv, 'inetpub/wwwroot/aspnet_client/system_web/4_0_30319'))
+        with open(os.path.join(srv, 'inetpub/wwwroot/aspnet_client/system_web/4_0_30319/readme.txt'), 'w') as f:
+            f.write('ASP.NET client files\n')
+        # A folder named root deep inside, not at the volume root: not C:\root.
+        os.makedirs(os.path.join(v15, 'Scripts/root'))
+        with open(os.path.join(v15, 'Scripts/root/lsass.txt'), 'w') as f:
+            f.write('notes\n')
+        rc, o, err = run('--format', 'jsonl', srv)
+        recs = jsonl(o)
+        self.assertEqual(alerts(recs, 'mail10'), [])
+        x = summaries(recs)['mail10']['exhunt']
+        self.assertEqual(x['verdict']['compromise'], 'no evidence found')
+        self.assertFalse({s['id']: s for s in x['sources']}['root_dir']['found'])
+        self.assertEqual(rc, 0, err)
+
+    def test_hostile_names_are_escaped(self):
+        out = self.make(os.path.join(self.tmp, 'servers'))
+        srv = os.path.join(out, 'mail13')
+        evil = os.path.join(srv, 'C/inetpub/wwwroot/aspnet_client/x\x1b[31mred\x07.aspx')
+        shutil.copyfile(os.path.join(srv, 'C/inetpub/wwwroot/aspnet_client/system_web/xpy07b5a.aspx'), evil)
+        rc, txt, err = run('--color', 'never', srv)
+        self.assertEqual(rc, 1)
+        self.assertNotIn('\x1b', txt)
+        self.assertNotIn('\x07', txt)
+        self.assertIn('x\\x1b[31mred\\x07.aspx', txt)
+        rc, o, err = run('--format', 'jsonl', srv)
+        self.assertTrue(any(r.get('file', {}).get('path', '').endswith('/x\x1b[31mred\x07.aspx')
+                            for r in jsonl(o)))
+
+    def test_symlink_out_of_tree_not_followed(self):
+        out = self.make(os.path.join(self.tmp, 'servers'))
+        outside = os.path.join(self.tmp, 'outside')
+        os.makedirs(os.path.join(outside, 'Logging/HttpProxy/Owa'))
+        shutil.copyfile(os.path.join(SRC, 'examples/check/mail13/C/Program Files/Microsoft/Exchange Server/V15/'
+                                          'Logging/HttpProxy/Owa/HttpProxy_2021030307-1.LOG'),
+                        os.path.join(outside, 'Logging/HttpProxy/Owa/x.LOG'))
+        srv = os.path.join(out, 'mail10')
+        os.symlink(outside, os.path.join(srv, 'elsewhere'))
+        rc, o, err = run('--format', 'jsonl', srv)
+        recs = jsonl(o)
+        self.assertEqual(alerts(recs, 'mail10'), [])
+        self.assertEqual(rc, 0, err)
+
+
+class Cli(Base):
+    def test_errors(self):
+        rc, out, err = run(self.tmp)
+        self.assertEqual(rc, 2)
+        self.assertIn('no Exchange evidence found', err)
+        rc, out, err = run(os.path.join(self.tmp, 'nope'))
+        self.assertEqual(rc, 2)
+        rc, out, err = run('--format', 'xml', self.tmp)
+        self.assertEqual(rc, 2)
+        rc, out, err = run()
+        self.assertEqual(rc, 2)
+        rc, out, err = run('--help')
+        self.assertEqual(rc, 0)
+        self.assertIn('Not yet', out)
+        self.assertIn('Exit status', out)
+
+
+def main():
+    global EXHUNT, SRC
+    EXHUNT, SRC = sys.argv[1], sys.argv[2]
+    unittest.main(argv=sys.argv[:1], verbosity=2)
+
+
+if __name__ == '__main__':
+    main()
