@@ -137,7 +137,7 @@ static void walk_dir(walker *w, int dfd, size_t len, int depth, uint32_t mask) {
     if (!v[n].name) break;
     v[n++].type = t;
   }
-  qsort(v, n, sizeof *v, by_name);
+  if (n) qsort(v, n, sizeof *v, by_name);
   int is_volume = 0;
   for (size_t i = 0; i < n; i++)
     for (size_t k = 0; k < EXHI_ARRAY_LEN(volume_marks); k++)
