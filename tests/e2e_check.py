@@ -267,6 +267,38 @@ class Generated(Base):
         self.assertEqual(rc, 0, err)
 
 
+    def test_indicators_and_parallel_order(self):
+        """An indicator store naming the shell's hash: the incident names the
+        source and actor. Servers checked one or four at a time: the same report."""
+        out = self.make(os.path.join(self.tmp, 'servers'))
+        shell = os.path.join(out, 'mail13/C/inetpub/wwwroot/aspnet_client/system_web/xpy07b5a.aspx')
+        with open(shell, 'rb') as f:
+            h = hashlib.sha256(f.read()).hexdigest()
+        feed = os.path.join(self.tmp, 'feed.csv')
+        with open(feed, 'w') as f:
+            f.write('type,value,source,actor,report\nsha256,%s,test-cert,HAFNIUM,test report 1\n' % h)
+        db = os.path.join(self.tmp, 'iocs.sqlite')
+        p = subprocess.run([EXHUNT, 'ioc', '--db', db, 'import', feed], capture_output=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        before = os.stat(db).st_mtime_ns
+        rc, o, err = self.check_unchanged(out, '--format', 'jsonl', '--db', db, out)
+        self.assertEqual(rc, 1, err)
+        recs = jsonl(o)
+        self.assertIn('exh.files.ioc.hash', alerts(recs, 'mail13'))
+        inc = summaries(recs)['mail13']['exhunt']['incident']
+        self.assertIn('HAFNIUM', inc['indicators'])
+        self.assertIn('test-cert', inc['indicators'])
+        self.assertEqual(os.stat(db).st_mtime_ns, before, 'the store is only read')
+        # --no-iocs: the same without the indicator finding.
+        rc, o, err = run('--format', 'jsonl', '--db', db, '--no-iocs', os.path.join(out, 'mail13'))
+        self.assertNotIn('exh.files.ioc.hash', alerts(jsonl(o), 'mail13'))
+
+        def strip(text):  # the run's own time is the only difference allowed
+            return [{k: v for k, v in r.items() if k not in ('@timestamp', 'event')} for r in jsonl(text)]
+        rc1, o1, _ = run('--format', 'jsonl', '--jobs', '1', '--threads', '1', out)
+        rc4, o4, _ = run('--format', 'jsonl', '--jobs', '4', out)
+        self.assertEqual((rc1, strip(o1)), (rc4, strip(o4)))
+
 class Cli(Base):
     def test_errors(self):
         rc, out, err = run(self.tmp)

@@ -63,6 +63,7 @@ static void discovery(void) {
   make("EXCH01/C/Program Files/Microsoft/Exchange Server/V15/Logging/HttpProxy/Ecp/b.LOG");
   make("EXCH01/C/Program Files/Microsoft/Exchange Server/V15/LOGGING/ecp/server/c.log");
   make("EXCH01/C/inetpub/logs/LogFiles/W3SVC1/u_ex210303.log");
+  make("EXCH01/C/Program Files/Microsoft/Exchange Server/V15/Logging/CmdletInfra/Others/Rps_Cmdlet/r.LOG");
   make("EXCH01/C/inetpub/logs/LogFiles/w3svc2/u_ex210304.log");
   make("EXCH01/C/inetpub/wwwroot/aspnet_client/system_web/x.aspx");
   make("EXCH01/C/Windows/Temp/t.txt");
@@ -104,7 +105,8 @@ static void discovery(void) {
   CHECK_INT(s[src_index("frontend")].n_paths, 0);
   if (s[src_index("ecp")].n_paths)
     CHECK_CONTAINS(s[src_index("ecp")].paths[0], "/LOGGING/ecp/server");
-  CHECK_INT(exhi_discovery_found(&d), 8);
+  CHECK_INT(s[src_index("cmdlet")].files, 1);
+  CHECK_INT(exhi_discovery_found(&d), 9);
   exhi_discovery_clear(&d);
   CHECK_INT(exhi_discover("/nonexistent/exhunt", &d, &err), EXH_ERR_IO);
 }

@@ -18,7 +18,9 @@
 /*
  * The sources. Paths from Microsoft's documentation of the Exchange logging
  * folders and Microsoft CSS-Exchange Test-ProxyLogon.ps1 (HttpProxy, ECP
- * Server, OABGeneratorLog, C:\root, Windows\Temp, ProgramData), the IIS
+ * Server, OABGeneratorLog, C:\root, Windows\Temp, ProgramData), the
+ * CmdletInfra Rps_Cmdlet logs ProxyShell's mailbox exports show in (Splunk
+ * research 2021-12, ../shared/docs/detections.md), the IIS
  * default log folder (inetpub\logs\LogFiles\W3SVC<n>), the web folders the
  * 2021 web shells were written to (Volexity and MSTIC, March 2021); see
  * ../shared/docs/architecture.md section 2 and detections.md.
@@ -32,6 +34,8 @@ const exhi_src_def exhi_src_defs[] = {
      "virtual directory changes that wrote web shells (CVE-2021-27065)"},
     {"oabgen", "Logging/OABGeneratorLog", "logging/oabgeneratorlog", EXHI_SRC_LOGS, EXHI_ROLE_OTHER,
      0, "files written to unexpected paths (CVE-2021-26858)"},
+    {"cmdlet", "Logging/CmdletInfra (Rps_Cmdlet)", "logging/cmdletinfra", EXHI_SRC_LOGS,
+     EXHI_ROLE_OTHER, 0, "remote PowerShell cmdlets: mailbox exports, role assignments (ProxyShell)"},
     {"iis", "inetpub/logs/LogFiles/W3SVC*", "inetpub/logs/logfiles/w3svc*", EXHI_SRC_LOGS,
      EXHI_ROLE_REQUESTS, 0, "every request IIS answered (requests to web shells)"},
     {"evtx", "Windows/System32/winevt/Logs", "windows/system32/winevt/logs", EXHI_SRC_LOGS,
