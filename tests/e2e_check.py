@@ -299,6 +299,25 @@ class Generated(Base):
         rc4, o4, _ = run('--format', 'jsonl', '--jobs', '4', out)
         self.assertEqual((rc1, strip(o1)), (rc4, strip(o4)))
 
+    def test_incident_joins_by_whole_name(self):
+        """A failed request for the shell's own name joins the incident (its
+        address too); one for a longer name that ends the same does not."""
+        out = self.make(os.path.join(self.tmp, 'servers'))
+        log = os.path.join(out, 'mail13/C/inetpub/logs/LogFiles/W3SVC1/u_ex210303.log')
+        with open(log, 'a', newline='') as f:
+            f.write('2021-03-03 07:35:00 10.0.0.5 GET /aspnet_client/system_web/xpy07b5a.aspx - 443 - '
+                    '198.51.100.99 curl/7.68.0 - 404 0 2 3\r\n'
+                    '2021-03-03 07:36:00 10.0.0.5 GET /aspnet_client/system_web/axpy07b5a.aspx - 443 - '
+                    '198.51.100.98 curl/7.68.0 - 404 0 2 3\r\n')
+        rc, o, err = run('--format', 'jsonl', os.path.join(out, 'mail13'))
+        recs = jsonl(o)
+        ips = summaries(recs)['mail13']['exhunt']['incident']['source_ips']
+        self.assertIn('198.51.100.99', ips)
+        self.assertNotIn('198.51.100.98', ips)
+        # Both are findings of their own all the same.
+        msgs = [r['message'] for r in recs if r.get('rule', {}).get('id') == 'exh.logs.webshell.iis_access']
+        self.assertTrue(any('198.51.100.98' in m for m in msgs), msgs)
+
 class Cli(Base):
     def test_errors(self):
         rc, out, err = run(self.tmp)

@@ -276,8 +276,9 @@ static int cf_copy(exhi_cf *c, const exh_finding *f, int from, const char *host)
     int64_t l = parse_time(field_of(f, "exhunt.last_seen"));
     if (l >= 0) c->last_ms = l;
   }
-  if (!d->rule_id || !d->rule_name || !d->cves || !d->attack || !fl || !d->message ||
-      !d->host || (f->path && !d->path)) {
+  if (!d->rule_id || (f->rule_name && !d->rule_name) || !d->cves || !d->attack || !fl ||
+      (f->message && !d->message) || !d->host || (f->path && !d->path) ||
+      (f->action && !d->action) || (f->sha256 && !d->sha256) || (f->actor && !d->actor)) {
     cf_clear(c);
     return EXH_ERR_NOMEM;
   }
@@ -419,7 +420,8 @@ static void verdict(exh_check_result *r) {
     if (l == comp && l > EXH_COMP_NONE_FOUND) {
       /* The first few kinds of evidence name the verdict; the findings list has them all. */
       char what[300];
-      snprintf(what, sizeof what, "%s%s", r->f[i].f.rule_name,
+      snprintf(what, sizeof what, "%s%s",
+               r->f[i].f.rule_name ? r->f[i].f.rule_name : r->f[i].f.rule_id,
                r->f[i].from == EXHI_FROM_FILES ? " (on disk)" : "");
       if (!strstr(r->reason, what)) {
         if (reasons < 3) add_reason(r->reason, sizeof r->reason, what);
@@ -452,6 +454,22 @@ static void verdict(exh_check_result *r) {
 static const char *last_name(const char *p) {
   const char *s = p ? strrchr(p, '/') : NULL;
   return s ? s + 1 : p;
+}
+
+/* Does text name the file name, as a whole name ("x\\a.aspx", "/a.aspx",
+ * "a.aspx needs"), not as the tail of a longer one ("data.aspx")? */
+static int names_file(const char *text, const char *name) {
+  size_t n = strlen(name);
+  if (!text || !n) return 0;
+  for (const char *p = text; (p = strcasestr(p, name)); p++) {
+    char before = p == text ? ' ' : p[-1], after = p[n];
+    int word = (before >= 'a' && before <= 'z') || (before >= 'A' && before <= 'Z') ||
+               (before >= '0' && before <= '9') || before == '_' || before == '-' || before == '.';
+    int more = (after >= 'a' && after <= 'z') || (after >= 'A' && after <= 'Z') ||
+               (after >= '0' && after <= '9') || after == '_';
+    if (!word && !more) return 1;
+  }
+  return 0;
 }
 
 static int64_t step_time(const exh_check_result *r, size_t i) { return r->f[i].f.event_time_ms; }
@@ -493,7 +511,7 @@ static void correlate(exh_check_result *r) {
       const char *url = field_of(&c->f, "url.path");
       for (size_t k = 0; k < n_shells && !in; k++)
         in = (url && !strcasecmp(last_name(url), shells[k])) ||
-             (c->f.message && strcasestr(c->f.message, shells[k]));
+             names_file(c->f.message, shells[k]);
     }
     if (!in) continue;
     r->steps[r->n_steps++] = i;
@@ -691,8 +709,10 @@ int exh_check_run(const exh_check *c, const char *root, const char *name,
   }
 
   /* 1. The build, from the first ExSetup.exe found. */
-  const exhi_src_found *ex = &r->disc.src[0];
-  if (ex->n_paths) {
+  const exhi_src_found *ex = NULL;
+  for (size_t s = 0; s < exhi_src_count && !ex; s++)
+    if (exhi_src_defs[s].kind == EXHI_SRC_BUILD) ex = &r->disc.src[s];
+  if (ex && ex->n_paths) {
     exh_error e;
     if (exh_input_read(ex->paths[0], &r->build, &e) == EXH_OK) {
       r->have_build = 1;
