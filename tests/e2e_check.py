@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import urllib.parse
 
 EXHUNT = ''
 SRC = ''
@@ -317,6 +318,34 @@ class Generated(Base):
         # Both are findings of their own all the same.
         msgs = [r['message'] for r in recs if r.get('rule', {}).get('id') == 'exh.logs.webshell.iis_access']
         self.assertTrue(any('198.51.100.98' in m for m in msgs), msgs)
+
+    def test_velociraptor_layout(self):
+        """A Velociraptor collection as extracted: uploads/auto/C%3A/... with
+        URL-encoded names, beside a KAPE one in a folder of collections."""
+        out = self.make(os.path.join(self.tmp, 'servers'))
+        cases = os.path.join(self.tmp, 'cases')
+        velo = os.path.join(cases, 'Collection-EXCH13', 'uploads', 'auto', 'C%3A')
+        src = os.path.join(out, 'mail13', 'C')
+        for d, dirs, files in os.walk(src):
+            rel = os.path.relpath(d, src)
+            enc = '' if rel == '.' else '/'.join(urllib.parse.quote(c, safe='') for c in rel.split('/'))
+            os.makedirs(os.path.join(velo, enc), exist_ok=True)
+            for f in files:
+                shutil.copy2(os.path.join(d, f), os.path.join(velo, enc, urllib.parse.quote(f, safe='')))
+        self.assertTrue(os.path.isdir(os.path.join(velo, 'Program%20Files', 'Microsoft', 'Exchange%20Server')))
+        shutil.copytree(os.path.join(out, 'mail10'), os.path.join(cases, 'EXCH10'))
+        rc, o, err = self.check_unchanged(cases, '--format', 'jsonl', cases)
+        self.assertEqual(rc, 1, err)
+        recs = jsonl(o)
+        s = summaries(recs)
+        self.assertEqual(sorted(s), ['Collection-EXCH13', 'EXCH10'])
+        x = s['Collection-EXCH13']['exhunt']
+        self.assertEqual((x['verdict']['compromise'], x['verdict']['update']), ('compromised', 'unpatched'))
+        found = {src['id'] for src in x['sources'] if src['found']}
+        self.assertTrue({'exsetup', 'httpproxy', 'ecp', 'iis', 'wwwroot', 'windows_temp', 'frontend'} <= found,
+                        found)
+        self.assertIn('exh.files.webshell.china_chopper', alerts(recs, 'Collection-EXCH13'))
+        self.assertEqual(s['EXCH10']['exhunt']['verdict']['compromise'], 'no evidence found')
 
 class Cli(Base):
     def test_errors(self):

@@ -111,6 +111,32 @@ static void discovery(void) {
   CHECK_INT(exhi_discover("/nonexistent/exhunt", &d, &err), EXH_ERR_IO);
 }
 
+static void discovery_encoded(void) {
+  /* Velociraptor's URL-encoded names; an encoded '/' stays inside a name. */
+  make("VELO/uploads/auto/C%3A/Program%20Files/Microsoft/Exchange%20Server/V15/Logging/HttpProxy/Owa/a.LOG");
+  make("VELO/uploads/auto/C%3A/inetpub/logs/LogFiles/W3SVC1/u.log");
+  make("VELO/uploads/auto/C%3A/Windows/Temp/t.txt");
+  make("VELO/uploads/auto/C%3A/ProgramData/p.zip");
+  make("VELO/uploads/auto/C%3A/inetpub/wwwroot/Logging%2FECP%2FServer/x.log");
+  char root[512];
+  snprintf(root, sizeof root, "%s/VELO", tmp);
+  exhi_discovery d;
+  exh_error err;
+  CHECK_INT(exhi_discover(root, &d, &err), EXH_OK);
+  CHECK_INT(d.src[src_index("httpproxy")].files, 1);
+  CHECK_INT(d.src[src_index("iis")].files, 1);
+  CHECK_INT(d.src[src_index("windows_temp")].files, 1);
+  CHECK_INT(d.src[src_index("programdata")].n_paths, 1); /* "Windows" marks the volume root */
+  CHECK_INT(d.src[src_index("ecp")].n_paths, 0);
+  if (d.src[src_index("httpproxy")].n_paths)
+    CHECK_CONTAINS(d.src[src_index("httpproxy")].paths[0], "/Program%20Files/"); /* the real path */
+  exhi_discovery_clear(&d);
+  char p[512];
+  snprintf(p, sizeof p, "%s/VELO/uploads/auto/C%%3A", tmp);
+  CHECK_INT(exhi_discover(p, &d, &err), EXH_OK);
+  exhi_discovery_clear(&d);
+}
+
 typedef struct seen {
   char names[8][64];
   int n;
@@ -131,10 +157,11 @@ static void servers(void) {
    * plus EXCH02 now: a folder of collections. */
   make("EXCH02/Program Files/Microsoft/Exchange Server/V15/Logging/HttpProxy/Owa/a.LOG");
   CHECK_INT(exh_check_servers(tmp, on_server, &s, &err), EXH_OK);
-  CHECK_INT(s.n, 3);
+  CHECK_INT(s.n, 4);
   CHECK_STR(s.names[0], "EXCH01");
   CHECK_STR(s.names[1], "EXCH02");
-  CHECK_STR(s.names[2], "outside");
+  CHECK_STR(s.names[2], "VELO");
+  CHECK_STR(s.names[3], "outside");
   /* One collection given directly, or its drive folder: one server. */
   memset(&s, 0, sizeof s);
   snprintf(p, sizeof p, "%s/EXCH01", tmp);
@@ -192,6 +219,7 @@ int main(void) {
   if (!mkdtemp(tmp)) return 2;
   actions();
   discovery();
+  discovery_encoded();
   servers();
   callback_output();
   char cmd[300];

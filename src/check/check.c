@@ -91,7 +91,9 @@ static int layout_name(const char *n) {
   static const char *const names[] = {
       "windows", "program files", "program files (x86)", "programdata", "inetpub", "users",
       "root", "microsoft", "exchange server", "v15", "v14", "bin", "logging", "frontend",
-      "clientaccess", "$recycle.bin", "perflogs", "recovery", "system volume information"};
+      "clientaccess", "$recycle.bin", "perflogs", "recovery", "system volume information",
+      /* the top of a Velociraptor collection (uploads/auto/C%3A/..., results/) */
+      "uploads", "results"};
   for (size_t i = 0; i < EXHI_ARRAY_LEN(names); i++)
     if (!strcasecmp(n, names[i])) return 1;
   return is_drive(n);

@@ -61,11 +61,26 @@ typedef struct walker {
   char lower[4096]; /* lower-case, for matching */
 } walker;
 
-static void lower_copy(char *dst, const char *src, size_t n) {
+static int hexval(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10 : -1;
+}
+
+/* The name as matched: lower-case, and "%XX" decoded, since Velociraptor
+ * collections URL-encode names ("Program%20Files", "C%3A"). Writes at most
+ * n bytes plus a NUL; returns the length written. */
+static size_t name_key(char *dst, const char *src, size_t n) {
+  size_t o = 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)src[i];
-    dst[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    if (c == '%' && i + 2 < n && hexval(src[i + 1]) >= 0 && hexval(src[i + 2]) >= 0) {
+      c = (unsigned char)(hexval(src[i + 1]) * 16 + hexval(src[i + 2]));
+      i += 2;
+      if (c == '/' || c == '\\' || c == '\0') c = '_'; /* an encoded separator stays inside the name */
+    }
+    dst[o++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
   }
+  dst[o] = '\0';
+  return o;
 }
 
 /* Does the lower-case path end with pattern at a folder boundary? */
@@ -98,6 +113,7 @@ static void note_path(exhi_src_found *s, const char *path) {
 
 typedef struct entry {
   char *name;
+  char *key; /* name_key of name */
   unsigned char type;
 } entry;
 
@@ -106,7 +122,8 @@ static int by_name(const void *a, const void *b) {
 }
 
 /* mask: the sources the current folder lies in (bit i = exhi_src_defs[i]). */
-static void walk_dir(walker *w, int dfd, size_t len, int depth, uint32_t mask) {
+/* len: of w->path; llen: of w->lower (shorter when names were decoded). */
+static void walk_dir(walker *w, int dfd, size_t len, size_t llen, int depth, uint32_t mask) {
   exhi_discovery *d = w->d;
   DIR *dir = fdopendir(dfd);
   if (!dir) {
@@ -137,23 +154,30 @@ static void walk_dir(walker *w, int dfd, size_t len, int depth, uint32_t mask) {
       if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
         t = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
     }
+    size_t nl = strlen(de->d_name);
     v[n].name = strdup(de->d_name);
-    if (!v[n].name) break;
+    v[n].key = malloc(nl + 1);
+    if (!v[n].name || !v[n].key) {
+      free(v[n].name);
+      free(v[n].key);
+      break;
+    }
+    name_key(v[n].key, de->d_name, nl);
     v[n++].type = t;
   }
   if (n) qsort(v, n, sizeof *v, by_name);
   int is_volume = 0;
   for (size_t i = 0; i < n; i++)
     for (size_t k = 0; k < EXHI_ARRAY_LEN(volume_marks); k++)
-      if (v[i].type == DT_DIR && !strcasecmp(v[i].name, volume_marks[k])) is_volume = 1;
+      if (v[i].type == DT_DIR && !strcmp(v[i].key, volume_marks[k])) is_volume = 1;
   for (size_t i = 0; i < n; i++) {
-    size_t nl = strlen(v[i].name);
+    size_t nl = strlen(v[i].name), kl = strlen(v[i].key);
     if (len + 1 + nl >= sizeof w->path) continue; /* deeper than any Windows path */
     w->path[len] = '/';
     memcpy(w->path + len + 1, v[i].name, nl + 1);
-    w->lower[len] = '/';
-    lower_copy(w->lower + len + 1, v[i].name, nl + 1);
-    size_t l2 = len + 1 + nl;
+    w->lower[llen] = '/';
+    memcpy(w->lower + llen + 1, v[i].key, kl + 1);
+    size_t l2 = len + 1 + nl, k2 = llen + 1 + kl;
     if (v[i].type == DT_REG) {
       struct stat st;
       uint64_t size = fstatat(dirfd(dir), v[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0
@@ -164,7 +188,7 @@ static void walk_dir(walker *w, int dfd, size_t len, int depth, uint32_t mask) {
           d->src[s].bytes += size;
         }
         if (exhi_src_defs[s].kind == EXHI_SRC_BUILD &&
-            tail_match(w->lower, l2, exhi_src_defs[s].pattern)) {
+            tail_match(w->lower, k2, exhi_src_defs[s].pattern)) {
           note_path(&d->src[s], w->path);
           d->src[s].files++;
           d->src[s].bytes += size;
@@ -175,8 +199,8 @@ static void walk_dir(walker *w, int dfd, size_t len, int depth, uint32_t mask) {
       for (size_t s = 0; s < exhi_src_count; s++) {
         const exhi_src_def *sd = &exhi_src_defs[s];
         if (sd->kind == EXHI_SRC_BUILD || (mask & (1u << s))) continue;
-        if (sd->volume_child ? (is_volume && !strcmp(w->lower + len + 1, sd->pattern))
-                             : tail_match(w->lower, l2, sd->pattern)) {
+        if (sd->volume_child ? (is_volume && !strcmp(v[i].key, sd->pattern))
+                             : tail_match(w->lower, k2, sd->pattern)) {
           note_path(&d->src[s], w->path);
           m2 |= 1u << s;
         }
@@ -187,12 +211,15 @@ static void walk_dir(walker *w, int dfd, size_t len, int depth, uint32_t mask) {
       if (fd < 0) {
         if (!d->unreadable++) exhi_escape_terminal(w->path, d->first_unreadable, sizeof d->first_unreadable);
       } else {
-        walk_dir(w, fd, l2, depth + 1, m2);
+        walk_dir(w, fd, l2, k2, depth + 1, m2);
       }
     }
-    w->path[len] = w->lower[len] = '\0';
+    w->path[len] = w->lower[llen] = '\0';
   }
-  for (size_t i = 0; i < n; i++) free(v[i].name);
+  for (size_t i = 0; i < n; i++) {
+    free(v[i].name);
+    free(v[i].key);
+  }
   free(v);
   closedir(dir);
 }
@@ -227,9 +254,8 @@ int exhi_discover(const char *root, exhi_discovery *d, exh_error *err) {
   w->path[len] = '\0';
   /* The root's own name takes part in matching: a root ".../V15/Logging"
    * still shows its HttpProxy folder. */
-  lower_copy(w->lower, root, len);
-  w->lower[len] = '\0';
-  walk_dir(w, fd, len, 0, 0);
+  size_t llen = name_key(w->lower, root, len);
+  walk_dir(w, fd, len, llen, 0, 0);
   free(w);
   return EXH_OK;
 }
