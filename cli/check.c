@@ -52,6 +52,8 @@ static void help(FILE *fp) {
         "  -f, --format FMT   text (default) or jsonl (every finding, then one summary\n"
         "                     object per server, event.dataset exhunt.check; ECS names)\n"
         "  -o, --output FILE  write there instead of standard output\n"
+        "      --html FILE    also write one self-contained HTML page (verdicts, actions,\n"
+        "                     incidents, evidence, findings; no scripts, prints well)\n"
         "  -J, --jobs N       servers checked at once (default 2)\n"
         "  -j, --threads N    threads per server for logs and files (default: one per CPU)\n"
         "      --db FILE      the indicator store for file hashes, names and paths\n"
@@ -63,8 +65,8 @@ static void help(FILE *fp) {
         "  -h, --help         this text\n"
         "\n"
         "Not yet (later steps): archives (zip, tar, 7z), Velociraptor or CyLR zips read\n"
-        "in place (extract them first, then give the folder), --html reports, more than\n"
-        "one incident per server, recording indicator sightings.\n"
+        "in place (extract them first, then give the folder), more than one incident\n"
+        "per server, recording indicator sightings.\n"
         "\n"
         "Exit status: 0 every server patched with no evidence found, 1 anything else\n"
         "(findings, unpatched, or a verdict that is unknown), 2 an error (a PATH with no\n"
@@ -165,15 +167,15 @@ static int parse_count(const char *s, long max, unsigned *out) {
 }
 
 int cmd_check(int argc, char **argv) {
-  enum { O_DB = 256, O_NOIOCS, O_ASOF, O_COLOR };
+  enum { O_DB = 256, O_NOIOCS, O_ASOF, O_COLOR, O_HTML };
   static const struct option opts[] = {
       {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
       {"jobs", required_argument, NULL, 'J'},   {"threads", required_argument, NULL, 'j'},
       {"db", required_argument, NULL, O_DB},    {"no-iocs", no_argument, NULL, O_NOIOCS},
       {"as-of", required_argument, NULL, O_ASOF}, {"color", required_argument, NULL, O_COLOR},
       {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0}};
-  const char *format = "text", *output = NULL, *db = NULL;
+      {"html", required_argument, NULL, O_HTML}, {NULL, 0, NULL, 0}};
+  const char *format = "text", *output = NULL, *db = NULL, *html = NULL;
   bool no_iocs = false, quiet = false;
   unsigned jobs = 2;
   int color = 0, c;
@@ -198,6 +200,7 @@ int cmd_check(int argc, char **argv) {
     case O_DB: db = optarg; break;
     case O_NOIOCS: no_iocs = true; break;
     case O_ASOF: cfg.as_of = optarg; break;
+    case O_HTML: html = optarg; break;
     case O_COLOR:
       if (cli_parse_color(optarg, &color)) {
         fprintf(stderr, "exhunt check: --color takes auto, always or never\n");
@@ -284,6 +287,22 @@ int cmd_check(int argc, char **argv) {
       exh_check_write_table(done, n_done, fp, &err) != EXH_OK) {
     fprintf(stderr, "exhunt check: %s\n", err.text);
     status = EXIT_ERROR;
+  }
+  if (html && done) {
+    FILE *hf = fopen(html, "w");
+    if (!hf) {
+      fprintf(stderr, "exhunt check: %s: %s\n", html, strerror(errno));
+      status = EXIT_ERROR;
+    } else {
+      if (exh_check_write_html(done, n_done, hf, &err) != EXH_OK) {
+        fprintf(stderr, "exhunt check: %s\n", err.text);
+        status = EXIT_ERROR;
+      }
+      if (fclose(hf) != 0) {
+        fprintf(stderr, "exhunt check: %s: %s\n", html, strerror(errno));
+        status = EXIT_ERROR;
+      }
+    }
   }
   if (fp && fp != stdout && fclose(fp) != 0) {
     fprintf(stderr, "exhunt check: %s: %s\n", output, strerror(errno));

@@ -774,6 +774,11 @@ EXH_API int exh_check_write(const exh_check_result *r, const char *format, FILE 
 /* Writes the summary table of several servers (text). */
 EXH_API int exh_check_write_table(const exh_check_result *const *r, size_t n, FILE *fp,
                                   exh_error *err);
+/* Writes one self-contained HTML page (no scripts, no external assets; all
+ * evidence text escaped) for the servers: verdicts first, then each server's
+ * actions, incident, evidence read and findings. */
+EXH_API int exh_check_write_html(const exh_check_result *const *r, size_t n, FILE *fp,
+                                 exh_error *err);
 
 #ifdef __cplusplus
 }

@@ -347,6 +347,53 @@ class Generated(Base):
         self.assertIn('exh.files.webshell.china_chopper', alerts(recs, 'Collection-EXCH13'))
         self.assertEqual(s['EXCH10']['exhunt']['verdict']['compromise'], 'no evidence found')
 
+    def test_html_report(self):
+        """--html: one page, verdicts in it, evidence with markup, quotes and
+        terminal escapes inert; rendered by headless Chromium when present."""
+        out = self.make(os.path.join(self.tmp, 'servers'))
+        srv = os.path.join(out, 'mail13')
+        web = os.path.join(srv, 'C/inetpub/wwwroot/aspnet_client')
+        evil_name = '<img src=x onerror=alert(1)>"q\'\x1b[2J.aspx'
+        shutil.copyfile(os.path.join(web, 'system_web/xpy07b5a.aspx'), os.path.join(web, evil_name))
+        with open(os.path.join(srv, 'C/inetpub/logs/LogFiles/W3SVC1/u_ex210303.log'), 'a', newline='') as f:
+            f.write('2021-03-03 07:40:00 10.0.0.5 POST /aspnet_client/<script>alert(3)</script>.aspx - 443 - '
+                    '192.0.2.56 <script>alert(2)</script>"\x1b]0;owned\x07 - 200 0 0 9\r\n')
+        page = os.path.join(self.tmp, 'report.html')
+        rc, txt, err = self.check_unchanged(out, '--color', 'never', '--html', page, out)
+        self.assertEqual(rc, 1, err)
+        with open(page, 'rb') as f:
+            html = f.read().decode('utf-8')
+        low = html.lower()
+        self.assertNotIn('<script', low)
+        self.assertNotIn('<img', low)
+        self.assertNotIn('\x1b', html)
+        self.assertNotIn('\x07', html)
+        self.assertIn('&lt;img src=x onerror=alert(1)&gt;&quot;q&#39;\\x1b[2J.aspx', html)
+        self.assertIn('/aspnet_client/&lt;script&gt;alert(3)&lt;/script&gt;.aspx', html)
+        self.assertNotRegex(low, r'(src|href)=["\']?(https?:|//)')  # nothing fetched from anywhere
+        for name in ('mail10', 'mail11', 'mail12', 'mail13'):
+            self.assertIn('>%s</a>' % name, html)
+        self.assertIn('class="bad">compromised', html)
+        # The terminal report of the same run is inert too.
+        self.assertNotIn('\x1b', txt)
+        self.assertNotIn('\x07', txt)
+        chromium = shutil.which('chromium') or shutil.which('chromium-browser')
+        if not chromium:
+            self.skipTest('chromium is not installed (scripts/install-deps installs it)')
+        args = [chromium, '--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars',
+                '--user-data-dir=' + os.path.join(self.tmp, 'chromium')]
+        p = subprocess.run(args + ['--dump-dom', 'file://' + page], capture_output=True, timeout=120)
+        dom = p.stdout.decode('utf-8', 'replace')
+        self.assertIn('compromised', dom)
+        self.assertIn('Take mail13 off the network', dom)
+        self.assertNotIn('<script', dom.lower())
+        self.assertNotIn('<img', dom.lower())
+        shot = os.path.join(self.tmp, 'report.png')
+        subprocess.run(args + ['--window-size=1200,2000', '--screenshot=' + shot, 'file://' + page],
+                       capture_output=True, timeout=120)
+        with open(shot, 'rb') as f:
+            self.assertEqual(f.read(8), b'\x89PNG\r\n\x1a\n')
+
 class Cli(Base):
     def test_errors(self):
         rc, out, err = run(self.tmp)
