@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 /* Servers in one run: a service provider's fifty, with room to spare. */
 #define MAX_SERVERS 4096
+/* Archives given in one run (each is extracted to its own folder). */
+#define MAX_ARCHIVES 256
 /* Servers checked at once: each already reads in parallel inside. */
 #define MAX_JOBS 64
 
@@ -60,13 +63,17 @@ static void help(FILE *fp) {
         "                     (default: the one 'exhunt ioc' uses, when it exists)\n"
         "      --no-iocs      do not use the indicator store\n"
         "      --as-of DATE   judge support at DATE (YYYY-MM-DD), not today\n"
+        "      --max-extract SIZE  an archive may expand to at most SIZE (default 16G)\n"
         "      --color WHEN   auto (default), always or never; NO_COLOR is honoured\n"
         "  -q, --quiet        print nothing; only the exit status\n"
         "  -h, --help         this text\n"
         "\n"
-        "Not yet (later steps): archives (zip, tar, 7z), Velociraptor or CyLR zips read\n"
-        "in place (extract them first, then give the folder), more than one incident\n"
-        "per server, recording indicator sightings.\n"
+        "Archives (zip, tar, tar.gz, 7z: a KAPE, Velociraptor or CyLR zip) are extracted\n"
+        "into a private temporary folder ($TMPDIR) that is removed afterwards: paths\n"
+        "that would leave it are refused, links never created, the size bounded.\n"
+        "\n"
+        "Not yet (later steps): reading archives in place without the temporary copy,\n"
+        "more than one incident per server, recording indicator sightings.\n"
         "\n"
         "Exit status: 0 every server patched with no evidence found, 1 anything else\n"
         "(findings, unpatched, or a verdict that is unknown), 2 an error (a PATH with no\n"
@@ -107,6 +114,8 @@ typedef struct listing {
   server *v;
   size_t n;
   int full;
+  const char *archive_dir;  /* the folder an archive was extracted to, or NULL */
+  const char *archive_name; /* the server name it stands for */
 } listing;
 
 static int add_server(void *ctx, const char *root, const char *name) {
@@ -118,7 +127,8 @@ static int add_server(void *ctx, const char *root, const char *name) {
   server *s = &l->v[l->n];
   memset(s, 0, sizeof *s);
   s->root = strdup(root);
-  s->name = strdup(name);
+  /* An archive holding one server's tree: the archive names it. */
+  s->name = strdup(l->archive_dir && !strcmp(root, l->archive_dir) ? l->archive_name : name);
   if (!s->root || !s->name) {
     free(s->root);
     free(s->name);
@@ -158,6 +168,35 @@ static int load_iocs(const char *db, exh_ioc_set **set) {
   return 0;
 }
 
+static int parse_size(const char *s, uint64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s || *s == '-') return -1;
+  unsigned shift = 0;
+  if (*end == 'k' || *end == 'K') shift = 10, end++;
+  else if (*end == 'm' || *end == 'M') shift = 20, end++;
+  else if (*end == 'g' || *end == 'G') shift = 30, end++;
+  if (*end || v == 0 || v > (UINT64_MAX >> shift)) return -1;
+  *out = (uint64_t)v << shift;
+  return 0;
+}
+
+/* "EXCH01" from ".../EXCH01.tar.gz" or "EXCH01.zip". */
+static void archive_name(const char *path, char *out, size_t size) {
+  const char *b = strrchr(path, '/');
+  snprintf(out, size, "%s", b ? b + 1 : path);
+  static const char *const ext[] = {".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".tar", ".7z"};
+  size_t n = strlen(out);
+  for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
+    size_t e = strlen(ext[i]);
+    if (n > e && !strcasecmp(out + n - e, ext[i])) {
+      out[n - e] = '\0';
+      break;
+    }
+  }
+}
+
 static int parse_count(const char *s, long max, unsigned *out) {
   char *end;
   long v = strtol(s, &end, 10);
@@ -167,17 +206,21 @@ static int parse_count(const char *s, long max, unsigned *out) {
 }
 
 int cmd_check(int argc, char **argv) {
-  enum { O_DB = 256, O_NOIOCS, O_ASOF, O_COLOR, O_HTML };
+  enum { O_DB = 256, O_NOIOCS, O_ASOF, O_COLOR, O_HTML, O_MAXX };
   static const struct option opts[] = {
       {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
       {"jobs", required_argument, NULL, 'J'},   {"threads", required_argument, NULL, 'j'},
       {"db", required_argument, NULL, O_DB},    {"no-iocs", no_argument, NULL, O_NOIOCS},
       {"as-of", required_argument, NULL, O_ASOF}, {"color", required_argument, NULL, O_COLOR},
       {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
-      {"html", required_argument, NULL, O_HTML}, {NULL, 0, NULL, 0}};
+      {"html", required_argument, NULL, O_HTML}, {"max-extract", required_argument, NULL, O_MAXX},
+      {NULL, 0, NULL, 0}};
   const char *format = "text", *output = NULL, *db = NULL, *html = NULL;
   bool no_iocs = false, quiet = false;
   unsigned jobs = 2;
+  uint64_t max_extract = EXH_CHECK_DEFAULT_MAX_EXTRACT;
+  char *tmpdirs[MAX_ARCHIVES];
+  size_t n_tmp = 0;
   int color = 0, c;
   exh_check_config cfg = {0};
   optind = 1;
@@ -201,6 +244,12 @@ int cmd_check(int argc, char **argv) {
     case O_NOIOCS: no_iocs = true; break;
     case O_ASOF: cfg.as_of = optarg; break;
     case O_HTML: html = optarg; break;
+    case O_MAXX:
+      if (parse_size(optarg, &max_extract)) {
+        fprintf(stderr, "exhunt check: --max-extract takes a size such as 500M or 64G\n");
+        return EXIT_ERROR;
+      }
+      break;
     case O_COLOR:
       if (cli_parse_color(optarg, &color)) {
         fprintf(stderr, "exhunt check: --color takes auto, always or never\n");
@@ -240,8 +289,33 @@ int cmd_check(int argc, char **argv) {
     return EXIT_ERROR;
   }
   for (int i = optind; i < argc && !l.full; i++) {
-    if (exh_check_servers(argv[i], add_server, &l, &err) != EXH_OK) {
-      fprintf(stderr, "exhunt check: %s\n", err.text);
+    const char *root = argv[i];
+    struct stat st;
+    l.archive_dir = l.archive_name = NULL;
+    char name[256];
+    if (stat(root, &st) == 0 && S_ISREG(st.st_mode)) {
+      /* An archive: a private extracted copy, removed at the end. */
+      char dir[4096];
+      if (n_tmp == MAX_ARCHIVES) {
+        fprintf(stderr, "exhunt check: more than %d archives in one run\n", MAX_ARCHIVES);
+        status = EXIT_ERROR;
+        continue;
+      }
+      int rc = exh_check_extract(root, max_extract, dir, sizeof dir, &err);
+      if (dir[0]) tmpdirs[n_tmp++] = strdup(dir);
+      if (rc != EXH_OK) {
+        fprintf(stderr, "exhunt check: %s\n", err.text);
+        status = EXIT_ERROR;
+        continue;
+      }
+      archive_name(root, name, sizeof name);
+      l.archive_dir = tmpdirs[n_tmp - 1];
+      l.archive_name = name;
+      root = l.archive_dir;
+    }
+    if (root && exh_check_servers(root, add_server, &l, &err) != EXH_OK) {
+      fprintf(stderr, "exhunt check: %s%s%s\n", l.archive_dir ? argv[i] : "",
+              l.archive_dir ? ": " : "", err.text);
       status = EXIT_ERROR;
     }
   }
@@ -315,6 +389,10 @@ int cmd_check(int argc, char **argv) {
     free(l.v[i].name);
   }
   free(l.v);
+  for (size_t i = 0; i < n_tmp; i++) {
+    if (tmpdirs[i]) exh_check_extract_remove(tmpdirs[i]);
+    free(tmpdirs[i]);
+  }
   exh_check_free(chk);
   exh_ioc_set_free(set);
   return status;

@@ -780,6 +780,20 @@ EXH_API int exh_check_write_table(const exh_check_result *const *r, size_t n, FI
 EXH_API int exh_check_write_html(const exh_check_result *const *r, size_t n, FILE *fp,
                                  exh_error *err);
 
+/*
+ * An archive of a collection (zip, tar, tar.gz, 7z, ... through libarchive),
+ * extracted into a new private temporary folder (its name written to dir)
+ * for exh_check_servers / exh_check_run: at most max_bytes in all; entries
+ * with absolute or ".." paths are refused, links and special files never
+ * created, file times kept. On error, dir may still name a folder: remove
+ * it with exh_check_extract_remove, as after the check.
+ */
+EXH_API int exh_check_extract(const char *archive, uint64_t max_bytes, char *dir, size_t size,
+                              exh_error *err);
+EXH_API void exh_check_extract_remove(const char *dir);
+/* The default bound of exhunt check --max-extract: 16 GiB. */
+#define EXH_CHECK_DEFAULT_MAX_EXTRACT (16ull << 30)
+
 #ifdef __cplusplus
 }
 #endif

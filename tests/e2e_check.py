@@ -14,7 +14,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tarfile
 import unittest
+import zipfile
 import urllib.parse
 
 EXHUNT = ''
@@ -409,6 +411,110 @@ class Cli(Base):
         self.assertEqual(rc, 0)
         self.assertIn('Not yet', out)
         self.assertIn('Exit status', out)
+
+
+class Archives(Base):
+    """Archives are extracted into a private folder below $TMPDIR that is
+    removed afterwards; hostile entries never land outside it."""
+
+    def make(self):
+        out = os.path.join(self.tmp, 'servers')
+        subprocess.run([sys.executable, os.path.join(SRC, 'tools', 'make-check-examples.py'), out], check=True)
+        return out
+
+    def run_tmp(self, *args):
+        tmpdir = os.path.join(self.tmp, 'T')
+        os.makedirs(tmpdir, exist_ok=True)
+        res = run(*args, env_extra={'TMPDIR': tmpdir})
+        self.assertEqual(os.listdir(tmpdir), [], 'the temporary folder was not removed')
+        return res
+
+    def test_zip_and_tar(self):
+        out = self.make()
+        z = os.path.join(self.tmp, 'EXCH13.zip')
+        with zipfile.ZipFile(z, 'w', zipfile.ZIP_DEFLATED) as zf:
+            for d, _, files in os.walk(os.path.join(out, 'mail13')):
+                for f in files:
+                    p = os.path.join(d, f)
+                    zf.write(p, os.path.relpath(p, os.path.join(out, 'mail13')))
+        t = os.path.join(self.tmp, 'mail10.tar.gz')
+        with tarfile.open(t, 'w:gz') as tf:
+            tf.add(os.path.join(out, 'mail10'), arcname='.')
+        before = (snapshot_file(z), snapshot_file(t))
+        rc, o, err = self.run_tmp('--format', 'jsonl', z, t)
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(before, (snapshot_file(z), snapshot_file(t)))
+        s = summaries(jsonl(o))
+        self.assertEqual(sorted(s), ['EXCH13', 'mail10'])
+        self.assertEqual(s['EXCH13']['exhunt']['verdict']['compromise'], 'compromised')
+        self.assertEqual(s['mail10']['exhunt']['verdict']['compromise'], 'no evidence found')
+
+    def test_hostile_entries(self):
+        out = self.make()
+        z = os.path.join(self.tmp, 'hostile.zip')
+        with zipfile.ZipFile(z, 'w') as zf:
+            for d, _, files in os.walk(os.path.join(out, 'mail10')):
+                for f in files:
+                    p = os.path.join(d, f)
+                    zf.write(p, os.path.relpath(p, os.path.join(out, 'mail10')))
+            zf.writestr('../evil-dotdot.txt', 'x')
+            zf.writestr('a/../../evil-dotdot2.txt', 'x')
+            zf.writestr('/tmp/evil-absolute.txt', 'x')
+            zf.writestr('C:\\evil-drive.txt', 'x')
+            zf.writestr('/'.join(['d'] * 80) + '/deep.txt', 'x')
+            link = zipfile.ZipInfo('inetpub/wwwroot/link-to-etc')
+            link.external_attr = (0o120777 << 16)
+            zf.writestr(link, '/etc')
+            zf.writestr('inetpub/wwwroot/link-to-etc/passwd-copy', 'x')
+        rc, o, err = self.run_tmp('--format', 'jsonl', z)
+        self.assertEqual(rc, 0, err)  # the rest of the archive is still checked
+        self.assertEqual(summaries(jsonl(o))['hostile']['exhunt']['verdict']['compromise'], 'no evidence found')
+        # Nothing beside the temporary folders (the parent of the test's own), nor
+        # at the absolute path, nor through the link.
+        parent = os.path.dirname(self.tmp)
+        self.assertFalse([f for f in os.listdir(parent) if f.startswith('evil-')])
+        self.assertFalse(os.path.exists('/tmp/evil-absolute.txt'))
+        self.assertFalse(os.path.exists('/etc/passwd-copy'))
+        for d, _, files in os.walk(self.tmp):
+            self.assertFalse([f for f in files if f.startswith('evil-')], d)
+
+    def test_bomb_and_truncation(self):
+        z = os.path.join(self.tmp, 'bomb.zip')
+        with zipfile.ZipFile(z, 'w', zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr('inetpub/logs/LogFiles/W3SVC1/u_ex1.log', b'\0' * (64 << 20))
+        self.assertLess(os.path.getsize(z), 1 << 20)
+        rc, o, err = self.run_tmp('--max-extract', '8M', z)
+        self.assertEqual(rc, 2)
+        self.assertIn('--max-extract', err)
+        out = self.make()
+        good = os.path.join(self.tmp, 'good.zip')
+        with zipfile.ZipFile(good, 'w', zipfile.ZIP_DEFLATED) as zf:
+            for d, _, files in os.walk(os.path.join(out, 'mail13')):
+                for f in files:
+                    p = os.path.join(d, f)
+                    zf.write(p, os.path.relpath(p, os.path.join(out, 'mail13')))
+        with open(good, 'rb') as f:
+            data = f.read()
+        cut = os.path.join(self.tmp, 'cut.zip')
+        with open(cut, 'wb') as f:
+            f.write(data[:len(data) // 2])
+        rc, o, err = self.run_tmp(cut)
+        self.assertEqual(rc, 2)
+        self.assertIn('cut.zip', err)
+        rc, o, err = self.run_tmp(good)  # the same archive whole: checked
+        self.assertEqual(rc, 1, err)
+        junk = os.path.join(self.tmp, 'junk.bin')
+        with open(junk, 'wb') as f:
+            f.write(b'\x00not an archive at all\n' * 10)
+        rc, o, err = self.run_tmp(junk)
+        self.assertEqual(rc, 2)
+        self.assertIn('junk.bin', err)
+
+
+def snapshot_file(p):
+    st = os.stat(p)
+    with open(p, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest(), st.st_size, st.st_mtime_ns
 
 
 def main():

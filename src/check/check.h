@@ -140,3 +140,19 @@ struct exh_check_result {
   exhi_act *acts;
   size_t n_acts;
 };
+
+/* ---- archives ------------------------------------------------------------- */
+
+typedef struct exhi_archive_stats {
+  size_t entries, files;
+  size_t refused; /* absolute or ".." paths, too deep, duplicates */
+  size_t skipped; /* links and special files: never created */
+  uint64_t bytes;
+} exhi_archive_stats;
+
+/* Extracts the archive at path into a new private folder (written to dir),
+ * at most max_bytes in all. On error dir may still name a folder to remove. */
+int exhi_archive_extract(const char *path, uint64_t max_bytes, char *dir, size_t dir_size,
+                         exhi_archive_stats *st, exh_error *err);
+/* Removes what exhi_archive_extract made (links not followed). */
+void exhi_archive_remove(const char *dir);
