@@ -18,6 +18,7 @@ int cmd_files(int argc, char **argv);
 int cmd_ioc(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 /* Colour on stdout: --color=auto|always|never, honouring NO_COLOR. */
 int cli_parse_color(const char *arg, int *mode);

@@ -5,14 +5,14 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Subcommands that exist. Later ones (logs, files, ioc, check, scan,
- * mitigate) are added here when they are built, not before. */
+/* Subcommands that exist; mitigate is added here when it is built, not before. */
 static const cli_command commands[] = {
     {"assess", "Exchange build -> update level, open CVEs, the update to install", cmd_assess},
     {"files", "web shells, ransomware, dumps and staged archives on disk (YARA, hashes)", cmd_files},
     {"ioc", "indicator store: import, pull, list, lookup, stats, export sightings", cmd_ioc},
     {"logs", "hunt exploitation in Exchange and IIS logs (ProxyLogon, ProxyShell, ...)", cmd_logs},
     {"scan", "fingerprint Exchange builds across address ranges over HTTPS", cmd_scan},
+    {"check", "a server's evidence -> patched? attacked? what to do now (verdict, actions)", cmd_check},
 };
 
 static void usage(FILE *fp) {

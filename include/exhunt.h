@@ -707,6 +707,107 @@ EXH_API void exh_loghunt_free(exh_loghunt *h);
  */
 EXH_API int exh_loghunt_record_sightings(const exh_loghunt *h, const char *store_path,
                                          const char *host, size_t *n, exh_error *err);
+/* ---- check: one server's evidence -> verdict, incident, actions -------- */
+
+/*
+ * An output that hands every finding to on_finding (in the calling thread)
+ * instead of writing it, and read errors to on_error (may be NULL): how a
+ * caller collects what a part (exh_loghunt_emit) found. The finding is
+ * borrowed for the call only. Assessments are ignored.
+ */
+EXH_API int exh_output_new_callback(int (*on_finding)(void *ctx, const exh_finding *f),
+                                    void (*on_error)(void *ctx, const char *input,
+                                                     const exh_error *e),
+                                    void *ctx, exh_output **out, exh_error *err);
+
+enum exh_check_update {
+  EXH_UPDATE_UNKNOWN = 0,   /* no ExSetup.exe, or a build the tables cannot judge */
+  EXH_UPDATE_PATCHED = 1,   /* exact build, no CVE of the tables open */
+  EXH_UPDATE_UNPATCHED = 2  /* exact build with open CVEs */
+};
+enum exh_check_compromise {
+  EXH_COMP_UNKNOWN = 0,     /* nothing found, but the sources that would show it are missing */
+  EXH_COMP_NONE_FOUND = 1,  /* nothing found in the sources read, and they suffice */
+  EXH_COMP_ATTEMPTED = 2,   /* exploitation tried and failed (probes) */
+  EXH_COMP_EXPLOITED = 3,   /* exploitation succeeded, per the logs */
+  EXH_COMP_COMPROMISED = 4  /* post-exploitation: a web shell, a dump, a known-bad file */
+};
+/* "patched", "unpatched", "unknown"; "compromised", "exploited", "attempted",
+ * "no evidence found", "unknown". */
+EXH_API const char *exh_check_update_name(int update);
+EXH_API const char *exh_check_compromise_name(int compromise);
+
+typedef struct exh_check_config {
+  unsigned threads;          /* per server, for logs and files; 0: one per CPU */
+  const exh_ioc_set *iocs;   /* indicators for files; NULL: none; borrowed */
+  const char *as_of;         /* support judged at this date; NULL: today */
+} exh_check_config;
+
+/* Tables, log rules, file rules and actions, compiled once; immutable: one
+ * exh_check may serve several servers checked in parallel. */
+typedef struct exh_check exh_check;
+EXH_API int exh_check_new(const exh_check_config *cfg, exh_check **out, exh_error *err);
+EXH_API void exh_check_free(exh_check *c);
+
+/*
+ * The servers in path, for fn: path itself when it holds any known source
+ * (a mounted volume, a KAPE collection with C/..., an install folder), or
+ * each of its folders that does when path is a folder of collections (one
+ * per server; folders named like a Windows or Exchange folder or a drive
+ * letter mean path is one server). name is the server's name (its folder's,
+ * or the parent's for a bare drive folder). EXH_ERR_NOTFOUND when nothing
+ * known is there. fn returning non-zero stops (status EXH_OK).
+ */
+EXH_API int exh_check_servers(const char *path,
+                              int (*fn)(void *ctx, const char *root, const char *name),
+                              void *ctx, exh_error *err);
+
+typedef struct exh_check_result exh_check_result; /* borrows from the exh_check */
+
+/* Checks one server's evidence at root (read-only). Files that cannot be
+ * read are kept in the result and counted; the status is for the check
+ * itself. Thread-safe for concurrent calls on the same c. */
+EXH_API int exh_check_run(const exh_check *c, const char *root, const char *name,
+                          exh_check_result **out, exh_error *err);
+EXH_API void exh_check_result_free(exh_check_result *r);
+
+typedef struct exh_check_summary {
+  const char *name;         /* borrowed from the result */
+  int update;               /* enum exh_check_update */
+  int compromise;           /* enum exh_check_compromise */
+  size_t findings;          /* low severity or above, coverage lines excluded */
+  size_t errors;            /* files or folders that could not be read */
+  int64_t first_ms, last_ms; /* the incident's span; -1 when none */
+} exh_check_summary;
+EXH_API void exh_check_get_summary(const exh_check_result *r, exh_check_summary *s);
+
+/* Writes one server's report: "text" (verdict, actions, incident, sources,
+ * then the findings) or "jsonl" (every finding, then one summary object,
+ * ECS names). flags: EXH_OUT_COLOR. Write errors give EXH_ERR_IO. */
+EXH_API int exh_check_write(const exh_check_result *r, const char *format, FILE *fp,
+                            unsigned flags, exh_error *err);
+/* Writes the summary table of several servers (text). */
+EXH_API int exh_check_write_table(const exh_check_result *const *r, size_t n, FILE *fp,
+                                  exh_error *err);
+/* Writes one self-contained HTML page (no scripts, no external assets; all
+ * evidence text escaped) for the servers: verdicts first, then each server's
+ * actions, incident, evidence read and findings. */
+EXH_API int exh_check_write_html(const exh_check_result *const *r, size_t n, FILE *fp,
+                                 exh_error *err);
+
+/*
+ * An archive of a collection (zip, tar, tar.gz, 7z, ... through libarchive),
+ * extracted into a new private temporary folder (its name written to dir)
+ * for exh_check_servers / exh_check_run: at most max_bytes in all; entries
+ * with absolute or ".." paths are refused, links and special files never
+ * created, file times kept. On error, dir may still name a folder: remove
+ * it with exh_check_extract_remove, as after the check.
+ */
+EXH_API int exh_check_extract(const char *archive, uint64_t max_bytes, char *dir, size_t size,
+                              exh_error *err);
+EXH_API void exh_check_extract_remove(const char *dir);
+/* The default bound of exhunt check --max-extract: 16 GiB. */
+#define EXH_CHECK_DEFAULT_MAX_EXTRACT (16ull << 30)
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,399 @@
+/* exhunt check: a server's evidence -> verdict, incident, what to do now. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Servers in one run: a service provider's fifty, with room to spare. */
+#define MAX_SERVERS 4096
+/* Archives given in one run (each is extracted to its own folder). */
+#define MAX_ARCHIVES 256
+/* Servers checked at once: each already reads in parallel inside. */
+#define MAX_JOBS 64
+
+static void help(FILE *fp) {
+  fputs("usage: exhunt check [OPTIONS] PATH...\n"
+        "\n"
+        "One command from an Exchange server's evidence to a verdict: is it patched,\n"
+        "was it attacked, what to do now, with the proof. PATH is a mounted system\n"
+        "volume, an Exchange install folder, a triage collection folder (KAPE targets:\n"
+        "the drive as C/...; an extracted Velociraptor collection, uploads/auto/C%3A/...,\n"
+        "URL-encoded names decoded), or a folder of such collections, one per server (each\n"
+        "gets its own verdict, servers are checked in parallel, a table sums them up).\n"
+        "\n"
+        "exhunt finds the sources by their relative paths, case-insensitively:\n"
+        "  Bin/ExSetup.exe                 the installed build (update level)\n"
+        "  Logging/HttpProxy/*, Logging/ECP/Server, Logging/OABGeneratorLog,\n"
+        "  Logging/CmdletInfra (Rps_Cmdlet)\n"
+        "  inetpub/logs/LogFiles/W3SVC*    IIS logs\n"
+        "  Windows/System32/winevt/Logs    event logs\n"
+        "  FrontEnd/HttpProxy, inetpub/wwwroot, ProgramData, Windows/Temp, C:/root\n"
+        "runs 'exhunt assess' on the build, 'exhunt logs' on the logs and 'exhunt files'\n"
+        "on the whole tree, and joins what they found. Nothing is written to the evidence.\n"
+        "\n"
+        "The verdict per server:\n"
+        "  compromise  compromised (a web shell, a dump or a known-bad file on disk, a\n"
+        "              shell answering in the logs), exploited (exploitation succeeded per\n"
+        "              the logs), attempted (probes that failed), no evidence found (only\n"
+        "              when a request log and the web folders were read), unknown (they\n"
+        "              were missing: never 'clean' without them)\n"
+        "  update      patched, unpatched (the CVEs and the update to install), unknown\n"
+        "Then the actions in order, the incident (the exploitation, the files on disk,\n"
+        "the requests to them, attacker addresses, first and last time), the sources\n"
+        "found and missing with how far back each log reaches, and every finding.\n"
+        "\n"
+        "Options:\n"
+        "  -f, --format FMT   text (default) or jsonl (every finding, then one summary\n"
+        "                     object per server, event.dataset exhunt.check; ECS names)\n"
+        "  -o, --output FILE  write there instead of standard output\n"
+        "      --html FILE    also write one self-contained HTML page (verdicts, actions,\n"
+        "                     incidents, evidence, findings; no scripts, prints well)\n"
+        "  -J, --jobs N       servers checked at once (default 2)\n"
+        "  -j, --threads N    threads per server for logs and files (default: one per CPU)\n"
+        "      --db FILE      the indicator store for file hashes, names and paths\n"
+        "                     (default: the one 'exhunt ioc' uses, when it exists)\n"
+        "      --no-iocs      do not use the indicator store\n"
+        "      --as-of DATE   judge support at DATE (YYYY-MM-DD), not today\n"
+        "      --max-extract SIZE  an archive may expand to at most SIZE (default 16G)\n"
+        "      --color WHEN   auto (default), always or never; NO_COLOR is honoured\n"
+        "  -q, --quiet        print nothing; only the exit status\n"
+        "  -h, --help         this text\n"
+        "\n"
+        "Archives (zip, tar, tar.gz, 7z: a KAPE, Velociraptor or CyLR zip) are extracted\n"
+        "into a private temporary folder ($TMPDIR) that is removed afterwards: paths\n"
+        "that would leave it are refused, links never created, the size bounded.\n"
+        "\n"
+        "Not yet (later steps): reading archives in place without the temporary copy,\n"
+        "more than one incident per server, recording indicator sightings.\n"
+        "\n"
+        "Exit status: 0 every server patched with no evidence found, 1 anything else\n"
+        "(findings, unpatched, or a verdict that is unknown), 2 an error (a PATH with no\n"
+        "Exchange evidence, files that could not be read).\n"
+        "\n"
+        "Examples:\n"
+        "  exhunt check /mnt/evidence/C\n"
+        "  exhunt check collections/            # one folder per server\n"
+        "  exhunt check --format jsonl -o check.jsonl /cases/kape/EXCH01\n",
+        fp);
+}
+
+typedef struct server {
+  char *root, *name;
+  exh_check_result *result;
+  exh_error err;
+  int rc;
+} server;
+
+typedef struct pool {
+  const exh_check *check;
+  server *v;
+  size_t n;
+  atomic_size_t next;
+} pool;
+
+static void *worker(void *arg) {
+  pool *p = arg;
+  for (;;) {
+    size_t i = atomic_fetch_add(&p->next, 1);
+    if (i >= p->n) return NULL;
+    server *s = &p->v[i];
+    s->rc = exh_check_run(p->check, s->root, s->name, &s->result, &s->err);
+  }
+}
+
+typedef struct listing {
+  server *v;
+  size_t n;
+  int full;
+  const char *archive_dir;  /* the folder an archive was extracted to, or NULL */
+  const char *archive_name; /* the server name it stands for */
+} listing;
+
+static int add_server(void *ctx, const char *root, const char *name) {
+  listing *l = ctx;
+  if (l->n >= MAX_SERVERS) {
+    l->full = 1;
+    return 1;
+  }
+  server *s = &l->v[l->n];
+  memset(s, 0, sizeof *s);
+  s->root = strdup(root);
+  /* An archive holding one server's tree: the archive names it. */
+  s->name = strdup(l->archive_dir && !strcmp(root, l->archive_dir) ? l->archive_name : name);
+  if (!s->root || !s->name) {
+    free(s->root);
+    free(s->name);
+    return 1;
+  }
+  l->n++;
+  return 0;
+}
+
+/* The indicator store, read-only, as 'exhunt files' finds it. */
+static int load_iocs(const char *db, exh_ioc_set **set) {
+  *set = NULL;
+  char path[4096];
+  exh_error err;
+  if (db) {
+    snprintf(path, sizeof path, "%s", db);
+  } else if (exh_ioc_default_path(path, sizeof path, &err) != EXH_OK) {
+    return 0;
+  }
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    if (!db && errno == ENOENT) return 0;
+    fprintf(stderr, "exhunt check: indicator store %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  exh_ioc_store *s;
+  int rc = exh_ioc_store_open(path, EXH_IOC_READONLY, &s, &err);
+  if (rc == EXH_ERR_NOTFOUND) return 0; /* created, never imported into */
+  if (rc == EXH_OK) {
+    rc = exh_ioc_set_load(s, set, &err);
+    exh_ioc_store_close(s);
+  }
+  if (rc != EXH_OK) {
+    fprintf(stderr, "exhunt check: indicator store: %s (--no-iocs checks without it)\n", err.text);
+    return -1;
+  }
+  return 0;
+}
+
+static int parse_size(const char *s, uint64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s || *s == '-') return -1;
+  unsigned shift = 0;
+  if (*end == 'k' || *end == 'K') shift = 10, end++;
+  else if (*end == 'm' || *end == 'M') shift = 20, end++;
+  else if (*end == 'g' || *end == 'G') shift = 30, end++;
+  if (*end || v == 0 || v > (UINT64_MAX >> shift)) return -1;
+  *out = (uint64_t)v << shift;
+  return 0;
+}
+
+/* "EXCH01" from ".../EXCH01.tar.gz" or "EXCH01.zip". */
+static void archive_name(const char *path, char *out, size_t size) {
+  const char *b = strrchr(path, '/');
+  snprintf(out, size, "%s", b ? b + 1 : path);
+  static const char *const ext[] = {".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".tar", ".7z"};
+  size_t n = strlen(out);
+  for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
+    size_t e = strlen(ext[i]);
+    if (n > e && !strcasecmp(out + n - e, ext[i])) {
+      out[n - e] = '\0';
+      break;
+    }
+  }
+}
+
+static int parse_count(const char *s, long max, unsigned *out) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (*end || end == s || v < 1 || v > max) return -1;
+  *out = (unsigned)v;
+  return 0;
+}
+
+int cmd_check(int argc, char **argv) {
+  enum { O_DB = 256, O_NOIOCS, O_ASOF, O_COLOR, O_HTML, O_MAXX };
+  static const struct option opts[] = {
+      {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
+      {"jobs", required_argument, NULL, 'J'},   {"threads", required_argument, NULL, 'j'},
+      {"db", required_argument, NULL, O_DB},    {"no-iocs", no_argument, NULL, O_NOIOCS},
+      {"as-of", required_argument, NULL, O_ASOF}, {"color", required_argument, NULL, O_COLOR},
+      {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
+      {"html", required_argument, NULL, O_HTML}, {"max-extract", required_argument, NULL, O_MAXX},
+      {NULL, 0, NULL, 0}};
+  const char *format = "text", *output = NULL, *db = NULL, *html = NULL;
+  bool no_iocs = false, quiet = false;
+  unsigned jobs = 2;
+  uint64_t max_extract = EXH_CHECK_DEFAULT_MAX_EXTRACT;
+  char *tmpdirs[MAX_ARCHIVES];
+  size_t n_tmp = 0;
+  int color = 0, c;
+  exh_check_config cfg = {0};
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "+f:o:J:j:qh", opts, NULL)) != -1) {
+    switch (c) {
+    case 'f': format = optarg; break;
+    case 'o': output = optarg; break;
+    case 'J':
+      if (parse_count(optarg, MAX_JOBS, &jobs)) {
+        fprintf(stderr, "exhunt check: --jobs takes a number from 1 to %d\n", MAX_JOBS);
+        return EXIT_ERROR;
+      }
+      break;
+    case 'j':
+      if (parse_count(optarg, 256, &cfg.threads)) {
+        fprintf(stderr, "exhunt check: --threads takes a number from 1 to 256\n");
+        return EXIT_ERROR;
+      }
+      break;
+    case O_DB: db = optarg; break;
+    case O_NOIOCS: no_iocs = true; break;
+    case O_ASOF: cfg.as_of = optarg; break;
+    case O_HTML: html = optarg; break;
+    case O_MAXX:
+      if (parse_size(optarg, &max_extract)) {
+        fprintf(stderr, "exhunt check: --max-extract takes a size such as 500M or 64G\n");
+        return EXIT_ERROR;
+      }
+      break;
+    case O_COLOR:
+      if (cli_parse_color(optarg, &color)) {
+        fprintf(stderr, "exhunt check: --color takes auto, always or never\n");
+        return EXIT_ERROR;
+      }
+      break;
+    case 'q': quiet = true; break;
+    case 'h': help(stdout); return EXIT_CLEAN;
+    default: fprintf(stderr, "Run 'exhunt check --help' for the options.\n"); return EXIT_ERROR;
+    }
+  }
+  if (strcmp(format, "text") && strcmp(format, "jsonl")) {
+    fprintf(stderr, "exhunt check: --format takes text or jsonl\n");
+    return EXIT_ERROR;
+  }
+  if (optind >= argc) {
+    fprintf(stderr, "exhunt check: give a mounted volume, an Exchange folder or a collection.\n"
+                    "Run 'exhunt check --help' for more.\n");
+    return EXIT_ERROR;
+  }
+  int status = EXIT_CLEAN;
+  exh_ioc_set *set = NULL;
+  if (!no_iocs && load_iocs(db, &set) != 0) return EXIT_ERROR;
+  cfg.iocs = set;
+  exh_error err;
+  exh_check *chk;
+  if (exh_check_new(&cfg, &chk, &err) != EXH_OK) {
+    fprintf(stderr, "exhunt check: %s\n", err.text);
+    exh_ioc_set_free(set);
+    return EXIT_ERROR;
+  }
+  listing l = {.v = calloc(MAX_SERVERS, sizeof(server))};
+  if (!l.v) {
+    fprintf(stderr, "exhunt check: out of memory\n");
+    exh_check_free(chk);
+    exh_ioc_set_free(set);
+    return EXIT_ERROR;
+  }
+  for (int i = optind; i < argc && !l.full; i++) {
+    const char *root = argv[i];
+    struct stat st;
+    l.archive_dir = l.archive_name = NULL;
+    char name[256];
+    if (stat(root, &st) == 0 && S_ISREG(st.st_mode)) {
+      /* An archive: a private extracted copy, removed at the end. */
+      char dir[4096];
+      if (n_tmp == MAX_ARCHIVES) {
+        fprintf(stderr, "exhunt check: more than %d archives in one run\n", MAX_ARCHIVES);
+        status = EXIT_ERROR;
+        continue;
+      }
+      int rc = exh_check_extract(root, max_extract, dir, sizeof dir, &err);
+      if (dir[0]) tmpdirs[n_tmp++] = strdup(dir);
+      if (rc != EXH_OK) {
+        fprintf(stderr, "exhunt check: %s\n", err.text);
+        status = EXIT_ERROR;
+        continue;
+      }
+      archive_name(root, name, sizeof name);
+      l.archive_dir = tmpdirs[n_tmp - 1];
+      l.archive_name = name;
+      root = l.archive_dir;
+    }
+    if (root && exh_check_servers(root, add_server, &l, &err) != EXH_OK) {
+      fprintf(stderr, "exhunt check: %s%s%s\n", l.archive_dir ? argv[i] : "",
+              l.archive_dir ? ": " : "", err.text);
+      status = EXIT_ERROR;
+    }
+  }
+  if (l.full) fprintf(stderr, "exhunt check: more than %d servers: the rest were left out\n", MAX_SERVERS);
+  pool p = {.check = chk, .v = l.v, .n = l.n};
+  atomic_init(&p.next, 0);
+  pthread_t th[MAX_JOBS];
+  size_t started = 0;
+  for (unsigned t = 0; t < jobs && t < l.n; t++)
+    if (pthread_create(&th[started], NULL, worker, &p) == 0) started++;
+  if (!started) worker(&p);
+  for (size_t t = 0; t < started; t++) pthread_join(th[t], NULL);
+
+  FILE *fp = stdout;
+  if (!quiet && output && !(fp = fopen(output, "w"))) {
+    fprintf(stderr, "exhunt check: %s: %s\n", output, strerror(errno));
+    fp = NULL;
+    status = EXIT_ERROR;
+  }
+  unsigned flags = fp && !strcmp(format, "text") && cli_use_color(color, fileno(fp)) ? EXH_OUT_COLOR : 0;
+  const exh_check_result **done = calloc(l.n ? l.n : 1, sizeof *done);
+  size_t n_done = 0;
+  for (size_t i = 0; i < l.n; i++) {
+    server *s = &l.v[i];
+    if (s->rc != EXH_OK) {
+      fprintf(stderr, "exhunt check: %s\n", s->err.text);
+      status = EXIT_ERROR;
+      continue;
+    }
+    exh_check_summary sum;
+    exh_check_get_summary(s->result, &sum);
+    if (sum.errors) status = EXIT_ERROR;
+    else if (status == EXIT_CLEAN &&
+             (sum.findings || sum.update != EXH_UPDATE_PATCHED || sum.compromise != EXH_COMP_NONE_FOUND))
+      status = EXIT_FINDINGS;
+    if (done) done[n_done++] = s->result;
+    if (fp && !quiet && exh_check_write(s->result, format, fp, flags, &err) != EXH_OK) {
+      fprintf(stderr, "exhunt check: %s\n", err.text);
+      status = EXIT_ERROR;
+    }
+  }
+  if (fp && !quiet && done && n_done > 1 && !strcmp(format, "text") &&
+      exh_check_write_table(done, n_done, fp, &err) != EXH_OK) {
+    fprintf(stderr, "exhunt check: %s\n", err.text);
+    status = EXIT_ERROR;
+  }
+  if (html && done) {
+    FILE *hf = fopen(html, "w");
+    if (!hf) {
+      fprintf(stderr, "exhunt check: %s: %s\n", html, strerror(errno));
+      status = EXIT_ERROR;
+    } else {
+      if (exh_check_write_html(done, n_done, hf, &err) != EXH_OK) {
+        fprintf(stderr, "exhunt check: %s\n", err.text);
+        status = EXIT_ERROR;
+      }
+      if (fclose(hf) != 0) {
+        fprintf(stderr, "exhunt check: %s: %s\n", html, strerror(errno));
+        status = EXIT_ERROR;
+      }
+    }
+  }
+  if (fp && fp != stdout && fclose(fp) != 0) {
+    fprintf(stderr, "exhunt check: %s: %s\n", output, strerror(errno));
+    status = EXIT_ERROR;
+  }
+  free(done);
+  for (size_t i = 0; i < l.n; i++) {
+    exh_check_result_free(l.v[i].result);
+    free(l.v[i].root);
+    free(l.v[i].name);
+  }
+  free(l.v);
+  for (size_t i = 0; i < n_tmp; i++) {
+    if (tmpdirs[i]) exh_check_extract_remove(tmpdirs[i]);
+    free(tmpdirs[i]);
+  }
+  exh_check_free(chk);
+  exh_ioc_set_free(set);
+  return status;
+}

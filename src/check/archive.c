@@ -1,0 +1,195 @@
+/*
+ * Archives for exhunt check (zip, tar, tar.gz, 7z through libarchive):
+ * extracted, bounded, into a private temporary folder that the caller removes
+ * afterwards. Archives are evidence and attacker-controlled: entries that
+ * would land outside the folder (absolute paths, "..") are refused, links and
+ * special files are never created, sizes, counts and depth are bounded, and
+ * files are created O_EXCL|O_NOFOLLOW below folders opened O_NOFOLLOW.
+ */
+#define _GNU_SOURCE
+#include "check.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+/* Entries in one archive: a triage collection has tens of thousands. */
+#define ARCHIVE_MAX_ENTRIES 2000000
+/* Folder depth of an entry: Windows paths stay well below this. */
+#define ARCHIVE_MAX_DEPTH 48
+
+static int open_dir_at(int dfd, const char *name, int create) {
+  if (create && mkdirat(dfd, name, 0700) != 0 && errno != EEXIST) return -1;
+  return openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* Splits a cleaned relative path into folders and creates them below root;
+ * returns the fd of the last folder and sets *base to the file name. */
+static int make_parents(int root, char *rel, const char **base) {
+  int fd = dup(root);
+  char *p = rel, *slash;
+  while (fd >= 0 && (slash = strchr(p, '/'))) {
+    *slash = '\0';
+    int nfd = open_dir_at(fd, p, 1);
+    close(fd);
+    fd = nfd;
+    p = slash + 1;
+  }
+  *base = p;
+  return fd;
+}
+
+/* '\\' as '/', no leading "./" or "/", no empty, "." or ".." component.
+ * Returns 0 when the path is refused. */
+static int clean_path(const char *in, char *out, size_t size, int *depth) {
+  size_t o = 0;
+  *depth = 0;
+  if (in[0] == '/' || in[0] == '\\' || (in[0] && in[1] == ':')) return 0; /* absolute, C:\ */
+  const char *p = in;
+  while (*p) {
+    const char *s = p;
+    while (*p && *p != '/' && *p != '\\') p++;
+    size_t n = (size_t)(p - s);
+    if (*p) p++;
+    if (n == 0 || (n == 1 && s[0] == '.')) continue;
+    if (n == 2 && s[0] == '.' && s[1] == '.') return 0;
+    if (o + n + 2 >= size) return 0;
+    if (o) out[o++] = '/';
+    memcpy(out + o, s, n);
+    o += n;
+    (*depth)++;
+  }
+  out[o] = '\0';
+  return o > 0 && *depth <= ARCHIVE_MAX_DEPTH;
+}
+
+int exhi_archive_extract(const char *path, uint64_t max_bytes, char *dir, size_t dir_size,
+                         exhi_archive_stats *st, exh_error *err) {
+  memset(st, 0, sizeof *st);
+  dir[0] = '\0';
+  const char *tmp = getenv("TMPDIR");
+  if (!tmp || !*tmp) tmp = "/tmp";
+  if ((size_t)snprintf(dir, dir_size, "%s/exhunt-check-XXXXXX", tmp) >= dir_size)
+    return exhi_err(err, EXH_ERR_LIMIT, path, 0, -1, "temporary folder path too long");
+  if (!mkdtemp(dir)) { /* mode 0700: private */
+    int e = errno;
+    dir[0] = '\0';
+    return exhi_err(err, EXH_ERR_IO, path, 0, -1, "cannot create a temporary folder in %s: %s", tmp,
+                    strerror(e));
+  }
+  int root = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct archive *a = archive_read_new();
+  if (root < 0 || !a) {
+    if (root >= 0) close(root);
+    archive_read_free(a);
+    return exhi_err(err, EXH_ERR_NOMEM, path, 0, -1, "cannot start reading the archive");
+  }
+  archive_read_support_filter_all(a);
+  archive_read_support_format_all(a);
+  int rc = EXH_OK;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK) {
+    rc = exhi_err(err, fd < 0 ? EXH_ERR_IO : EXH_ERR_PARSE, path, 0, -1, "cannot read as an archive: %s",
+                  fd < 0 ? strerror(errno) : archive_error_string(a) ? archive_error_string(a) : "unknown format");
+    goto done;
+  }
+  static _Thread_local char buf[1 << 16];
+  struct archive_entry *e;
+  for (;;) {
+    int r = archive_read_next_header(a, &e);
+    if (r == ARCHIVE_EOF) break;
+    if (r < ARCHIVE_WARN) {
+      rc = exhi_err(err, EXH_ERR_PARSE, path, 0, -1, "entry %zu: %s", st->entries + 1,
+                    archive_error_string(a) ? archive_error_string(a) : "unreadable (truncated?)");
+      break;
+    }
+    if (++st->entries > ARCHIVE_MAX_ENTRIES) {
+      rc = exhi_err(err, EXH_ERR_LIMIT, path, 0, -1, "more than %d entries", ARCHIVE_MAX_ENTRIES);
+      break;
+    }
+    const char *name = archive_entry_pathname(e);
+    char rel[4096];
+    int depth;
+    mode_t type = archive_entry_filetype(e);
+    if (!name || !clean_path(name, rel, sizeof rel, &depth)) {
+      st->refused++;
+      continue;
+    }
+    if (type == AE_IFDIR) {
+      char *slash_end = rel + strlen(rel);
+      *slash_end = '/';
+      slash_end[1] = '\0';
+      const char *base;
+      int dfd = make_parents(root, rel, &base);
+      if (dfd >= 0) close(dfd);
+      continue;
+    }
+    if (type != AE_IFREG || archive_entry_hardlink(e)) {
+      st->skipped++; /* links, devices, FIFOs are never created */
+      continue;
+    }
+    const char *base;
+    int dfd = make_parents(root, rel, &base);
+    int out = dfd >= 0 ? openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+    if (dfd >= 0) close(dfd);
+    if (out < 0) {
+      st->refused++; /* a duplicate name, or a file where a folder is */
+      continue;
+    }
+    for (;;) {
+      la_ssize_t n = archive_read_data(a, buf, sizeof buf);
+      if (n == 0) break;
+      if (n < 0) {
+        rc = exhi_err(err, EXH_ERR_PARSE, path, 0, -1, "%s: %s", rel,
+                      archive_error_string(a) ? archive_error_string(a) : "unreadable (truncated?)");
+        break;
+      }
+      st->bytes += (uint64_t)n;
+      if (st->bytes > max_bytes) {
+        rc = exhi_err(err, EXH_ERR_LIMIT, path, 0, -1,
+                      "expands to more than %llu bytes (--max-extract); stopped at %s",
+                      (unsigned long long)max_bytes, rel);
+        break;
+      }
+      if (write(out, buf, (size_t)n) != n) {
+        rc = exhi_err(err, EXH_ERR_IO, path, 0, -1, "writing the temporary copy: %s", strerror(errno));
+        break;
+      }
+    }
+    /* The entry's time: what the incident places files by. */
+    struct timespec ts[2] = {{archive_entry_mtime(e), 0}, {archive_entry_mtime(e), 0}};
+    if (archive_entry_mtime_is_set(e)) futimens(out, ts);
+    close(out);
+    if (rc) break;
+    st->files++;
+  }
+done:
+  archive_read_free(a);
+  close(root);
+  return rc;
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb, (void)ftw;
+  return flag == FTW_DP ? rmdir(p) : unlink(p);
+}
+
+void exhi_archive_remove(const char *dir) {
+  if (dir && *dir) nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+int exh_check_extract(const char *archive, uint64_t max_bytes, char *dir, size_t size,
+                      exh_error *err) {
+  exhi_archive_stats st;
+  return exhi_archive_extract(archive, max_bytes, dir, size, &st, err);
+}
+
+void exh_check_extract_remove(const char *dir) { exhi_archive_remove(dir); }

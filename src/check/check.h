@@ -1,0 +1,158 @@
+/* exhunt check: the internal parts (discovery, actions, the result). */
+#ifndef EXHUNT_CHECK_H
+#define EXHUNT_CHECK_H
+
+#include "../core/internal.h"
+
+/* ---- evidence sources ---------------------------------------------------- */
+
+enum exhi_src_kind { EXHI_SRC_BUILD = 0, EXHI_SRC_LOGS = 1, EXHI_SRC_FILES = 2 };
+
+/* What a source tells: the compromise verdict needs one request log and one
+ * web folder read (see exhi_check_verdict). */
+enum exhi_src_role {
+  EXHI_ROLE_REQUESTS = 1u << 0, /* every request the server answered */
+  EXHI_ROLE_WEBDIRS = 1u << 1,  /* where web shells are dropped */
+  EXHI_ROLE_OTHER = 1u << 2
+};
+
+typedef struct exhi_src_def {
+  const char *id;      /* "httpproxy" */
+  const char *label;   /* "Logging/HttpProxy" as people name it */
+  const char *pattern; /* lower-case, '/'-separated tail of a folder path;
+                          a final '*' matches any rest of the last name */
+  int kind;            /* enum exhi_src_kind */
+  unsigned role;       /* enum exhi_src_role */
+  int volume_child;    /* 1: only directly below a volume root (C:\root) */
+  const char *why;     /* what it shows, for the report */
+} exhi_src_def;
+
+extern const exhi_src_def exhi_src_defs[];
+extern const size_t exhi_src_count;
+
+/* Paths kept per source: a collection holds one or two copies at most
+ * (C: and D:); more are counted, not kept. */
+#define EXHI_SRC_MAX_PATHS 8
+/* Folder depth searched: an Exchange web folder sits ~12 levels below a
+ * volume root, collections add 2-4; 32 leaves room without letting a
+ * hostile tree recurse forever. */
+#define EXHI_DISC_MAX_DEPTH 32
+/* Entries visited: a Windows system volume has about a million; past five
+ * million the walk stops and says so. */
+#define EXHI_DISC_MAX_ENTRIES 5000000u
+
+typedef struct exhi_src_found {
+  size_t n_paths;                     /* folders (or files) found, may exceed kept */
+  char *paths[EXHI_SRC_MAX_PATHS];    /* full paths as found (owned) */
+  uint64_t files, bytes;              /* regular files below them */
+  /* Filled from the log hunt's coverage: lines read, time span. */
+  uint64_t lines;
+  size_t log_files;
+  char first_seen[40], last_seen[40];
+} exhi_src_found;
+
+typedef struct exhi_discovery {
+  exhi_src_found *src; /* exhi_src_count entries */
+  uint64_t entries;
+  int truncated;       /* the walk hit EXHI_DISC_MAX_ENTRIES */
+  size_t unreadable;   /* folders that could not be opened */
+  char first_unreadable[512];
+} exhi_discovery;
+
+/* Walks root (read-only, links never followed) and fills d. */
+int exhi_discover(const char *root, exhi_discovery *d, exh_error *err);
+void exhi_discovery_clear(exhi_discovery *d);
+/* Number of sources with something found. */
+size_t exhi_discovery_found(const exhi_discovery *d);
+
+/* ---- actions: the wording of the public guidance (rules/check/actions.csv) */
+
+typedef struct exhi_action_def {
+  char *id, *text, *source;
+} exhi_action_def;
+
+typedef struct exhi_actions {
+  exhi_action_def *v;
+  size_t n;
+} exhi_actions;
+
+int exhi_actions_load(exhi_actions *a, exh_error *err);
+void exhi_actions_clear(exhi_actions *a);
+/* The text of action id, or NULL. */
+const exhi_action_def *exhi_action_get(const exhi_actions *a, const char *id);
+
+#endif
+
+/* ---- the result of one server ------------------------------------------- */
+
+enum { EXHI_FROM_LOGS = 1, EXHI_FROM_FILES = 2 };
+
+/* Findings kept per server: grouped log hits are a few hundred; a tree where
+ * every file matched a rule is bounded here, the rest counted. */
+#define EXHI_CHECK_MAX_FINDINGS 100000
+/* Read errors kept per server (all are counted). */
+#define EXHI_CHECK_MAX_ERRORS 1000
+/* Attacker addresses and steps listed in an incident. */
+#define EXHI_CHECK_MAX_IPS 64
+#define EXHI_CHECK_MAX_STEPS 200
+
+typedef struct exhi_cf {
+  exh_finding f;   /* owns every string and array it points to */
+  int from;        /* EXHI_FROM_* */
+  int outcome;     /* logs: 2 exploited, 1 attempted, 0 detected; -1 files */
+  int64_t last_ms; /* last seen (logs), else event time */
+} exhi_cf;
+
+typedef struct exhi_act {
+  const char *id;       /* borrowed from the actions table */
+  char *text;           /* placeholders filled */
+  const char *source;
+  char **items;         /* files to remove: "path  sha256 ..." */
+  size_t n_items;
+} exhi_act;
+
+struct exh_check_result {
+  char *name, *root;
+  exhi_discovery disc;
+  int have_build;
+  exh_input_build build;
+  char build_error[EXH_ERROR_TEXT_MAX];
+  exh_assessment *assessment;
+  exhi_cf *f;
+  size_t n_f, cap_f, dropped_f;
+  exhi_cf *cov; /* exh.logs.coverage findings, for JSON lines */
+  size_t n_cov, cap_cov;
+  char **errors;
+  size_t n_errors, n_errors_kept;
+  exh_loghunt_stats logs;
+  exh_files_stats files;
+  int update, compromise;
+  char reason[1024];  /* why the compromise verdict */
+  char missing[1024]; /* sources missing for a verdict, "" when none */
+  /* the incident (compromise >= exploited) */
+  int incident;
+  int64_t first_ms, last_ms;
+  char *ips[EXHI_CHECK_MAX_IPS];
+  size_t n_ips;
+  size_t steps[EXHI_CHECK_MAX_STEPS]; /* indexes into f, by time */
+  size_t n_steps;
+  char actors[512];
+  exhi_act *acts;
+  size_t n_acts;
+};
+
+/* ---- archives ------------------------------------------------------------- */
+
+typedef struct exhi_archive_stats {
+  size_t entries, files;
+  size_t refused; /* absolute or ".." paths, too deep, duplicates */
+  size_t skipped; /* links and special files: never created */
+  uint64_t bytes;
+} exhi_archive_stats;
+
+/* Extracts the archive at path into a new private folder (written to dir),
+ * at most max_bytes in all. On error dir may still name a folder to remove. */
+int exhi_archive_extract(const char *path, uint64_t max_bytes, char *dir, size_t dir_size,
+                         exhi_archive_stats *st, exh_error *err);
+/* Removes what exhi_archive_extract made (links not followed). */
+void exhi_archive_remove(const char *dir);
