@@ -108,6 +108,11 @@ class Examples(Base):
         self.assertIn('CVE-2021-26855', s['mail11']['vulnerability']['id'])
         self.assertEqual([a['id'] for a in s['mail11']['exhunt']['actions']],
                          ['update', 'update_cu', 'unsupported', 'mitigate'])
+        # The update names only what it closes: ProxyNotShell has no update on CU19.
+        acts = {a['id']: a['text'] for a in s['mail11']['exhunt']['actions']}
+        self.assertIn('(ProxyLogon, ProxyShell, ProxyOracle)', acts['update'])
+        self.assertNotIn('ProxyNotShell', acts['update'])
+        self.assertIn('ProxyNotShell', acts['update_cu'])
         self.assertEqual([a['id'] for a in s['mail10']['exhunt']['actions']], ['keep_current'])
         self.assertEqual([a['id'] for a in s['mail12']['exhunt']['actions']], ['watch'])
         for name, sm in s.items():
@@ -173,7 +178,7 @@ class Generated(Base):
         # The text report: verdict and actions first.
         head = txt.splitlines()
         self.assertIn('Compromise  compromised', head[1])
-        self.assertIn('Update     unpatched', head[2])
+        self.assertIn('Update      unpatched', head[2])
         self.assertEqual(head[4], 'What to do now:')
         self.assertIn('Take mail13 off the network', head[5])
 

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE /* strcasestr */
 #include "check.h"
+#include "../findings/findings.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -608,7 +609,8 @@ static void add_remove_items(exh_check_result *r) {
 
 static void plan(exh_check_result *r, const exh_check *c) {
   char first[40] = "the first event", build[64] = "", n_cves[24] = "", n_unfix[24] = "";
-  char campaigns[256] = "", update[256] = "", kb[64] = "", target[256] = "";
+  char campaigns[256] = "", unfix_campaigns[256] = "", update[256] = "", kb[64] = "",
+       target[256] = "";
   if (r->first_ms >= 0) exhi_format_time_ms(r->first_ms, first, sizeof first);
   const exh_assessment *as = r->assessment;
   if (as) {
@@ -620,17 +622,14 @@ static void plan(exh_check_result *r, const exh_check *c) {
     if (as->target) exhi_strlcpy(target, as->target->name, sizeof target);
     snprintf(n_cves, sizeof n_cves, "%zu", as->n_open - as->n_unfixable);
     snprintf(n_unfix, sizeof n_unfix, "%zu", as->n_unfixable);
-    for (size_t i = 0; i < as->n_open; i++) {
-      const char *cp = as->open[i].campaign;
-      if (cp && *cp && !strstr(campaigns, cp)) {
-        size_t l = strlen(campaigns);
-        snprintf(campaigns + l, sizeof campaigns - l, "%s%s", l ? ", " : " (", cp);
-      }
-    }
-    if (campaigns[0]) {
-      size_t l = strlen(campaigns);
-      snprintf(campaigns + l, sizeof campaigns - l, ")");
-    }
+    /* Only the campaigns the update closes: the open list ends with the CVEs
+     * no update of this CU closes (n_unfixable), named in update_cu. */
+    size_t nfix = as->n_open - as->n_unfixable;
+    char names[200];
+    exhi_campaigns(as->open, nfix, names, sizeof names);
+    if (names[0]) snprintf(campaigns, sizeof campaigns, " (%s)", names);
+    exhi_campaigns(as->open + nfix, as->n_unfixable, names, sizeof names);
+    if (names[0]) snprintf(unfix_campaigns, sizeof unfix_campaigns, " (%s)", names);
   }
   const kv vars[] = {{"host", r->name},
                      {"update", update},
@@ -640,6 +639,7 @@ static void plan(exh_check_result *r, const exh_check *c) {
                      {"campaigns", campaigns},
                      {"target", target},
                      {"n_unfixable", n_unfix},
+                     {"unfixable_campaigns", unfix_campaigns},
                      {"product", as && as->product ? as->product : "This Exchange version"},
                      {"support_end", as && as->support_end && *as->support_end ? as->support_end : "?"},
                      {"first", first},

@@ -103,7 +103,7 @@ static int write_text(const exh_check_result *r, FILE *fp, unsigned fl) {
   } else if (r->compromise == EXH_COMP_NONE_FOUND) {
     fputs(" in the sources read (below)", fp);
   }
-  fprintf(fp, "\n  Update     %s", c_on(fl, r->update == EXH_UPDATE_PATCHED ? GREEN : r->update == EXH_UPDATE_UNPATCHED ? RED : YELLOW));
+  fprintf(fp, "\n  Update      %s", c_on(fl, r->update == EXH_UPDATE_PATCHED ? GREEN : r->update == EXH_UPDATE_UNPATCHED ? RED : YELLOW));
   update_line(fp, r);
   fprintf(fp, "%s\n", c_on(fl, RESET));
 
