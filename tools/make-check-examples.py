@@ -21,9 +21,11 @@ the public reports show them (../shared/docs/detections.md):
 The ExSetup.exe files are copies of the look-alikes in examples/servers
 (built from tests/fixtures/pe, see its README).
 """
+import calendar
 import os
 import shutil
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXSETUP = {  # the installed builds
@@ -200,7 +202,38 @@ def main():
     write(os.path.join(vol, 'Windows/Temp/lsass.dmp'),
           b'MDMP\x93\xa7\x00\x00' + b'\x00' * 56 + 'C:\\Windows\\System32\\lsass.exe'.encode('utf-16-le') +
           b'\x00' * 64, 'wb')
+    set_times(out)
     return 0
+
+
+# When each file was last written on its server. git keeps no file times, so
+# the times are also written to examples/check-times.tsv for scripts/demo to
+# put back after a checkout (otherwise the shell and the dump would seem
+# written at checkout time, and the incident would last until today).
+SPECIAL_TIMES = {
+    'mail13/C/inetpub/wwwroot/aspnet_client/system_web/xpy07b5a.aspx': '2021-03-03T06:44:22Z',
+    'mail13/C/Windows/Temp/lsass.dmp': '2021-03-03T07:52:10Z',
+}
+SERVER_DAY = {'mail10': '2026-11-10', 'mail11': '2021-02-26', 'mail12': '2026-11-12', 'mail13': '2021-03-03'}
+
+
+def set_times(out):
+    rows = []
+    for server, day in sorted(SERVER_DAY.items()):
+        for d, _, names in sorted(os.walk(os.path.join(out, server))):
+            for n in sorted(names):
+                rel = os.path.relpath(os.path.join(d, n), out).replace(os.sep, '/')
+                # Installed files are older than the logs; logs end the day.
+                default = ('2020-12-15T10:00:00Z' if '/Bin/' in rel or rel.endswith('.aspx') or rel.endswith('.htm')
+                           else day + 'T23:59:00Z')
+                t = SPECIAL_TIMES.get(rel, default)
+                secs = calendar.timegm(time.strptime(t, '%Y-%m-%dT%H:%M:%SZ'))
+                os.utime(os.path.join(d, n), (secs, secs))
+                rows.append('%s\t%s\n' % (t, rel))
+    if os.path.abspath(out) == os.path.join(ROOT, 'examples/check'):
+        with open(os.path.join(ROOT, 'examples/check-times.tsv'), 'w') as f:
+            f.write('# mtime (UTC)\tfile under examples/check: written by tools/make-check-examples.py\n')
+            f.writelines(rows)
 
 
 if __name__ == '__main__':
