@@ -1,6 +1,6 @@
 /* exhunt logs: files -> blocks -> prefiltered lines -> records -> rules ->
- * hits, grouped per rule, outcome and client; a bounded pool of threads, one
- * file at a time each; results merged in file order so output is stable. */
+ * hits, grouped per rule and client and judged as a chain; a bounded pool
+ * of threads, one file at a time each; results merged so output is stable. */
 #define _GNU_SOURCE /* memrchr */
 #include "../findings/log_findings.h"
 #include "logioc.h"
