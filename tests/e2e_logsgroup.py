@@ -50,13 +50,13 @@ IIS_HEADER = ('#Software: Microsoft Internet Information Services 10.0\n#Version
               'c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\n')
 
 
-def hp_row(t, n, ip, stem, status, anchor=ANCHOR):
+def hp_row(t, n, ip, stem, status, anchor=ANCHOR, server='EXCH01'):
     v = dict.fromkeys(HP_FIELDS, '')
     v.update(DateTime=t, RequestId='6b0c1e2a-0000-4000-8000-%012d' % n, MajorVersion='15',
              MinorVersion='1', BuildVersion='2507', RevisionVersion='6', Protocol='Ecp',
              UrlHost='mail.contoso.example', UrlStem=stem, IsAuthenticated='false',
              AnchorMailbox=anchor, UserAgent='python-requests/2.25.1', ClientIpAddress=ip,
-             ServerHostName='EXCH01', HttpStatus=str(status), BackEndStatus=str(status),
+             ServerHostName=server, HttpStatus=str(status), BackEndStatus=str(status),
              Method='POST', ProxyAction='Proxy', TargetServer='exch01.contoso.example',
              TargetServerVersion='15.01.2507.000', RoutingType='ServerInfo',
              RoutingHint='X-BEResource-Cookie')
@@ -226,6 +226,28 @@ class Grouping(unittest.TestCase):
         self.assertEqual(x['outcome'], 'exploited')
         self.assertEqual(x['followup']['rule'], RESET)
         self.assertEqual(x['followup']['line'], '9')
+
+    def test_each_server_is_judged_on_its_own(self):
+        # One collection, two servers: the same scanner probed both (two
+        # findings), and only EXCH02 saw a virtual directory reset.
+        self.scanner(n=10)
+        d2 = os.path.join(self.dir, 'exch02', 'Logging', 'HttpProxy', 'Ecp')
+        os.makedirs(d2)
+        rows = [hp_row(ts(0, i), 100 + i, '198.51.100.50', '/ecp/x.js', 500, server='EXCH02')
+                for i in range(4)]
+        rows.append(hp_row(ts(30, 0), 200, '198.51.100.60', '/ecp/w.js', 200, RESET_ANCHOR,
+                           server='exch02.contoso.example'))
+        self.write('HttpProxy_2021030306-1.LOG', HP_HEADER + ''.join(rows), d2)
+        rc, recs, err = alerts(self.dir)
+        by = {r['host']['name']: r['exhunt'] for r in of_rule(recs, SSRF)
+              if r['source']['ip'] == '198.51.100.50'}
+        self.assertEqual(set(by), {'EXCH01', 'EXCH02'})
+        self.assertEqual((by['EXCH01']['outcome'], by['EXCH01']['count']), ('attempted', '10'))
+        self.assertNotIn('followup', by['EXCH01'])
+        # exch02.contoso.example is EXCH02: its reset makes that chain exploited.
+        self.assertEqual((by['EXCH02']['outcome'], by['EXCH02']['count']), ('exploited', '4'))
+        self.assertEqual(by['EXCH02']['followup']['rule'], RESET)
+        self.assertEqual(by['EXCH02']['followup']['line'], '10')
 
     def test_near_misses_do_not_make_the_chain_exploited(self):
         self.scanner(n=20)  # 06:00:00 to 06:00:19

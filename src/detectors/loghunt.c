@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #if defined(__SSE2__)
@@ -206,7 +207,7 @@ typedef struct worker {
   size_t restart_at;     /* after a kind change: prefilter again from here */
   const exhi_logschema *cols_schema; /* cached columns of on_hit */
   unsigned cols_gen;
-  int ip_col, status_col;
+  int ip_col, status_col, server_col;
   int64_t evtx_ms;       /* time of the event record being evaluated */
   exhi_logioc_cols ioc_cols;
   const exh_ioc *cur_ioc; /* the indicator of the hit being added */
@@ -370,6 +371,11 @@ static int on_hit(void *c, size_t rule, const char *detail) {
   if (w->cols_schema != &w->schema || w->cols_gen != w->schema.generation) {
     w->ip_col = exhi_lr_field_col(&w->schema, "source.ip");
     w->status_col = exhi_lr_field_col(&w->schema, "http.response.status_code");
+    /* Which server wrote the line: HttpProxy, ECP Server, IIS (optional). */
+    static const char *const server_cols[] = {"ServerHostName", "ServerName", "s-computername"};
+    w->server_col = -1;
+    for (size_t i = 0; i < EXHI_ARRAY_LEN(server_cols) && w->server_col < 0; i++)
+      w->server_col = exhi_logschema_col(&w->schema, server_cols[i]);
     w->cols_schema = &w->schema;
     w->cols_gen = w->schema.generation;
   }
@@ -402,6 +408,18 @@ static int on_hit(void *c, size_t rule, const char *detail) {
     const char *img = exhi_logrec_value(&w->rec, what, w->val, sizeof w->val, &il);
     snprintf(keybuf, sizeof keybuf, "%s|%.*s", hostbuf, img ? (int)(il > 80 ? 80 : il) : 0,
              img ? img : "");
+  }
+  char server[EXHI_HIT_SERVER_MAX + 1] = "";
+  if (w->server_col >= 0 && w->schema.kind != EXHI_LOG_EVTX) {
+    size_t len;
+    const char *v = exhi_logrec_value(&w->rec, w->server_col, w->val, sizeof w->val, &len);
+    if (v && !(len == 1 && v[0] == '-'))
+      snprintf(server, sizeof server, "%.*s", (int)(len > EXHI_HIT_SERVER_MAX ? EXHI_HIT_SERVER_MAX : len), v);
+    /* One chain per client and server: a collection of many servers
+     * judges each on its own. An indicator is about the client, not a
+     * chain: one finding whatever logs (IIS seldom names its server). */
+    size_t kl = strlen(keybuf);
+    if (server[0] && !is_ioc) snprintf(keybuf + kl, sizeof keybuf - kl, "@%s", server);
   }
   if (is_ioc) {
     /* One finding per client and indicator (and so per source). */
@@ -462,6 +480,7 @@ static int on_hit(void *c, size_t rule, const char *detail) {
   g->file = w->file_index;
   g->line = w->cur_line;
   g->evidence_ms = t;
+  memcpy(g->server, server, sizeof server);
   g->detail = detail ? strdup(detail) : NULL;
   if (is_ioc) {
     g->ioc = w->cur_ioc;
@@ -817,6 +836,15 @@ static int cmp_followup(const void *a, const void *b) {
   return x->group < y->group ? -1 : x->group > y->group;
 }
 
+/* Whether two groups may be steps of one chain: the same server, or a
+ * server one of them does not name (IIS logs seldom do). Names compare by
+ * their first DNS label, case aside: EXCH01 is exch01.contoso.example. */
+static int same_server(const exhi_hit *a, const exhi_hit *b) {
+  if (!a->server[0] || !b->server[0]) return 1;
+  size_t la = strcspn(a->server, "."), lb = strcspn(b->server, ".");
+  return la == lb && !strncasecmp(a->server, b->server, la);
+}
+
 /* A chain is judged as a whole: a group none of whose hits succeeded is
  * exploited when a later step of its chain (its rule's exploited_by, from
  * any client: the web shell is reached from elsewhere) succeeded at or
@@ -853,19 +881,19 @@ static int follow_ups(exh_loghunt *h, exh_error *err) {
     for (size_t i = 0; i < h->n_merged; i++) {
       exhi_hit *g = &h->merged[i];
       if (g->rule != ri || g->outcome == EXHI_OUTCOME_EXPLOITED) continue;
-      size_t pick = SIZE_MAX;
-      if (g->first_ms < 0 || fu[0].ms < 0) {
-        pick = 0;
-      } else {
-        /* The first success at or after the group's first hit. */
-        size_t lo = 0, hi = nf;
+      /* The first success at or after the group's first hit (all of them
+       * when it has no time), on its server; else one with no time. */
+      size_t lo = 0, hi = nf, pick = SIZE_MAX;
+      if (g->first_ms >= 0)
         while (lo < hi) {
           size_t mid = lo + (hi - lo) / 2;
           if (fu[mid].ms < g->first_ms) lo = mid + 1;
           else hi = mid;
         }
-        if (lo < nf) pick = lo;
-      }
+      for (size_t k = lo; k < nf && pick == SIZE_MAX; k++)
+        if (same_server(g, &h->merged[fu[k].group])) pick = k;
+      for (size_t k = 0; k < lo && fu[k].ms < 0 && pick == SIZE_MAX; k++)
+        if (same_server(g, &h->merged[fu[k].group])) pick = k;
       if (pick == SIZE_MAX) continue;
       h->via[i] = fu[pick].group;
       g->outcome = EXHI_OUTCOME_EXPLOITED;

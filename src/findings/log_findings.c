@@ -137,6 +137,7 @@ int exhi_hit_emit(exh_output *o, const exhi_lr *lr, const exhi_hit *h, const cha
     const char *vip = field(via->hit, "source.ip");
     if (vip) fields[nf++] = (exh_field){"exhunt.followup.source_ip", vip};
   }
+  if (h->server[0] && !field(h, "host.name")) fields[nf++] = (exh_field){"host.name", h->server};
   fields[nf++] = (exh_field){"exhunt.log_kind", exhi_logkind_name(h->kind)};
   if (h->detail) fields[nf++] = (exh_field){"threat.indicator.description", h->detail};
   fields[nf++] = (exh_field){"log.file.path", path};

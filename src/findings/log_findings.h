@@ -7,6 +7,9 @@
 
 /* Evidence fields kept per hit (ECS names). */
 #define EXHI_HIT_FIELDS 14
+/* The server that wrote a web log (ServerHostName, ServerName,
+ * s-computername): a NetBIOS or DNS name, 63 bytes per DNS label. */
+#define EXHI_HIT_SERVER_MAX 64
 /* A value kept as evidence: a URL or a user agent; longer ones are cut. */
 #define EXHI_HIT_VALUE_MAX 1024
 
@@ -25,6 +28,9 @@ typedef struct exhi_hit {
   int64_t evidence_ms;    /* time of the evidence hit, or -1 */
   int64_t success_ms;     /* first success, or -1 (none, or no time) */
   uint64_t count, failed, succeeded;
+  /* Server that wrote the log, as the log names it, or "": part of the
+   * group key, so each server's chain is judged on its own. */
+  char server[EXHI_HIT_SERVER_MAX + 1];
   char *key;              /* grouping key: client address, or "" */
   char *detail;           /* indicator detail, or NULL */
   size_t n_fields;
