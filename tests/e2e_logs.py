@@ -67,12 +67,18 @@ class Fixture(unittest.TestCase):
         self.assertEqual(g['exhunt']['line'], 7)
         self.assertEqual(g['@timestamp'], '2021-03-03T06:21:03.001Z')
 
-    def test_cve_2021_26855_failed_probe_is_attempted(self):
-        f = by_ip(self.recs, 'exh.logs.proxylogon.cve_2021_26855')
-        self.assertEqual(f['203.0.113.11']['exhunt']['outcome'], 'attempted')
-        self.assertEqual(f['203.0.113.11']['http']['response']['status_code'], '500')
-        # a failed attempt is one step below the rule's severity
-        self.assertEqual(f['203.0.113.11']['exhunt']['severity'], 'high')
+    def test_cve_2021_26855_failed_probe_then_chain_success_is_exploited(self):
+        # 203.0.113.11's SSRF failed (500), but the chain went on: a virtual
+        # directory reset through the SSRF answered 200 later in the same logs.
+        g = by_ip(self.recs, 'exh.logs.proxylogon.cve_2021_26855')['203.0.113.11']
+        self.assertEqual(g['exhunt']['outcome'], 'exploited')
+        self.assertEqual(g['http']['response']['status_code'], '500')
+        self.assertEqual(g['exhunt']['severity'], 'critical')
+        self.assertEqual(g['exhunt']['failed'], '1')
+        self.assertEqual(g['exhunt']['succeeded'], '0')
+        self.assertEqual(g['exhunt']['followup']['rule'], 'exh.logs.proxylogon.cve_2021_27065_ssrf')
+        self.assertEqual(g['exhunt']['followup']['line'], '22')
+        self.assertEqual(g['exhunt']['first_success'], '2021-03-03T06:44:20.000Z')
 
     def test_cve_2021_26855_near_misses(self):
         ips = set(by_ip(self.recs, 'exh.logs.proxylogon.cve_2021_26855'))

@@ -259,12 +259,18 @@ static int cf_copy(exhi_cf *c, const exh_finding *f, int from, const char *host)
   d->cves = (const char *const *)dup_list(f->cves, f->n_cves);
   d->attack = (const char *const *)dup_list(f->attack, f->n_attack);
   d->actor = dup_or_null(f->actor);
-  d->host = dup_or_null(f->host ? f->host : host);
+  /* The server being checked names every finding, whatever name the log
+   * itself gives (HttpProxy's ServerHostName is upper case, IIS's often
+   * absent): a SIEM groups a check's records by the server the user named. */
+  d->host = dup_or_null(host ? host : f->host);
   d->path = dup_or_null(f->path);
   d->sha256 = dup_or_null(f->sha256);
   exh_field *fl = calloc(f->n_fields ? f->n_fields : 1, sizeof *fl);
   for (size_t i = 0; fl && i < f->n_fields; i++) {
-    fl[i].name = dup_or_null(f->fields[i].name);
+    /* The log's own server name stays as evidence under another name. */
+    const char *name = f->fields[i].name;
+    if (host && name && !strcmp(name, "host.name")) name = "exhunt.log_host";
+    fl[i].name = dup_or_null(name);
     fl[i].value = dup_or_null(f->fields[i].value);
   }
   d->fields = fl;

@@ -1,6 +1,6 @@
 /* exhunt logs: files -> blocks -> prefiltered lines -> records -> rules ->
- * hits, grouped per rule, outcome and client; a bounded pool of threads, one
- * file at a time each; results merged in file order so output is stable. */
+ * hits, grouped per rule and client and judged as a chain; a bounded pool
+ * of threads, one file at a time each; results merged so output is stable. */
 #define _GNU_SOURCE /* memrchr */
 #include "../findings/log_findings.h"
 #include "logioc.h"
@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #if defined(__SSE2__)
@@ -89,6 +90,7 @@ struct exh_loghunt {
   uint64_t bytes_done;
   exhi_hit *merged;
   size_t n_merged;
+  size_t *via;          /* per merged group: the follow-up's index, or SIZE_MAX */
   size_t *order;        /* file indexes, largest first */
   atomic_size_t timeline_kept, timeline_dropped;
   int ran;
@@ -205,7 +207,7 @@ typedef struct worker {
   size_t restart_at;     /* after a kind change: prefilter again from here */
   const exhi_logschema *cols_schema; /* cached columns of on_hit */
   unsigned cols_gen;
-  int ip_col, status_col;
+  int ip_col, status_col, server_col;
   int64_t evtx_ms;       /* time of the event record being evaluated */
   exhi_logioc_cols ioc_cols;
   const exh_ioc *cur_ioc; /* the indicator of the hit being added */
@@ -287,8 +289,8 @@ static void fill_fields(worker *w, exhi_hit *hit) {
   }
 }
 
-static uint64_t hash_key(size_t rule, int outcome, const char *key) {
-  uint64_t x = 1469598103934665603ull ^ (rule * 0x9E3779B97F4A7C15ull) ^ (uint64_t)outcome;
+static uint64_t hash_key(size_t rule, const char *key) {
+  uint64_t x = 1469598103934665603ull ^ (rule * 0x9E3779B97F4A7C15ull);
   for (const unsigned char *p = (const unsigned char *)key; *p; p++) x = (x ^ *p) * 1099511628211ull;
   return x;
 }
@@ -299,7 +301,7 @@ static int table_grow(fileres *f) {
   if (!t) return -1;
   for (size_t i = 0; i < f->n_hits; i++) {
     exhi_hit *g = &f->hits[i];
-    size_t j = hash_key(g->rule, g->outcome, g->key) & (nc - 1);
+    size_t j = hash_key(g->rule, g->key) & (nc - 1);
     while (t[j]) j = (j + 1) & (nc - 1);
     t[j] = (uint32_t)(i + 1);
   }
@@ -307,6 +309,43 @@ static int table_grow(fileres *f) {
   f->table = t;
   f->table_cap = nc;
   return 0;
+}
+
+/* The group of (rule, key), or NULL; *slot: where a new one goes. */
+static exhi_hit *group_find(fileres *f, size_t rule, const char *key, size_t *slot) {
+  size_t j = hash_key(rule, key) & (f->table_cap - 1);
+  while (f->table[j]) {
+    exhi_hit *g = &f->hits[f->table[j] - 1];
+    if (g->rule == rule && !strcmp(g->key, key)) return g;
+    j = (j + 1) & (f->table_cap - 1);
+  }
+  *slot = j;
+  return NULL;
+}
+
+/* Whether hit a (outcome, time, file, line) is better evidence for its
+ * group than b: a success over a failure (the analyst's first question is
+ * "did it work"), then the earlier, then file and line order (stable). */
+static int evidence_before(int oa, int64_t ta, size_t fa, int64_t la, int ob, int64_t tb, size_t fb,
+                           int64_t lb) {
+  if ((oa == EXHI_OUTCOME_EXPLOITED) != (ob == EXHI_OUTCOME_EXPLOITED))
+    return oa == EXHI_OUTCOME_EXPLOITED;
+  if (ta != tb) {
+    if (ta < 0) return 0;
+    if (tb < 0) return 1;
+    return ta < tb;
+  }
+  if (fa != fb) return fa < fb;
+  return la < lb;
+}
+
+static void group_count(exhi_hit *g, int outcome, int64_t t) {
+  if (outcome == EXHI_OUTCOME_EXPLOITED) {
+    g->succeeded++;
+    if (t >= 0 && (g->success_ms < 0 || t < g->success_ms)) g->success_ms = t;
+  } else if (outcome == EXHI_OUTCOME_ATTEMPTED) {
+    g->failed++;
+  }
 }
 
 static int on_hit(void *c, size_t rule, const char *detail) {
@@ -332,6 +371,11 @@ static int on_hit(void *c, size_t rule, const char *detail) {
   if (w->cols_schema != &w->schema || w->cols_gen != w->schema.generation) {
     w->ip_col = exhi_lr_field_col(&w->schema, "source.ip");
     w->status_col = exhi_lr_field_col(&w->schema, "http.response.status_code");
+    /* Which server wrote the line: HttpProxy, ECP Server, IIS (optional). */
+    static const char *const server_cols[] = {"ServerHostName", "ServerName", "s-computername"};
+    w->server_col = -1;
+    for (size_t i = 0; i < EXHI_ARRAY_LEN(server_cols) && w->server_col < 0; i++)
+      w->server_col = exhi_logschema_col(&w->schema, server_cols[i]);
     w->cols_schema = &w->schema;
     w->cols_gen = w->schema.generation;
   }
@@ -365,50 +409,79 @@ static int on_hit(void *c, size_t rule, const char *detail) {
     snprintf(keybuf, sizeof keybuf, "%s|%.*s", hostbuf, img ? (int)(il > 80 ? 80 : il) : 0,
              img ? img : "");
   }
+  char server[EXHI_HIT_SERVER_MAX + 1] = "";
+  if (w->server_col >= 0 && w->schema.kind != EXHI_LOG_EVTX) {
+    size_t len;
+    const char *v = exhi_logrec_value(&w->rec, w->server_col, w->val, sizeof w->val, &len);
+    if (v && !(len == 1 && v[0] == '-'))
+      snprintf(server, sizeof server, "%.*s", (int)(len > EXHI_HIT_SERVER_MAX ? EXHI_HIT_SERVER_MAX : len), v);
+    /* One chain per client and server: a collection of many servers
+     * judges each on its own. An indicator is about the client, not a
+     * chain: one finding whatever logs (IIS seldom names its server). */
+    size_t kl = strlen(keybuf);
+    if (server[0] && !is_ioc) snprintf(keybuf + kl, sizeof keybuf - kl, "@%s", server);
+  }
   if (is_ioc) {
     /* One finding per client and indicator (and so per source). */
     size_t kl = strlen(keybuf);
     snprintf(keybuf + kl, sizeof keybuf - kl, "|ioc%zu:%lld", w->cur_set, (long long)w->cur_ioc->id);
   }
   int timeline = w->h->opt.timeline;
+  exhi_hit *g = NULL;
   if (!timeline) {
-    if (f->n_hits >= MAX_GROUPS_PER_FILE) strcpy(keybuf, "(many clients)");
     if (f->n_hits * 2 >= f->table_cap && table_grow(f)) return EXH_ERR_NOMEM;
-    size_t j = hash_key(rule, outcome, keybuf) & (f->table_cap - 1);
-    while (f->table[j]) {
-      exhi_hit *g = &f->hits[f->table[j] - 1];
-      if (g->rule == rule && g->outcome == outcome && !strcmp(g->key, keybuf)) {
-        g->count++;
-        if (t >= 0 && (g->first_ms < 0 || t < g->first_ms)) g->first_ms = t;
-        if (t > g->last_ms) g->last_ms = t;
-        return 0;
-      }
-      j = (j + 1) & (f->table_cap - 1);
+    size_t slot = 0;
+    g = group_find(f, rule, keybuf, &slot);
+    if (!g && f->n_hits >= MAX_GROUPS_PER_FILE) {
+      strcpy(keybuf, "(many clients)");
+      g = group_find(f, rule, keybuf, &slot);
     }
-    f->table[j] = (uint32_t)(f->n_hits + 1);
+    if (g) {
+      g->count++;
+      group_count(g, outcome, t);
+      if (t >= 0 && (g->first_ms < 0 || t < g->first_ms)) g->first_ms = t;
+      if (t > g->last_ms) g->last_ms = t;
+      if (!evidence_before(outcome, t, w->file_index, w->cur_line, g->outcome, g->evidence_ms,
+                           g->file, g->line))
+        return 0;
+      /* This hit becomes the group's evidence: its first success (or an
+       * earlier hit than the one kept, in a file not in time order). */
+      for (size_t i = 0; i < g->n_fields; i++) free((void *)(uintptr_t)g->fields[i].value);
+      g->n_fields = 0;
+      free(g->detail);
+      g->detail = NULL;
+    } else {
+      f->table[slot] = (uint32_t)(f->n_hits + 1);
+    }
   } else if (atomic_fetch_add(&w->h->timeline_kept, 1) >= MAX_TIMELINE_HITS) {
     atomic_fetch_add(&w->h->timeline_dropped, 1);
     return 0;
   }
-  if (f->n_hits == f->cap_hits) {
-    size_t nc = f->cap_hits ? f->cap_hits * 2 : 16;
-    exhi_hit *q = realloc(f->hits, nc * sizeof *q);
-    if (!q) return EXH_ERR_NOMEM;
-    f->hits = q;
-    f->cap_hits = nc;
+  if (!g) {
+    if (f->n_hits == f->cap_hits) {
+      size_t nc = f->cap_hits ? f->cap_hits * 2 : 16;
+      exhi_hit *q = realloc(f->hits, nc * sizeof *q);
+      if (!q) return EXH_ERR_NOMEM;
+      f->hits = q;
+      f->cap_hits = nc;
+    }
+    g = &f->hits[f->n_hits++];
+    memset(g, 0, sizeof *g);
+    g->rule = rule;
+    g->first_ms = g->last_ms = t;
+    g->success_ms = -1;
+    g->count = 1;
+    group_count(g, outcome, t);
+    g->key = strdup(keybuf);
+    if (!g->key) return EXH_ERR_NOMEM;
   }
-  exhi_hit *g = &f->hits[f->n_hits++];
-  memset(g, 0, sizeof *g);
-  g->rule = rule;
   g->outcome = outcome;
   g->kind = w->schema.kind;
   g->file = w->file_index;
   g->line = w->cur_line;
-  g->first_ms = g->last_ms = t;
-  g->count = 1;
-  g->key = strdup(keybuf);
+  g->evidence_ms = t;
+  memcpy(g->server, server, sizeof server);
   g->detail = detail ? strdup(detail) : NULL;
-  if (!g->key) return EXH_ERR_NOMEM;
   if (is_ioc) {
     g->ioc = w->cur_ioc;
     g->ioc_set = w->cur_set;
@@ -719,14 +792,28 @@ static void *work(void *arg) {
 
 /* ---- merge -------------------------------------------------------------- */
 
+/* Groups of one rule and client together (the merge), then the best
+ * evidence first, so the first of a run is the one kept. */
 static int cmp_group(const void *a, const void *b) {
   const exhi_hit *x = a, *y = b;
-  /* Most severe first... decided by rule order after the sort in emit. */
   if (x->rule != y->rule) return x->rule < y->rule ? -1 : 1;
-  if (x->outcome != y->outcome) return y->outcome - x->outcome;
+  int c = strcmp(x->key, y->key);
+  if (c) return c;
+  if (evidence_before(x->outcome, x->evidence_ms, x->file, x->line, y->outcome, y->evidence_ms,
+                      y->file, y->line))
+    return -1;
+  return evidence_before(y->outcome, y->evidence_ms, y->file, y->line, x->outcome, x->evidence_ms,
+                         x->file, x->line);
+}
+
+/* Output order: rule order, then first seen, then where (stable). */
+static int cmp_out(const void *a, const void *b) {
+  const exhi_hit *x = a, *y = b;
+  if (x->rule != y->rule) return x->rule < y->rule ? -1 : 1;
   if (x->first_ms != y->first_ms) return x->first_ms < y->first_ms ? -1 : 1;
   if (x->file != y->file) return x->file < y->file ? -1 : 1;
-  return x->line < y->line ? -1 : x->line > y->line;
+  if (x->line != y->line) return x->line < y->line ? -1 : 1;
+  return strcmp(x->key, y->key);
 }
 
 static int cmp_time(const void *a, const void *b) {
@@ -735,6 +822,86 @@ static int cmp_time(const void *a, const void *b) {
   if (x->file != y->file) return x->file < y->file ? -1 : 1;
   if (x->line != y->line) return x->line < y->line ? -1 : 1;
   return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+/* Successes of follow-up rules, by time: (time, group index). */
+typedef struct followup {
+  int64_t ms;
+  size_t group;
+} followup;
+
+static int cmp_followup(const void *a, const void *b) {
+  const followup *x = a, *y = b;
+  if (x->ms != y->ms) return x->ms < y->ms ? -1 : 1;
+  return x->group < y->group ? -1 : x->group > y->group;
+}
+
+/* Whether two groups may be steps of one chain: the same server, or a
+ * server one of them does not name (IIS logs seldom do). Names compare by
+ * their first DNS label, case aside: EXCH01 is exch01.contoso.example. */
+static int same_server(const exhi_hit *a, const exhi_hit *b) {
+  if (!a->server[0] || !b->server[0]) return 1;
+  size_t la = strcspn(a->server, "."), lb = strcspn(b->server, ".");
+  return la == lb && !strncasecmp(a->server, b->server, la);
+}
+
+/* A chain is judged as a whole: a group none of whose hits succeeded is
+ * exploited when a later step of its chain (its rule's exploited_by, from
+ * any client: the web shell is reached from elsewhere) succeeded at or
+ * after its first hit in this hunt. Unknown times do not order: such a
+ * success counts for every group, and a group without a time takes the
+ * earliest success. */
+static int follow_ups(exh_loghunt *h, exh_error *err) {
+  const exhi_lr *lr = h->rules->lr;
+  h->via = malloc((h->n_merged ? h->n_merged : 1) * sizeof *h->via);
+  if (!h->via) return exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "out of memory");
+  for (size_t i = 0; i < h->n_merged; i++) h->via[i] = SIZE_MAX;
+  followup *fu = NULL;
+  int rc = EXH_OK;
+  for (size_t ri = 0; ri < exhi_lr_count(lr) && !rc; ri++) {
+    const exhi_lr_rule *r = exhi_lr_rule_at(lr, ri);
+    if (!r->n_exploited_by) continue;
+    size_t nf = 0;
+    for (size_t i = 0; i < h->n_merged; i++) {
+      const exhi_hit *q = &h->merged[i];
+      if (q->outcome != EXHI_OUTCOME_EXPLOITED || q->rule == ri || h->via[i] != SIZE_MAX) continue;
+      for (size_t k = 0; k < r->n_exploited_by; k++)
+        if (!strcmp(exhi_hit_rule(lr, q->rule)->id, r->exploited_by[k])) {
+          if (!fu && !(fu = malloc(h->n_merged * sizeof *fu))) {
+            rc = exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "out of memory");
+            break;
+          }
+          fu[nf++] = (followup){q->success_ms >= 0 ? q->success_ms : q->evidence_ms, i};
+          break;
+        }
+      if (rc) break;
+    }
+    if (rc || !nf) continue;
+    qsort(fu, nf, sizeof *fu, cmp_followup);
+    for (size_t i = 0; i < h->n_merged; i++) {
+      exhi_hit *g = &h->merged[i];
+      if (g->rule != ri || g->outcome == EXHI_OUTCOME_EXPLOITED) continue;
+      /* The first success at or after the group's first hit (all of them
+       * when it has no time), on its server; else one with no time. */
+      size_t lo = 0, hi = nf, pick = SIZE_MAX;
+      if (g->first_ms >= 0)
+        while (lo < hi) {
+          size_t mid = lo + (hi - lo) / 2;
+          if (fu[mid].ms < g->first_ms) lo = mid + 1;
+          else hi = mid;
+        }
+      for (size_t k = lo; k < nf && pick == SIZE_MAX; k++)
+        if (same_server(g, &h->merged[fu[k].group])) pick = k;
+      for (size_t k = 0; k < lo && fu[k].ms < 0 && pick == SIZE_MAX; k++)
+        if (same_server(g, &h->merged[fu[k].group])) pick = k;
+      if (pick == SIZE_MAX) continue;
+      h->via[i] = fu[pick].group;
+      g->outcome = EXHI_OUTCOME_EXPLOITED;
+      g->success_ms = fu[pick].ms;
+    }
+  }
+  free(fu);
+  return rc;
 }
 
 static int merge(exh_loghunt *h, exh_error *err) {
@@ -757,32 +924,29 @@ static int merge(exh_loghunt *h, exh_error *err) {
     h->n_merged = n;
     return EXH_OK;
   }
-  /* Same rule, outcome and client across files: one finding. */
+  /* Same rule and client across files: one finding, whose outcome is the
+   * best of its hits and whose evidence is the best (sorted first). */
   qsort(h->merged, n, sizeof *h->merged, cmp_group);
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
     exhi_hit *g = &h->merged[i];
-    size_t k;
-    for (k = o; k > 0; k--) {
-      exhi_hit *p = &h->merged[k - 1];
-      if (p->rule != g->rule || p->outcome != g->outcome) {
-        k = 0;
-        break;
-      }
-      if (!strcmp(p->key, g->key)) break;
-    }
-    if (k > 0) {
-      exhi_hit *p = &h->merged[k - 1];
+    exhi_hit *p = o ? &h->merged[o - 1] : NULL;
+    if (p && p->rule == g->rule && !strcmp(p->key, g->key)) {
       p->count += g->count;
+      p->failed += g->failed;
+      p->succeeded += g->succeeded;
       if (g->first_ms >= 0 && (p->first_ms < 0 || g->first_ms < p->first_ms)) p->first_ms = g->first_ms;
       if (g->last_ms > p->last_ms) p->last_ms = g->last_ms;
+      if (g->success_ms >= 0 && (p->success_ms < 0 || g->success_ms < p->success_ms))
+        p->success_ms = g->success_ms;
       exhi_hit_clear(g);
     } else {
       h->merged[o++] = *g;
     }
   }
   h->n_merged = o;
-  return EXH_OK;
+  qsort(h->merged, o, sizeof *h->merged, cmp_out);
+  return follow_ups(h, err);
 }
 
 /* Largest files first: the pool's last file is a small one, so no thread
@@ -918,7 +1082,7 @@ int exh_loghunt_emit(exh_loghunt *h, exh_output *o) {
   const exhi_lr *lr = h->rules->lr;
   if (h->opt.timeline) {
     for (size_t i = 0; i < h->n_merged && !rc; i++)
-      rc = exhi_hit_emit(o, lr, &h->merged[i], h->files[h->merged[i].file].path, 1);
+      rc = exhi_hit_emit(o, lr, &h->merged[i], h->files[h->merged[i].file].path, NULL, 1);
   } else {
     /* Most severe first; within a severity, rule order then time. */
     for (int sev = EXH_SEV_CRITICAL; sev >= EXH_SEV_INFO && !rc; sev--)
@@ -926,7 +1090,13 @@ int exh_loghunt_emit(exh_loghunt *h, exh_output *o) {
         const exhi_hit *g = &h->merged[i];
         int s = exhi_hit_rule(lr, g->rule)->severity;
         if (g->outcome == EXHI_OUTCOME_ATTEMPTED && s > EXH_SEV_LOW) s--;
-        if (s == sev) rc = exhi_hit_emit(o, lr, g, h->files[g->file].path, 0);
+        if (s != sev) continue;
+        exhi_hit_followup via = {0};
+        if (h->via && h->via[i] != SIZE_MAX) {
+          via.hit = &h->merged[h->via[i]];
+          via.path = h->files[via.hit->file].path;
+        }
+        rc = exhi_hit_emit(o, lr, g, h->files[g->file].path, via.hit ? &via : NULL, 0);
       }
   }
   size_t dropped = atomic_load(&h->timeline_dropped);
@@ -1014,6 +1184,7 @@ void exh_loghunt_free(exh_loghunt *h) {
   }
   for (size_t i = 0; i < h->n_merged; i++) exhi_hit_clear(&h->merged[i]);
   free(h->merged);
+  free(h->via);
   free(h->order);
   free(h->files);
   pthread_mutex_destroy(&h->mu);

@@ -893,6 +893,9 @@ static int parse_rule(lctx *c, const exhi_ynode *root) {
       const exhi_ynode *st = exhi_ymap_get(out, "exploited_status");
       if (!st) return bad(c, out, "%s", "outcome mapping needs 'exploited_status: [codes]'");
       if ((rc = scalar_list(c, st, &r->success_status, &r->n_success, "exploited_status"))) return rc;
+      const exhi_ynode *by = exhi_ymap_get(out, "exploited_by");
+      if ((rc = scalar_list(c, by, &r->exploited_by, &r->n_exploited_by, "exploited_by"))) return rc;
+      if (by) r->exploited_by_line = by->line;
       r->outcome = EXHI_OUTCOME_ATTEMPTED;
     } else {
       return bad(c, out, "%s", "'outcome' must be a word or a mapping");
@@ -1244,6 +1247,17 @@ int exhi_lr_load(int builtin, const char *const *dirs, size_t n_dirs, const char
   /* Indicators are matched by detectors/logioc.c from the ioc module's sets. */
   if (!rc && iocs_path)
     rc = exhi_err(err, EXH_ERR_INVALID, iocs_path, 0, -1, "indicators are not rules: load them as a set");
+  /* A misspelt follow-up id would silently never escalate anything. */
+  for (size_t i = 0; i < lr->n_rules && !rc; i++) {
+    const exhi_lr_rule *r = &lr->rules[i];
+    for (size_t j = 0; j < r->n_exploited_by && !rc; j++) {
+      size_t k = 0;
+      while (k < lr->n_rules && strcmp(lr->rules[k].id, r->exploited_by[j])) k++;
+      if (k == lr->n_rules)
+        rc = exhi_err(err, EXH_ERR_PARSE, r->file, r->exploited_by_line, -1,
+                      "exploited_by names rule '%.200s', which is not loaded", r->exploited_by[j]);
+    }
+  }
   lr->cache = 1;
   if (!rc) rc = compile(lr, err);
   if (rc) {

@@ -52,6 +52,11 @@ typedef struct exhi_lr_rule {
   int outcome;             /* fixed outcome, when no status list */
   char **success_status;   /* status codes that mean "exploited" */
   size_t n_success;
+  /* Rule ids whose success (from any client) at or after a hit of this
+   * rule makes its group exploited: the chain's later steps. */
+  char **exploited_by;
+  size_t n_exploited_by;
+  int exploited_by_line;   /* in the rule file, for errors */
   int ioc;                 /* an indicator rule (logioc.h) */
   /* condition, compiled (private to logrules.c) */
   void *cond;

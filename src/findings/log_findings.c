@@ -40,12 +40,18 @@ static const char *action_for(const exhi_lr_rule *r, int outcome) {
 }
 
 int exhi_hit_emit(exh_output *o, const exhi_lr *lr, const exhi_hit *h, const char *path,
-                  int timeline) {
+                  const exhi_hit_followup *via, int timeline) {
   const exhi_lr_rule *r = exhi_hit_rule(lr, h->rule);
-  char first[40] = "", last[40] = "", count[32], msg[2048];
+  char first[40] = "", last[40] = "", success[40] = "", count[32], failed[32], succeeded[32];
+  char msg[3072];
   if (h->first_ms >= 0) exhi_format_time_ms(h->first_ms, first, sizeof first);
   if (h->last_ms >= 0) exhi_format_time_ms(h->last_ms, last, sizeof last);
+  if (h->success_ms >= 0) exhi_format_time_ms(h->success_ms, success, sizeof success);
   snprintf(count, sizeof count, "%llu", (unsigned long long)h->count);
+  snprintf(failed, sizeof failed, "%llu", (unsigned long long)h->failed);
+  snprintf(succeeded, sizeof succeeded, "%llu", (unsigned long long)h->succeeded);
+  /* Failed and succeeded say something only where a hit is judged. */
+  int judged = !timeline && (h->failed || h->succeeded);
   const char *ip = field(h, "source.ip");
   const char *url = field(h, "url.path");
   const char *status = field(h, "http.response.status_code");
@@ -57,11 +63,30 @@ int exhi_hit_emit(exh_output *o, const exhi_lr *lr, const exhi_hit *h, const cha
     n += (size_t)snprintf(msg + n, sizeof msg - n, ": %s times, %s to %s", count,
                           first[0] ? first : "?", last[0] ? last : "?");
   }
+  if (judged && h->count > 1 && n < sizeof msg)
+    n += (size_t)snprintf(msg + n, sizeof msg - n, " (%s failed, %s succeeded)", failed, succeeded);
+  if (judged && h->succeeded && h->count > 1 && n < sizeof msg)
+    n += (size_t)snprintf(msg + n, sizeof msg - n, "; first success %s, line %lld",
+                          success[0] ? success : "at an unknown time", (long long)h->line);
   if (ip && n < sizeof msg) n += (size_t)snprintf(msg + n, sizeof msg - n, ", from %.64s", ip);
   if (url && n < sizeof msg) n += (size_t)snprintf(msg + n, sizeof msg - n, ", %.300s", url);
   if (status && n < sizeof msg) n += (size_t)snprintf(msg + n, sizeof msg - n, " -> %.16s", status);
   if (h->detail && n < sizeof msg)
     n += (size_t)snprintf(msg + n, sizeof msg - n, "; indicator %.600s", h->detail);
+  const exhi_lr_rule *vr = via ? exhi_hit_rule(lr, via->hit->rule) : NULL;
+  const char *vurl = via ? field(via->hit, "url.path") : NULL;
+  const char *vstatus = via ? field(via->hit, "http.response.status_code") : NULL;
+  char vline[32] = "";
+  if (via) snprintf(vline, sizeof vline, "%lld", (long long)via->hit->line);
+  if (via && n < sizeof msg) {
+    /* What made the chain a success: the analyst goes there next. */
+    n += (size_t)snprintf(msg + n, sizeof msg - n, "; followed by %.200s at %s (%.600s:%s",
+                          vr->title, success[0] ? success : "an unknown time", via->path, vline);
+    if (vurl && n < sizeof msg) n += (size_t)snprintf(msg + n, sizeof msg - n, ", %.300s", vurl);
+    if (vstatus && n < sizeof msg)
+      n += (size_t)snprintf(msg + n, sizeof msg - n, " -> %.16s", vstatus);
+    if (n < sizeof msg) n += (size_t)snprintf(msg + n, sizeof msg - n, ")");
+  }
   const exh_ioc *ioc = h->ioc;
   if (ioc && n < sizeof msg) {
     /* Who said so, first: a responder weighs a hit by its source. */
@@ -91,13 +116,28 @@ int exhi_hit_emit(exh_output *o, const exhi_lr *lr, const exhi_hit *h, const cha
     if (orig) snprintf(msg + n, sizeof msg - n, ": %.400s", orig);
   }
 
-  exh_field fields[EXHI_HIT_FIELDS + 20];
+  exh_field fields[EXHI_HIT_FIELDS + 30];
   size_t nf = 0;
   for (size_t i = 0; i < h->n_fields; i++) fields[nf++] = h->fields[i];
   fields[nf++] = (exh_field){"exhunt.outcome", exhi_outcome_name(h->outcome)};
   fields[nf++] = (exh_field){"exhunt.count", count};
   if (first[0]) fields[nf++] = (exh_field){"exhunt.first_seen", first};
   if (last[0]) fields[nf++] = (exh_field){"exhunt.last_seen", last};
+  if (judged || via) {
+    fields[nf++] = (exh_field){"exhunt.failed", failed};
+    fields[nf++] = (exh_field){"exhunt.succeeded", succeeded};
+    if (success[0]) fields[nf++] = (exh_field){"exhunt.first_success", success};
+  }
+  if (via) {
+    fields[nf++] = (exh_field){"exhunt.followup.rule", vr->id};
+    fields[nf++] = (exh_field){"exhunt.followup.path", via->path};
+    fields[nf++] = (exh_field){"exhunt.followup.line", vline};
+    if (vurl) fields[nf++] = (exh_field){"exhunt.followup.url", vurl};
+    if (vstatus) fields[nf++] = (exh_field){"exhunt.followup.status", vstatus};
+    const char *vip = field(via->hit, "source.ip");
+    if (vip) fields[nf++] = (exh_field){"exhunt.followup.source_ip", vip};
+  }
+  if (h->server[0] && !field(h, "host.name")) fields[nf++] = (exh_field){"host.name", h->server};
   fields[nf++] = (exh_field){"exhunt.log_kind", exhi_logkind_name(h->kind)};
   if (h->detail) fields[nf++] = (exh_field){"threat.indicator.description", h->detail};
   fields[nf++] = (exh_field){"log.file.path", path};
