@@ -163,6 +163,19 @@ class Fixture(unittest.TestCase):
         self.assertEqual(ecp[0]['exhunt']['log_kind'], 'httpproxy')
 
 
+    def test_web_pages_under_frontend_httpproxy_are_no_logs(self):
+        # FrontEnd/HttpProxy holds OWA's pages, Logging/HttpProxy the logs:
+        # a page must not count as an HttpProxy log in the coverage.
+        tmp = tempfile.mkdtemp(prefix='exhunt-e2e-logs-')
+        self.addCleanup(shutil.rmtree, tmp)
+        auth = os.path.join(tmp, 'V15', 'FrontEnd', 'HttpProxy', 'owa', 'auth')
+        os.makedirs(auth)
+        with open(os.path.join(auth, 'logon.aspx'), 'w') as f:
+            f.write('<%@ Page Language="C#" %>\r\n<html><body>Outlook</body></html>\r\n')
+        rc, out, err = run('--format', 'jsonl', tmp)
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn('"exh.logs.coverage"', out)
+
 class Options(unittest.TestCase):
     def test_timeline_sorts_every_hit_by_time(self):
         rc, recs, err = findings('--timeline', LOGS)

@@ -203,7 +203,10 @@ void exhi_logschema_hint_path(exhi_logschema *s, const char *path) {
   const char *base = strrchr(path, '/');
   base = base ? base + 1 : path;
   int k = EXHI_LOG_UNKNOWN;
-  if (path_has(path, "HttpProxy")) k = EXHI_LOG_HTTPPROXY;
+  /* Not "HttpProxy" anywhere: FrontEnd/HttpProxy holds the web pages
+   * (owa/auth/logon.aspx), which are no logs. */
+  if (path_has(path, "Logging/HttpProxy") || has_prefix_ci(base, strlen(base), "HttpProxy"))
+    k = EXHI_LOG_HTTPPROXY;
   else if (path_has(path, "OABGenerator")) k = EXHI_LOG_OABGEN;
   else if (path_has(path, "ECP/Server") || path_has(base, "ECPServer")) k = EXHI_LOG_ECP_SERVER;
   else if (path_has(path, "ECP/Activity") || path_has(base, "ECPActivity")) k = EXHI_LOG_ECP_ACTIVITY;
