@@ -322,6 +322,12 @@ static void test_regex_factors(void) {
                            "2 /autodiscover/autodiscover.json @x/PowerShell&e=autodiscover.json%3f@x\n"
                            "3 /powershell - 200\n"),
             "2 /autodiscover/autodiscover.json @x/PowerShell&e=autodiscover.json%3f@x;");
+  /* A literal under 4 bytes is no group of its own when the rule has a
+   * longer one: '@' would make nearly every line a candidate. */
+  CHECK_STR(candidates_det("  a:\n    '|contains|all':\n      - '@'\n      - 'abcdef'\n"
+                           "  condition: a\n",
+                           "1 x@y\n2 abcdef\n3 none\n"),
+            "2 abcdef;");
   /* Either side of an or: one required group made of both. */
   CHECK_STR(candidates_det("  a:\n    url.path|contains: 'alpha.aspx'\n"
                            "  b:\n    url.query|contains: 'beta.ashx'\n"

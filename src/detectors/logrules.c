@@ -1163,11 +1163,21 @@ static int compile_db(const char *const *exprs, const unsigned *flags, const uns
   return rc;
 }
 
+/* Whether a prefilter literal (as sb_lit escapes it: \xHH is one byte) is
+ * under 4 bytes: '@' or '-' would hit on most lines. Regex factors,
+ * "(?:...)", are 4 bytes or more by construction. */
+static int lit_short(const char *e) {
+  if (e[0] == '(') return 0;
+  size_t n = 0;
+  for (const char *p = e; *p && n < 4; n++) p += p[0] == '\\' ? (p[1] == 'x' && p[2] && p[3] ? 4 : p[1] ? 2 : 1) : 1;
+  return n < 4;
+}
+
 /* Keeps a rule's groups of literals, renumbered from 0, and drops its
- * groups that hold a prefilter-mode regex: such a regex may hit anywhere
- * (user.name|re: '.' hits every byte), so it is worth scanning for only
- * when it is all the rule has, and then as its one group. Returns the
- * groups left. */
+ * groups that hold a prefilter-mode regex or a literal under 4 bytes:
+ * those may hit anywhere (user.name|re: '.' hits every byte), so they are
+ * worth scanning for only when they are all the rule has, and then as its
+ * one group. Returns the groups left. */
 static unsigned prune_groups(reqs *q, size_t from) {
   unsigned ng = q->ngroups, kept = 0;
   unsigned char weak[64] = {0};
@@ -1177,7 +1187,7 @@ static unsigned prune_groups(reqs *q, size_t from) {
     return 1;
   }
   for (size_t i = from; i < q->n; i++)
-    if (q->v[i].flags & HS_FLAG_PREFILTER) w[q->v[i].group] = 1;
+    if ((q->v[i].flags & HS_FLAG_PREFILTER) || lit_short(q->v[i].expr)) w[q->v[i].group] = 1;
   for (unsigned g = 0; g < ng; g++) kept += !w[g];
   if (!kept) {
     keep_group(q, from, 0, 0);
