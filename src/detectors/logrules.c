@@ -1005,8 +1005,8 @@ static int load_dir(exhi_lr *lr, const char *dir, int depth, size_t *files, exh_
 
 /* What a rule's lines must contain, as groups of prefilter literals: a line
  * can match only if it holds at least one literal of every group (the
- * patterns of an item that must all match, and the pieces of a regex
- * between its gaps). One group alone would be enough to be sound; more
+ * keys of one selection, the values of an all-of item, and the pieces of
+ * a regex between its gaps). One group alone would be enough to be sound; more
  * make fewer candidates: an IIS request for .../logon.css holds /owa/auth/
  * but not the .aspx the web shell rule's regex also requires, and
  * autodiscover.json without "powershell" is no ProxyNotShell candidate. */
