@@ -240,6 +240,34 @@ class TwoFactorPrefilter(unittest.TestCase):
         ])
 
 
+class KindChangeAtEnd(unittest.TestCase):
+    """A preamble that changes the log kind as the file's last line, without
+    a line end, used to make the reader prefilter from past the block (a
+    crash on attacker-written evidence)."""
+
+    def hunt(self, tail):
+        tmp = tempfile.mkdtemp(prefix='exhunt-kindend-')
+        try:
+            with open(os.path.join(tmp, 'u_ex210303.log'), 'w') as f:
+                f.write('#Software: Microsoft Internet Information Services 10.0\n' + FIELDS1 +
+                        row1(1, '/owa/auth/x.aspx', '198.51.100.9') +
+                        '#Software: Microsoft Exchange Server\n' + tail)
+            return run('--no-iocs', tmp)
+        finally:
+            shutil.rmtree(tmp)
+
+    def check(self, rc, recs, err):
+        self.assertEqual(rc, 1, err)
+        self.assertEqual([r['source']['ip'] for r in alerts(recs, 'exh.logs.webshell.iis_access')],
+                         ['198.51.100.9'])
+
+    def test_without_line_end(self):
+        self.check(*self.hunt('#Log-type: HttpProxy Logs'))
+
+    def test_with_line_end(self):
+        self.check(*self.hunt('#Log-type: HttpProxy Logs\n'))
+
+
 if __name__ == '__main__':
     EXHUNT = os.path.abspath(sys.argv[1])
     LOGS = os.path.join(os.path.abspath(sys.argv[2]), 'logs')
