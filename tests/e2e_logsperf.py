@@ -198,6 +198,76 @@ class Cache(unittest.TestCase):
         self.assertTrue(alerts(recs, 'exh.logs.proxylogon.cve_2021_26855'))
 
 
+class TwoFactorPrefilter(unittest.TestCase):
+    """Lines must hold every required piece of a rule's regex (and every
+    pattern of a selection that needs them all) to be evaluated: the
+    near misses that drop out must be exactly those no rule can match, and
+    a known-good path written in the query string hides nothing."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix='exhunt-twofactor-')
+        rows = [
+            row1(1, '/owa/auth/15.1.2507/themes/resources/logon.css', '10.9.0.1'),  # no .aspx
+            row1(2, '/owa/auth/logon.aspx', '10.9.0.2'),                           # legitimate
+            row1(3, '/ecp/auth/TimeoutLogoff.aspx', '10.9.0.3'),                   # legitimate
+            row1(4, '/autodiscover/autodiscover.json', '10.9.0.4'),                # no powershell
+            row1(5, '/owa/auth/theme.css', '10.9.0.5').replace(' - 443 ', ' x=.aspx 443 '),
+        ]
+        # Evasion: the shell's own path, with the legitimate page in the query.
+        rows.append(row1(6, '/owa/auth/x7.aspx', '198.51.100.6').replace(
+            ' - 443 ', ' u=/owa/auth/logon.aspx 443 '))
+        rows.append(row1(7, '/aspnet_client/system_web/y.ashx', '198.51.100.7').replace(
+            ' - 443 ', ' r=/ecp/auth/TimeoutLogoff.aspx 443 '))
+        # ProxyNotShell: powershell, autodiscover.json and an @ in one line.
+        rows.append(row1(8, '/autodiscover/autodiscover.json', '198.51.100.8').replace(
+            ' - 443 - ', ' @evil.com/Powershell/&Email=autodiscover/autodiscover.json%3f@evil.com 443 CORP\\u1 '))
+        with open(os.path.join(cls.tmp, 'u_ex210303.log'), 'w') as f:
+            f.write('#Software: Microsoft Internet Information Services 10.0\n' + FIELDS1 + ''.join(rows))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def test_findings(self):
+        rc, recs, err = run('--no-iocs', self.tmp)
+        self.assertEqual(rc, 1, err)
+        got = sorted((r['rule']['id'], r['source']['ip']) for r in recs if 'source' in r)
+        self.assertEqual(got, [
+            ('exh.logs.proxynotshell.cve_2022_41040_iis', '198.51.100.8'),
+            ('exh.logs.webshell.iis_access', '198.51.100.6'),
+            ('exh.logs.webshell.iis_access', '198.51.100.7'),
+        ])
+
+
+class KindChangeAtEnd(unittest.TestCase):
+    """A preamble that changes the log kind as the file's last line, without
+    a line end, used to make the reader prefilter from past the block (a
+    crash on attacker-written evidence)."""
+
+    def hunt(self, tail):
+        tmp = tempfile.mkdtemp(prefix='exhunt-kindend-')
+        try:
+            with open(os.path.join(tmp, 'u_ex210303.log'), 'w') as f:
+                f.write('#Software: Microsoft Internet Information Services 10.0\n' + FIELDS1 +
+                        row1(1, '/owa/auth/x.aspx', '198.51.100.9') +
+                        '#Software: Microsoft Exchange Server\n' + tail)
+            return run('--no-iocs', tmp)
+        finally:
+            shutil.rmtree(tmp)
+
+    def check(self, rc, recs, err):
+        self.assertEqual(rc, 1, err)
+        self.assertEqual([r['source']['ip'] for r in alerts(recs, 'exh.logs.webshell.iis_access')],
+                         ['198.51.100.9'])
+
+    def test_without_line_end(self):
+        self.check(*self.hunt('#Log-type: HttpProxy Logs'))
+
+    def test_with_line_end(self):
+        self.check(*self.hunt('#Log-type: HttpProxy Logs\n'))
+
+
 if __name__ == '__main__':
     EXHUNT = os.path.abspath(sys.argv[1])
     LOGS = os.path.join(os.path.abspath(sys.argv[2]), 'logs')

@@ -255,11 +255,19 @@ static int on_cand(void *ctx, size_t a, size_t b, uint64_t rules) {
   return 0;
 }
 
+static const char *candidates_det(const char *detection, const char *lines);
+
 static const char *candidates(const char *re, const char *lines) {
-  char rule[512];
+  char det[512];
+  snprintf(det, sizeof det, "  a:\n    url.path|re|i: '%s'\n  condition: a\n", re);
+  return candidates_det(det, lines);
+}
+
+/* Candidate lines for a webserver rule with this detection block. */
+static const char *candidates_det(const char *detection, const char *lines) {
+  char rule[1024];
   snprintf(rule, sizeof rule,
-           "id: t1\ntitle: t\nlogsource:\n  category: webserver\n"
-           "detection:\n  a:\n    url.path|re|i: '%s'\n  condition: a\n", re);
+           "id: t1\ntitle: t\nlogsource:\n  category: webserver\ndetection:\n%s", detection);
   exh_error e;
   exhi_lr *lr;
   pf_got[0] = '\0';
@@ -297,6 +305,35 @@ static void test_regex_factors(void) {
   CHECK_STR(candidates("ab.*cdefg", "1 ab--cdefg\n2 abcdef\n3 CDEFG\n"), "1 ab--cdefg;3 CDEFG;");
   CHECK_STR(candidates("\\\\OAB\\\\.+tmp", "1 C:\\OAB\\x.tmp\n2 OAB\n"),
             "1 C:\\OAB\\x.tmp;");
+  /* Both pieces between the gap are required: a line with only one of
+   * them is no candidate (the stylesheet under /owa/auth/), one with both
+   * is, wherever the second stands (the query string). */
+  CHECK_STR(candidates("^/(owa/auth|ecp/auth|aspnet_client)/.*\\.(aspx|ashx|asmx)$",
+                       "1 /owa/auth/15.1/themes/logon.css - 200\n2 /owa/auth/x.aspx - 200\n"
+                       "3 /owa/auth/a.css x=.ASHX 200\n4 /ews/exchange.asmx - 200\n"),
+            "2 /owa/auth/x.aspx - 200;3 /owa/auth/a.css x=.ASHX 200;");
+  /* Pieces under 4 bytes are not worth a scan: only the long one counts. */
+  CHECK_STR(candidates("abcdef.*xy", "1 abcdef\n2 xy\n"), "1 abcdef;");
+  /* A selection whose patterns must all match: each is required. */
+  CHECK_STR(candidates_det("  a:\n    '|contains': 'autodiscover.json'\n"
+                           "    '|re|i': 'powershell.*autodiscover\\.json.*@'\n"
+                           "  condition: a\n",
+                           "1 /autodiscover/autodiscover.json - 200\n"
+                           "2 /autodiscover/autodiscover.json @x/PowerShell&e=autodiscover.json%3f@x\n"
+                           "3 /powershell - 200\n"),
+            "2 /autodiscover/autodiscover.json @x/PowerShell&e=autodiscover.json%3f@x;");
+  /* A literal under 4 bytes is no group of its own when the rule has a
+   * longer one: '@' would make nearly every line a candidate. */
+  CHECK_STR(candidates_det("  a:\n    '|contains|all':\n      - '@'\n      - 'abcdef'\n"
+                           "  condition: a\n",
+                           "1 x@y\n2 abcdef\n3 none\n"),
+            "2 abcdef;");
+  /* Either side of an or: one required group made of both. */
+  CHECK_STR(candidates_det("  a:\n    url.path|contains: 'alpha.aspx'\n"
+                           "  b:\n    url.query|contains: 'beta.ashx'\n"
+                           "  condition: a or b\n",
+                           "1 alpha.aspx\n2 beta.ashx\n3 gamma\n"),
+            "1 alpha.aspx;2 beta.ashx;");
 }
 
 int main(void) {

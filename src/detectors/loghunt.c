@@ -742,6 +742,12 @@ static void scan_file(worker *w) {
                                &w->err);
       if (rc != RESTART) break;
       from = w->restart_at;
+      /* The kind changed on the block's last line, which had no line end
+       * (the end of the file): restart_at is past the block. */
+      if (from >= len) {
+        rc = 0;
+        break;
+      }
     }
     if (rc) {
       f->status = rc;

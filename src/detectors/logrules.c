@@ -36,6 +36,8 @@ typedef struct pat {
   unsigned flags;
   char *pre;          /* prefilter expression over raw lines, NULL if none */
   unsigned pre_flags;
+  char *pre2;         /* a second literal factor a matching line must hold
+                         as well (another piece of the regex), NULL if none */
   char *detail;       /* for indicators: "value (source; actor)" */
   size_t exact_len;   /* > 0: only a match of the whole value counts (indicator
                          addresses: anchored patterns compile 20x slower) */
@@ -84,7 +86,9 @@ typedef struct kindset {
   size_t n_fields;
   hs_database_t *keywords; /* whole-line patterns, NULL if none */
   hs_database_t *prefilter; /* over raw lines: '#' and the rules' literals */
-  uint64_t *pre_mask;      /* per prefilter id: the rules (bit = index % 64) it serves */
+  uint64_t *pre_mask;      /* per prefilter id: the (rule, group) bits it sets */
+  uint64_t *need;          /* per rule of the kind: the bits a candidate line must have */
+  int grouped;             /* bits are (rule, group) pairs; else rule index % 64 */
   uint64_t *field_mask;    /* per field: the rules that test it */
   uint64_t kw_mask;        /* rules with keyword items */
   int all_lines;
@@ -312,10 +316,45 @@ static size_t factor_min(const factor *f) {
   return f->n ? m : 0;
 }
 
-static char *regex_literal_factor(const char *re) {
+/* Whether a is a better factor than b: its shortest string is longer. */
+static int factor_better(const factor *a, const factor *b) {
+  size_t m = factor_min(a), mb = factor_min(b);
+  return m > mb || (m == mb && a->n < b->n);
+}
+
+/* A finished segment: kept as the best or the runner-up. */
+static void factor_keep(const factor *cur, factor *best, factor *second) {
+  if (factor_better(cur, best)) {
+    *second = *best;
+    *best = *cur;
+  } else if (factor_better(cur, second)) {
+    *second = *cur;
+  }
+}
+
+static char *factor_expr(const factor *f) {
+  sbuf b = {0};
+  sb_puts(&b, "(?:");
+  for (size_t i = 0; i < f->n; i++) {
+    if (i) sb_putc(&b, '|');
+    for (const char *q = f->s[i]; *q; q++) sb_lit(&b, (unsigned char)*q);
+  }
+  sb_putc(&b, ')');
+  if (b.oom) {
+    free(b.p);
+    return NULL;
+  }
+  return b.p;
+}
+
+/* *also, when not NULL, gets the second-best factor (a match holds both:
+ * each piece between gaps is required), or NULL when there is none of at
+ * least 4 bytes. */
+static char *regex_literal_factor(const char *re, char **also) {
   const char *p = re;
+  if (also) *also = NULL;
   if (*p == '^') p++;
-  factor cur = {.n = 1}, best = {.n = 0};
+  factor cur = {.n = 1}, best = {.n = 0}, second = {.n = 0};
   cur.s[0][0] = '\0';
   int ok = 1;
   for (;;) {
@@ -324,8 +363,7 @@ static char *regex_literal_factor(const char *re) {
     int gap = !end && *p == '.';
     if (end || gap) {
       /* A segment between gaps: keep the one whose shortest string is longest. */
-      size_t m = factor_min(&cur);
-      if (m > factor_min(&best) || (m == factor_min(&best) && cur.n < best.n)) best = cur;
+      factor_keep(&cur, &best, &second);
       if (end) break;
       p++;
       if (*p == '*' || *p == '+' || *p == '?') p++;
@@ -371,8 +409,7 @@ static char *regex_literal_factor(const char *re) {
       if (strchr(alts[i], '"')) return NULL; /* CSV writes it doubled */
     if (!factor_cat(&cur, alts, n_alts)) {
       /* Too many or too long: end the segment here, start anew. */
-      size_t m = factor_min(&cur);
-      if (m > factor_min(&best) || (m == factor_min(&best) && cur.n < best.n)) best = cur;
+      factor_keep(&cur, &best, &second);
       cur.n = 1;
       cur.s[0][0] = '\0';
       if (!factor_cat(&cur, alts, n_alts)) return NULL;
@@ -380,18 +417,9 @@ static char *regex_literal_factor(const char *re) {
   }
   /* Short factors hit everywhere: the regex itself prefilters better. */
   if (factor_min(&best) < 4) return NULL;
-  sbuf b = {0};
-  sb_puts(&b, "(?:");
-  for (size_t i = 0; i < best.n; i++) {
-    if (i) sb_putc(&b, '|');
-    for (const char *q = best.s[i]; *q; q++) sb_lit(&b, (unsigned char)*q);
-  }
-  sb_putc(&b, ')');
-  if (b.oom) {
-    free(b.p);
-    return NULL;
-  }
-  return b.p;
+  char *r = factor_expr(&best);
+  if (r && also && factor_min(&second) >= 4) *also = factor_expr(&second);
+  return r;
 }
 
 /* ---- rule parsing ------------------------------------------------------- */
@@ -566,7 +594,12 @@ static int add_item(lctx *c, size_t rule, const exhi_ynode *key, const exhi_ynod
     if (mod == MOD_RE) {
       sb_puts(&e, v->val);
       pt->flags = HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY | (re_i ? HS_FLAG_CASELESS : 0);
-      if ((pt->pre = regex_literal_factor(v->val))) {
+      char *also = NULL;
+      if ((pt->pre = regex_literal_factor(v->val, &also))) {
+        if (also) {
+          pt->pre2 = adup(lr, also);
+          free(also);
+        }
         pt->pre_flags = HS_FLAG_CASELESS;
       } else {
         pt->pre = regex_prefilter(v->val);
@@ -973,67 +1006,137 @@ static int load_dir(exhi_lr *lr, const char *dir, int depth, size_t *files, exh_
 
 /* ---- compiling ----------------------------------------------------------- */
 
-/* The prefilter patterns a matching line must contain one of: fills want[]
- * (pattern indexes) and returns 1, or 0 when the rule cannot be prefiltered. */
-static int item_req(const exhi_lr *lr, const item *it, size_t *want, size_t *nw, size_t max) {
-  if (it->all) {
-    for (size_t p = it->first_pat; p < it->first_pat + it->n_pats; p++)
-      if (lr->pats[p].pre && *nw < max) {
-        want[(*nw)++] = p;
-        return 1;
-      }
-    return 0;
+/* What a rule's lines must contain, as groups of prefilter literals: a line
+ * can match only if it holds at least one literal of every group (the
+ * keys of one selection, the values of an all-of item, and the pieces of
+ * a regex between its gaps). One group alone would be enough to be sound; more
+ * make fewer candidates: an IIS request for .../logon.css holds /owa/auth/
+ * but not the .aspx the web shell rule's regex also requires, and
+ * autodiscover.json without "powershell" is no ProxyNotShell candidate. */
+typedef struct req {
+  const char *expr;
+  unsigned flags, group; /* group: numbered per rule from 0 */
+  size_t pat;            /* the pattern it comes from (errors name its rule) */
+} req;
+typedef struct reqs {
+  req *v;
+  size_t n, max;
+  unsigned ngroups;
+} reqs;
+
+static int req_add(reqs *q, const pat *pt, size_t p, const char *expr, unsigned group) {
+  if (q->n >= q->max) return 0;
+  q->v[q->n++] = (req){expr, pt->pre_flags, group, p};
+  return 1;
+}
+
+/* Keeps only group g of the entries from `from` on, renumbered as `as`:
+ * the one group an `or` of both sides can require. */
+static void keep_group(reqs *q, size_t from, unsigned g, unsigned as) {
+  size_t o = from;
+  for (size_t i = from; i < q->n; i++)
+    if (q->v[i].group == g) {
+      q->v[o] = q->v[i];
+      q->v[o++].group = as;
+    }
+  q->n = o;
+}
+
+/* Each function returns 1 when it added at least one group, else 0 with
+ * q as it was. */
+static int item_groups(const exhi_lr *lr, const item *it, reqs *q) {
+  size_t n0 = q->n;
+  unsigned g0 = q->ngroups;
+  if (it->all || it->n_pats == 1) {
+    /* Every pattern must match: each of its factors is a group. A group
+     * left out (no room) only makes more candidates. */
+    for (size_t p = it->first_pat; p < it->first_pat + it->n_pats; p++) {
+      const pat *pt = &lr->pats[p];
+      if (pt->pre && req_add(q, pt, p, pt->pre, q->ngroups)) q->ngroups++;
+      if (pt->pre && pt->pre2 && req_add(q, pt, p, pt->pre2, q->ngroups)) q->ngroups++;
+    }
+    return q->n > n0;
   }
   for (size_t p = it->first_pat; p < it->first_pat + it->n_pats; p++)
     if (!lr->pats[p].pre) return 0;
-  for (size_t p = it->first_pat; p < it->first_pat + it->n_pats; p++) {
-    if (*nw >= max) return 0;
-    want[(*nw)++] = p;
-  }
-  return 1;
-}
-
-static int sel_req(const exhi_lr *lr, const sel *s, size_t *want, size_t *nw, size_t max) {
-  for (size_t a = 0; a < s->n_alts; a++) {
-    int ok = 0;
-    for (size_t i = 0; i < s->alts[a].n_items && !ok; i++) {
-      size_t save = *nw;
-      ok = item_req(lr, &lr->items[s->alts[a].first_item + i], want, nw, max);
-      if (!ok) *nw = save;
+  for (size_t p = it->first_pat; p < it->first_pat + it->n_pats; p++)
+    if (!req_add(q, &lr->pats[p], p, lr->pats[p].pre, g0)) {
+      q->n = n0;
+      return 0;
     }
-    if (!ok) return 0;
-  }
+  q->ngroups = g0 + 1;
   return 1;
 }
 
-static int node_req(const exhi_lr *lr, const cond *cd, int n, size_t *want, size_t *nw, size_t max) {
+static int alt_groups(const exhi_lr *lr, const alt *al, reqs *q) {
+  int ok = 0;
+  for (size_t i = 0; i < al->n_items; i++) ok |= item_groups(lr, &lr->items[al->first_item + i], q);
+  return ok;
+}
+
+static int sel_groups(const exhi_lr *lr, const sel *s, reqs *q) {
+  if (s->n_alts == 1) return alt_groups(lr, &s->alts[0], q);
+  size_t n0 = q->n;
+  unsigned g0 = q->ngroups;
+  for (size_t a = 0; a < s->n_alts; a++) {
+    size_t na = q->n;
+    unsigned ga = q->ngroups;
+    if (!alt_groups(lr, &s->alts[a], q)) {
+      q->n = n0;
+      q->ngroups = g0;
+      return 0;
+    }
+    keep_group(q, na, ga, g0);
+    q->ngroups = g0 + 1;
+  }
+  return s->n_alts > 0;
+}
+
+static int node_groups(const exhi_lr *lr, const cond *cd, int n, reqs *q) {
   const cnode *nd = &cd->nodes[n];
-  size_t save = *nw;
+  size_t n0 = q->n;
+  unsigned g0 = q->ngroups;
   switch (nd->op) {
-  case C_SEL: return sel_req(lr, &cd->sels[nd->sels[0]], want, nw, max);
+  case C_SEL: return sel_groups(lr, &cd->sels[nd->sels[0]], q);
   case C_AND:
-    if (node_req(lr, cd, nd->a, want, nw, max)) return 1;
-    *nw = save;
-    if (node_req(lr, cd, nd->b, want, nw, max)) return 1;
-    *nw = save;
-    return 0;
+    /* One side only: the groups of both sides cost more than they save
+     * when the second side's literals are common where the first's are
+     * not (measured: ProxyShell's back-end paths /ews/ and /mapi/emsmdb
+     * made HttpProxy hunts 30% slower and spared no IIS candidate). */
+    return node_groups(lr, cd, nd->a, q) || node_groups(lr, cd, nd->b, q);
   case C_OR:
-    if (node_req(lr, cd, nd->a, want, nw, max) && node_req(lr, cd, nd->b, want, nw, max)) return 1;
-    *nw = save;
-    return 0;
-  case C_ONE_OF:
-    for (size_t i = 0; i < nd->n_sels; i++)
-      if (!sel_req(lr, &cd->sels[nd->sels[i]], want, nw, max)) {
-        *nw = save;
+    if (!node_groups(lr, cd, nd->a, q)) return 0;
+    keep_group(q, n0, g0, g0);
+    q->ngroups = g0 + 1;
+    {
+      size_t nb = q->n;
+      if (!node_groups(lr, cd, nd->b, q)) {
+        q->n = n0;
+        q->ngroups = g0;
         return 0;
       }
-    return 1;
-  case C_ALL_OF:
-    for (size_t i = 0; i < nd->n_sels; i++) {
-      if (sel_req(lr, &cd->sels[nd->sels[i]], want, nw, max)) return 1;
-      *nw = save;
+      keep_group(q, nb, g0 + 1, g0);
+      q->ngroups = g0 + 1;
     }
-    return 0;
+    return 1;
+  case C_ONE_OF:
+    for (size_t i = 0; i < nd->n_sels; i++) {
+      size_t ni = q->n;
+      unsigned gi = q->ngroups;
+      if (!sel_groups(lr, &cd->sels[nd->sels[i]], q)) {
+        q->n = n0;
+        q->ngroups = g0;
+        return 0;
+      }
+      keep_group(q, ni, gi, g0);
+      q->ngroups = g0 + 1;
+    }
+    return nd->n_sels > 0;
+  case C_ALL_OF: {
+    int ok = 0;
+    for (size_t i = 0; i < nd->n_sels; i++) ok |= sel_groups(lr, &cd->sels[nd->sels[i]], q);
+    return ok;
+  }
   default: return 0; /* NOT */
   }
 }
@@ -1063,33 +1166,94 @@ static int compile_db(const char *const *exprs, const unsigned *flags, const uns
   return rc;
 }
 
-/* qsort has no context argument: a thread-local names the set being sorted. */
-static _Thread_local const exhi_lr *sort_lr;
-static int cmp_pre(const void *a, const void *b) {
-  const pat *x = &sort_lr->pats[*(const size_t *)a], *y = &sort_lr->pats[*(const size_t *)b];
-  if (x->pre_flags != y->pre_flags) return x->pre_flags < y->pre_flags ? -1 : 1;
-  return strcmp(x->pre, y->pre);
+/* Whether a prefilter literal (as sb_lit escapes it: \xHH is one byte) is
+ * under 4 bytes: '@' or '-' would hit on most lines. Regex factors,
+ * "(?:...)", are 4 bytes or more by construction. */
+static int lit_short(const char *e) {
+  if (e[0] == '(') return 0;
+  size_t n = 0;
+  for (const char *p = e; *p && n < 4; n++) p += p[0] == '\\' ? (p[1] == 'x' && p[2] && p[3] ? 4 : p[1] ? 2 : 1) : 1;
+  return n < 4;
+}
+
+/* Keeps a rule's groups of literals, renumbered from 0, and drops its
+ * groups that hold a prefilter-mode regex or a literal under 4 bytes:
+ * those may hit anywhere (user.name|re: '.' hits every byte), so they are
+ * worth scanning for only when they are all the rule has, and then as its
+ * one group. Returns the groups left. */
+static unsigned prune_groups(reqs *q, size_t from) {
+  unsigned ng = q->ngroups, kept = 0;
+  unsigned char weak[64] = {0};
+  unsigned char *w = ng <= 64 ? weak : calloc(ng, 1);
+  if (!w) {
+    keep_group(q, from, 0, 0); /* out of memory: the first group is enough */
+    return 1;
+  }
+  for (size_t i = from; i < q->n; i++)
+    if ((q->v[i].flags & HS_FLAG_PREFILTER) || lit_short(q->v[i].expr)) w[q->v[i].group] = 1;
+  for (unsigned g = 0; g < ng; g++) kept += !w[g];
+  if (!kept) {
+    keep_group(q, from, 0, 0);
+    kept = 1;
+  } else {
+    /* New numbers: the rank of the group among those kept. */
+    size_t o = from;
+    for (size_t i = from; i < q->n; i++) {
+      unsigned g = q->v[i].group;
+      if (w[g]) continue;
+      unsigned rank = 0;
+      for (unsigned h = 0; h < g; h++) rank += !w[h];
+      q->v[o] = q->v[i];
+      q->v[o++].group = rank;
+    }
+    q->n = o;
+  }
+  if (w != weak) free(w);
+  return kept;
+}
+
+/* A kind's prefilter literal with the group bit it sets. */
+typedef struct kreq {
+  const char *expr;
+  unsigned flags;
+  size_t pat;
+  uint64_t bit;
+} kreq;
+
+static int cmp_kreq(const void *a, const void *b) {
+  const kreq *x = a, *y = b;
+  if (x->flags != y->flags) return x->flags < y->flags ? -1 : 1;
+  return strcmp(x->expr, y->expr);
 }
 
 static int compile(exhi_lr *lr, exh_error *err) {
   size_t np = lr->n_pats;
-  const char **exprs = malloc((np + 1) * sizeof *exprs);
-  unsigned *flags = malloc((np + 1) * sizeof *flags), *ids = malloc((np + 1) * sizeof *ids);
-  unsigned *origin = malloc((np + 1) * sizeof *origin);
-  size_t *want = malloc((np + 1) * sizeof *want);
-  unsigned char *in_pre = calloc(np + 1, 1);
+  /* Prefilter literals: at most two per pattern (pre, pre2), plus '#'. */
+  size_t nmax = 2 * np + 2;
+  const char **exprs = malloc(nmax * sizeof *exprs);
+  unsigned *flags = malloc(nmax * sizeof *flags), *ids = malloc(nmax * sizeof *ids);
+  unsigned *origin = malloc(nmax * sizeof *origin);
+  reqs rq = {.v = malloc(nmax * sizeof(req)), .max = nmax};
+  kreq *kq = malloc(nmax * sizeof *kq);
+  /* Per rule: its entries in rq.v, how many, and its groups. */
+  size_t *r_first = calloc(lr->n_rules + 1, sizeof *r_first);
+  size_t *r_n = calloc(lr->n_rules + 1, sizeof *r_n);
+  unsigned *r_groups = calloc(lr->n_rules + 1, sizeof *r_groups);
   int rc = EXH_OK;
-  if (!exprs || !flags || !ids || !origin || !want || !in_pre) {
+  if (!exprs || !flags || !ids || !origin || !rq.v || !kq || !r_first || !r_n || !r_groups) {
     rc = exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
     goto out;
   }
-  /* Rules per kind, and which kinds need every line. in_pre marks the
-   * patterns a rule's lines must contain one of. */
+  /* Rules per kind, and which kinds need every line. */
   for (size_t r = 0; r < lr->n_rules; r++) {
     exhi_lr_rule *ru = &lr->rules[r];
-    size_t nw = 0;
-    int ok = node_req(lr, ru->cond, ((cond *)ru->cond)->root, want, &nw, np + 1);
-    for (size_t i = 0; ok && i < nw; i++) in_pre[want[i]] = 1;
+    r_first[r] = rq.n;
+    rq.ngroups = 0;
+    int ok = node_groups(lr, ru->cond, ((cond *)ru->cond)->root, &rq);
+    if (!ok) rq.n = r_first[r];
+    else rq.ngroups = prune_groups(&rq, r_first[r]);
+    r_n[r] = rq.n - r_first[r];
+    r_groups[r] = ok ? rq.ngroups : 0;
     for (int k = 0; k < EXHI_LOG_KINDS; k++) {
       if (!(ru->kinds & (1u << k))) continue;
       kindset *ks = &lr->kinds[k];
@@ -1176,19 +1340,35 @@ static int compile(exhi_lr *lr, exh_error *err) {
       }
     }
   }
-  /* A prefilter per kind: '#' preamble lines, then each distinct prefilter
-   * string of the kind's rules. Fewer patterns per scan, faster scans. */
+  /* A prefilter per kind: '#' preamble lines, then each distinct literal
+   * of the kind's rules. Fewer patterns per scan, faster scans. Each
+   * (rule, group) pair of the kind gets a bit when there are at most 64;
+   * else each rule is prefiltered by its first group alone, its bit
+   * (index % 64) standing for the group. */
   for (int k = 0; k < EXHI_LOG_KINDS && !rc; k++) {
     kindset *ks = &lr->kinds[k];
-    size_t m = 0;
-    for (size_t ri = 0; ri < ks->n_rules; ri++) {
-      const exhi_lr_rule *ru = &lr->rules[ks->rules[ri]];
-      for (size_t i = ru->first_item; i < ru->first_item + ru->n_items; i++)
-        for (size_t p = lr->items[i].first_pat; p < lr->items[i].first_pat + lr->items[i].n_pats; p++)
-          if (in_pre[p]) want[m++] = p;
+    size_t pairs = 0;
+    for (size_t ri = 0; ri < ks->n_rules; ri++) pairs += r_groups[ks->rules[ri]];
+    ks->grouped = pairs <= 64;
+    ks->need = calloc(ks->n_rules + 1, sizeof *ks->need);
+    if (!ks->need) {
+      rc = exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
+      goto out;
     }
-    sort_lr = lr;
-    qsort(want, m, sizeof *want, cmp_pre);
+    size_t m = 0;
+    unsigned next = 0;
+    for (size_t ri = 0; ri < ks->n_rules; ri++) {
+      size_t r = ks->rules[ri];
+      for (size_t i = r_first[r]; i < r_first[r] + r_n[r]; i++) {
+        const req *e = &rq.v[i];
+        if (!ks->grouped && e->group != 0) continue;
+        uint64_t bit = ks->grouped ? 1ull << (next + e->group) : 1ull << (r % 64);
+        kq[m++] = (kreq){e->expr, e->flags, e->pat, bit};
+        ks->need[ri] |= bit;
+      }
+      if (ks->grouped) next += r_groups[r];
+    }
+    qsort(kq, m, sizeof *kq, cmp_kreq);
     ks->pre_mask = calloc(m + 1, sizeof *ks->pre_mask);
     if (!ks->pre_mask) {
       rc = exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
@@ -1201,16 +1381,15 @@ static int compile(exhi_lr *lr, exh_error *err) {
     origin[n] = (unsigned)np;
     n++;
     for (size_t i = 0; i < m; i++) {
-      const pat *pt = &lr->pats[want[i]];
-      /* The same literal for several rules: one pattern, their bits or'ed. */
-      if (!(i && cmp_pre(&want[i - 1], &want[i]) == 0)) {
-        exprs[n] = pt->pre;
-        flags[n] = pt->pre_flags;
+      /* The same literal for several groups: one pattern, their bits or'ed. */
+      if (!(i && cmp_kreq(&kq[i - 1], &kq[i]) == 0)) {
+        exprs[n] = kq[i].expr;
+        flags[n] = kq[i].flags;
         ids[n] = (unsigned)n;
-        origin[n] = (unsigned)want[i];
+        origin[n] = (unsigned)kq[i].pat;
         n++;
       }
-      ks->pre_mask[n - 1] |= 1ull << (pt->rule % 64);
+      ks->pre_mask[n - 1] |= kq[i].bit;
     }
     if ((rc = compile_db(exprs, flags, ids, origin, n, &ks->prefilter, lr, err))) goto out;
     if (hs_alloc_scratch(ks->prefilter, &lr->proto) != HS_SUCCESS)
@@ -1221,8 +1400,11 @@ out:
   free(flags);
   free(ids);
   free(origin);
-  free(want);
-  free(in_pre);
+  free(rq.v);
+  free(kq);
+  free(r_first);
+  free(r_n);
+  free(r_groups);
   return rc;
 }
 
@@ -1291,6 +1473,7 @@ void exhi_lr_free(exhi_lr *lr) {
     hs_free_database(ks->keywords);
     hs_free_database(ks->prefilter);
     free(ks->pre_mask);
+    free(ks->need);
     free(ks->field_mask);
     free(ks->fields);
     free(ks->rules);
@@ -1467,6 +1650,17 @@ int exhi_lr_prefilter(exhi_lr_scan *s, int kind, const char *block, size_t len,
     size_t a = s->lines[i];
     uint64_t m = s->masks[i];
     while (i + 1 < s->n_lines && s->lines[i + 1] == a) m |= s->masks[++i];
+    if (s->ks->grouped) {
+      /* (rule, group) bits -> the rules all of whose groups the line holds. */
+      uint64_t acc = m;
+      m = 0;
+      for (size_t r = 0; r < s->ks->n_rules; r++) {
+        uint64_t need = s->ks->need[r];
+        if (need && (acc & need) == need) m |= 1ull << (s->ks->rules[r] % 64);
+      }
+      /* Some literals but not all of any rule: not a candidate. */
+      if (!m && block[a] != '#') continue;
+    }
     const char *e = memchr(block + a, '\n', len - a);
     size_t b = e ? (size_t)(e - block) : len;
     int rc = cb(ctx, a, b, m);
