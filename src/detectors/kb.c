@@ -390,7 +390,7 @@ static bool valid_cve_id(const char *s) {
 static int load_cves(exh_kb *kb, table_src *ct, table_src *cp, exh_error *err) {
   static const char *const cols[] = {"cve", "product", "cu", "fixed_build", "source"};
   static const char *const ccols[] = {"cve", "campaign"};
-  int idx[5], cidx[2];
+  int idx[5] = {0}, cidx[2] = {0}; /* bind_columns fills them; zeroed for -O3's flow analysis */
   int rc = EXH_OK;
   cve_row *rows = NULL;
   char **ids = NULL;

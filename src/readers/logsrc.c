@@ -164,7 +164,7 @@ static int start(exhi_logsrc *s, exh_error *err) {
 
 int exhi_logsrc_open(const char *path, exhi_logsrc **out, exh_error *err) {
   *out = NULL;
-  exhi_logsrc *s;
+  exhi_logsrc *s = NULL; /* src_new sets it on success; -O3 cannot see it */
   int rc = src_new(path, &s, err);
   if (rc) return rc;
   /* Evidence: never follow a link planted where a log should be. */
@@ -215,7 +215,7 @@ int exhi_logsrc_open(const char *path, exhi_logsrc **out, exh_error *err) {
 int exhi_logsrc_open_mem(const char *name, const void *data, size_t len,
                          exhi_logsrc **out, exh_error *err) {
   *out = NULL;
-  exhi_logsrc *s;
+  exhi_logsrc *s = NULL; /* src_new sets it on success; -O3 cannot see it */
   int rc = src_new(name, &s, err);
   if (rc) return rc;
   s->mem = data;

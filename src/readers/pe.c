@@ -243,7 +243,7 @@ int exhi_pe_read_version(const unsigned char *data, size_t len, const char *name
   memset(out, 0, sizeof *out);
   pe_image img = {.file = {data, len}, .name = name};
   pe_image *pe = &img;
-  uint32_t rva, size;
+  uint32_t rva = 0, size = 0; /* parse_headers sets both on success; -O3 cannot see it */
   int rc = parse_headers(pe, &rva, &size, err);
   if (rc) return rc;
   if (!rva || !size)
