@@ -168,20 +168,6 @@ static int load_iocs(const char *db, exh_ioc_set **set) {
   return 0;
 }
 
-static int parse_size(const char *s, uint64_t *out) {
-  char *end;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || end == s || *s == '-') return -1;
-  unsigned shift = 0;
-  if (*end == 'k' || *end == 'K') shift = 10, end++;
-  else if (*end == 'm' || *end == 'M') shift = 20, end++;
-  else if (*end == 'g' || *end == 'G') shift = 30, end++;
-  if (*end || v == 0 || v > (UINT64_MAX >> shift)) return -1;
-  *out = (uint64_t)v << shift;
-  return 0;
-}
-
 /* "EXCH01" from ".../EXCH01.tar.gz" or "EXCH01.zip". */
 static void archive_name(const char *path, char *out, size_t size) {
   const char *b = strrchr(path, '/');
@@ -245,7 +231,7 @@ int cmd_check(int argc, char **argv) {
     case O_ASOF: cfg.as_of = optarg; break;
     case O_HTML: html = optarg; break;
     case O_MAXX:
-      if (parse_size(optarg, &max_extract)) {
+      if (cli_parse_size(optarg, &max_extract)) {
         fprintf(stderr, "exhunt check: --max-extract takes a size such as 500M or 64G\n");
         return EXIT_ERROR;
       }

@@ -4,6 +4,8 @@
 
 #include "exhunt.h"
 
+#include <stdint.h>
+
 /* Exit status, as grep, yara and clamscan use it. */
 enum { EXIT_CLEAN = 0, EXIT_FINDINGS = 1, EXIT_ERROR = 2 };
 
@@ -19,6 +21,10 @@ int cmd_ioc(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+
+/* A size as users write it: "512", "64K", "500M", "16G" (binary units);
+ * 0, negative and overflowing sizes are refused. 0 on success, else -1. */
+int cli_parse_size(const char *s, uint64_t *out);
 
 /* Colour on stdout: --color=auto|always|never, honouring NO_COLOR. */
 int cli_parse_color(const char *arg, int *mode);

@@ -179,20 +179,6 @@ static void on_error(void *ctx, const exh_error *e) {
   fputc('\n', stderr);
 }
 
-static int parse_size(const char *s, uint64_t *out) {
-  char *end;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || end == s || *s == '-') return -1;
-  unsigned shift = 0;
-  if (*end == 'k' || *end == 'K') shift = 10, end++;
-  else if (*end == 'm' || *end == 'M') shift = 20, end++;
-  else if (*end == 'g' || *end == 'G') shift = 30, end++;
-  if (*end || v == 0 || v > (UINT64_MAX >> shift)) return -1;
-  *out = (uint64_t)v << shift;
-  return 0;
-}
-
 /* The indicator store to read: --db, else the default one. *path is "" when
  * there is none to use (no default location, or no file there) and that is
  * not an error. Prints the error and returns -1 otherwise. */
@@ -370,7 +356,7 @@ int cmd_files(int argc, char **argv) {
       break;
     }
     case 'M':
-      if (parse_size(optarg, &cfg.max_scan_bytes)) {
+      if (cli_parse_size(optarg, &cfg.max_scan_bytes)) {
         fprintf(stderr, "exhunt files: --max-size takes a size such as 64M or 2G\n");
         return EXIT_ERROR;
       }

@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +78,20 @@ int main(int argc, char **argv) {
     fprintf(stderr, " %s", commands[i].name);
   fprintf(stderr, "\nRun 'exhunt --help' for more.\n");
   return EXIT_ERROR;
+}
+
+int cli_parse_size(const char *s, uint64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s || *s == '-') return -1;
+  unsigned shift = 0;
+  if (*end == 'k' || *end == 'K') shift = 10, end++;
+  else if (*end == 'm' || *end == 'M') shift = 20, end++;
+  else if (*end == 'g' || *end == 'G') shift = 30, end++;
+  if (*end || v == 0 || v > (UINT64_MAX >> shift)) return -1;
+  *out = (uint64_t)v << shift;
+  return 0;
 }
 
 int cli_parse_color(const char *arg, int *mode) {
