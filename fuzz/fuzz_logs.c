@@ -79,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   while (exhi_logsrc_next(src, &block, &len, &err) == EXH_OK && len) {
     st.block = block;
     /* Both ways the hunt reads a block: prefiltered, and every line. */
-    exhi_lr_prefilter(scan, st.schema->kind, block, len, on_line, &st, &err);
+    exhi_lr_prefilter(scan, st.schema, block, len, on_line, &st, &err);
     size_t a = 0;
     while (a < len) {
       const char *e = memchr(block + a, '\n', len - a);

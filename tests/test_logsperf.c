@@ -278,7 +278,11 @@ static const char *candidates_det(const char *detection, const char *lines) {
   exhi_lr_scan *sc;
   exhi_lr_scan_new(lr, &sc, &e);
   pf_block = lines;
-  CHECK_INT(exhi_lr_prefilter(sc, EXHI_LOG_IIS, lines, strlen(lines), on_cand, NULL, &e), EXH_OK);
+  /* An IIS kind with no bound columns: literals count anywhere. */
+  exhi_logschema sch;
+  exhi_logschema_init(&sch);
+  sch.kind = EXHI_LOG_IIS;
+  CHECK_INT(exhi_lr_prefilter(sc, &sch, lines, strlen(lines), on_cand, NULL, &e), EXH_OK);
   exhi_lr_scan_free(sc);
   exhi_lr_free(lr);
   return pf_got;
@@ -336,6 +340,144 @@ static void test_regex_factors(void) {
             "1 alpha.aspx;2 beta.ashx;");
 }
 
+/* ---- column checks of W3C candidates ------------------------------------ */
+
+/* Candidates of the built-in rules among the lines (after a #Fields line),
+ * each given as "n;" (its index). */
+static char col_got[4096];
+static const char *col_block;
+static size_t col_starts[64], col_n;
+static int on_col(void *ctx, size_t a, size_t b, uint64_t rules) {
+  (void)ctx, (void)b, (void)rules;
+  if (col_block[a] == '#') return 0;
+  for (size_t i = 0; i < col_n; i++)
+    if (col_starts[i] == a) {
+      size_t n = strlen(col_got);
+      snprintf(col_got + n, sizeof col_got - n, "%zu;", i);
+    }
+  return 0;
+}
+
+static const char *col_candidates(exhi_lr_scan *sc, exhi_logschema *sch, const char *fields,
+                                  const char *const *lines, size_t n) {
+  static char block[16384];
+  size_t o = (size_t)snprintf(block, sizeof block, "%s\n", fields);
+  exhi_logschema_init(sch);
+  exhi_logschema_header(sch, fields, strlen(fields));
+  col_n = 0;
+  for (size_t i = 0; i < n && o < sizeof block; i++) {
+    col_starts[col_n++] = o;
+    o += (size_t)snprintf(block + o, sizeof block - o, "%s\n", lines[i]);
+  }
+  col_block = block;
+  col_got[0] = '\0';
+  exh_error e;
+  CHECK_INT(exhi_lr_prefilter(sc, sch, block, strlen(block), on_col, NULL, &e), EXH_OK);
+  return col_got;
+}
+
+static int any_hit(void *ctx, size_t rule, const char *detail) {
+  (void)rule, (void)detail;
+  (*(int *)ctx)++;
+  return 0;
+}
+
+/* In IIS logs a rule's literals count only in the column its field is
+ * bound to, and a column whose whole value a `not` selection of the rule
+ * matches (a known-good page) makes no candidate: the common requests for
+ * logon.aspx, TimeoutLogoff.aspx and autodiscover.json are not split. */
+static void test_columns(void) {
+  exh_error e;
+  exhi_lr *lr;
+  CHECK_INT(exhi_lr_load(1, NULL, 0, NULL, &lr, &e), EXH_OK);
+  exhi_lr_scan *sc;
+  CHECK_INT(exhi_lr_scan_new(lr, &sc, &e), EXH_OK);
+  exhi_logschema *sch = calloc(1, sizeof *sch);
+  const char *iis = "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port "
+                    "cs-username c-ip cs(User-Agent) cs(Referer) sc-status";
+  const char *lines[] = {
+      /* 0: known-good pages: no candidate */
+      "2021-03-03 01:00:00 10.0.0.5 GET /owa/auth/logon.aspx - 443 - 1.2.3.4 UA - 200",
+      "2021-03-03 01:00:00 10.0.0.5 GET /ecp/auth/TimeoutLogoff.aspx - 443 - 1.2.3.4 UA - 200",
+      "2021-03-03 01:00:00 10.0.0.5 GET /owa/auth/15.1.2507/themes/errorFE.aspx - 443 - 1.2.3.4 UA - 200",
+      /* 3: a shell: a candidate */
+      "2021-03-03 01:00:00 10.0.0.5 POST /owa/auth/x1.aspx - 443 - 1.2.3.4 UA - 200",
+      /* 4: a shell behind a query naming a known-good page (no evasion) */
+      "2021-03-03 01:00:00 10.0.0.5 POST /aspnet_client/s.aspx p=/owa/auth/logon.aspx 443 - 1.2.3.4 UA - 200",
+      /* 5: the shell's path only in the user agent and the referer: no candidate */
+      "2021-03-03 01:00:00 10.0.0.5 GET /owa/ - 443 - 1.2.3.4 /owa/auth/x.aspx /ecp/auth/y.aspx 200",
+      /* 6: a shell whose referer is a known-good page */
+      "2021-03-03 01:00:00 10.0.0.5 GET /ecp/auth/y.aspx - 443 - 1.2.3.4 UA /owa/auth/logon.aspx 200",
+      /* 7: autodiscover.json with a plain query: no candidate */
+      "2021-03-03 01:00:00 10.0.0.5 GET /autodiscover/autodiscover.json Email=a%40b.c&Protocol=ActiveSync 443 - 1.2.3.4 UA - 200",
+      /* 8: ProxyShell: a candidate */
+      "2021-03-03 01:00:00 10.0.0.5 GET /autodiscover/autodiscover.json @evil.com/mapi/nspi/?&Email=autodiscover/autodiscover.json%3F@evil.com 443 - 1.2.3.4 UA - 200",
+      /* 9: back-end path in the stem, autodiscover.json nowhere near: no candidate */
+      "2021-03-03 01:00:00 10.0.0.5 POST /EWS/Exchange.asmx - 443 - 1.2.3.4 UA - 200",
+      /* 10: a shell's name in an upper-case known-good spelling is still known-good */
+      "2021-03-03 01:00:00 10.0.0.5 GET /OWA/AUTH/LOGON.ASPX - 443 - 1.2.3.4 UA - 200",
+      /* 11: several spaces between columns are one separator */
+      "2021-03-03 01:00:00 10.0.0.5 POST  /owa/auth/x2.aspx - 443 - 1.2.3.4 UA - 200",
+  };
+  size_t n = sizeof lines / sizeof *lines;
+  CHECK_STR(col_candidates(sc, sch, iis, lines, n), "3;4;6;8;11;");
+  /* The path after the user agent: the reader may shift it (a user agent
+   * with spaces), so no column check; every literal counts. */
+  const char *late = "#Fields: date time cs(User-Agent) cs-uri-stem cs-uri-query";
+  const char *l2[] = {
+      "2021-03-03 01:00:00 UA /owa/auth/logon.aspx -",
+      "2021-03-03 01:00:00 UA /owa/ /owa/auth/x.aspx",
+  };
+  CHECK_STR(col_candidates(sc, sch, late, l2, 2), "0;1;");
+
+  /* Soundness, on many made-up lines: every line a rule matches when it is
+   * evaluated whole is a candidate. Tokens are drawn from known-good and
+   * hostile values, in every column. */
+  static const char *const tok[] = {
+      "/owa/auth/logon.aspx", "/owa/auth/x.aspx", "/ecp/auth/TimeoutLogoff.aspx",
+      "/aspnet_client/a.ashx", "/autodiscover/autodiscover.json", "-",
+      "Email=autodiscover/autodiscover.json%3f@x.com", "/mapi/nspi/?&Email=a", "/EWS/Exchange.asmx",
+      "CORP\\user", "powershell", "/owa/auth/logoff.aspx", "x=/owa/auth/q.aspx", "200", "302",
+      "/owa/auth/15.1/logon.aspx", "/ecp/auth/timeoutlogoff.aspx", "autodiscover.json?@x.com/powershell",
+  };
+  size_t nt = sizeof tok / sizeof *tok;
+  exhi_logschema_init(sch);
+  exhi_logschema_header(sch, iis, strlen(iis));
+  exhi_logrec *rec = calloc(1, sizeof *rec);
+  unsigned seed = 12345;
+  size_t matched = 0, missed = 0;
+  for (int round = 0; round < 4000; round++) {
+    char line[1024];
+    size_t o = (size_t)snprintf(line, sizeof line, "2021-03-03 01:00:00 10.0.0.5 GET");
+    for (int c = 0; c < 8; c++) {
+      seed = seed * 1103515245u + 12345u;
+      o += (size_t)snprintf(line + o, sizeof line - o, " %s", tok[(seed >> 16) % nt]);
+    }
+    line[o++] = '\n';
+    line[o] = '\0';
+    int hits = 0;
+    exhi_logrec_split(rec, sch, line, o);
+    CHECK_INT(exhi_lr_eval(sc, rec, EXHI_LR_ALL, any_hit, &hits, &e), EXH_OK);
+    if (!hits) continue;
+    matched++;
+    col_block = line;
+    col_got[0] = '\0';
+    col_starts[0] = 0;
+    col_n = 1;
+    CHECK_INT(exhi_lr_prefilter(sc, sch, line, o, on_col, NULL, &e), EXH_OK);
+    if (strcmp(col_got, "0;")) {
+      missed++;
+      fprintf(stderr, "not a candidate but matches: %s", line);
+    }
+  }
+  CHECK(matched > 100);
+  CHECK_INT(missed, 0);
+  free(rec);
+  free(sch);
+  exhi_lr_scan_free(sc);
+  exhi_lr_free(lr);
+}
+
 int main(void) {
   if (!mkdtemp(dir)) {
     perror("mkdtemp");
@@ -345,6 +487,7 @@ int main(void) {
   test_split_upto();
   test_cols_needed();
   test_regex_factors();
+  test_columns();
   rmdir(dir);
   return t_done("logsperf");
 }

@@ -615,7 +615,7 @@ static int do_line(void *c, size_t a, size_t b, uint64_t rules) {
     /* Every line came here for the indicators: the rules still see only
      * the lines their prefilter picks, as without indicators. */
     uint64_t mask = 0;
-    rc = exhi_lr_prefilter(w->scan, w->schema.kind, line, len, line_mask, &mask, &w->err);
+    rc = exhi_lr_prefilter(w->scan, &w->schema, line, len, line_mask, &mask, &w->err);
     if (rc) return rc;
     if (!mask) return 0;
     rules = mask;
@@ -738,7 +738,7 @@ static void scan_file(worker *w) {
       if (!w->prefiltering)
         rc = all_lines(w, from, len);
       else
-        rc = exhi_lr_prefilter(w->scan, w->schema.kind, block + from, len - from, do_line_pf, w,
+        rc = exhi_lr_prefilter(w->scan, &w->schema, block + from, len - from, do_line_pf, w,
                                &w->err);
       if (rc != RESTART) break;
       from = w->restart_at;

@@ -14,6 +14,9 @@
 #include <hs/hs.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,6 +76,10 @@ typedef struct cond {
   size_t n_sels;
 } cond;
 
+/* Vetoes kept per (rule, group) bit; a rule with more keeps the first ones
+ * (fewer vetoes only make more candidates). */
+#define VETO_MAX 4
+
 /* One field's database for one log kind. */
 typedef struct fielddb {
   const char *field;
@@ -92,6 +99,15 @@ typedef struct kindset {
   uint64_t *field_mask;    /* per field: the rules that test it */
   uint64_t kw_mask;        /* rules with keyword items */
   int all_lines;
+  /* Column checks in space-separated (W3C) logs, per (rule, group) bit when
+   * grouped: the field all of the group's literals come from (index in
+   * fields; -1: none, or several, or a literal that may hold a space), and
+   * the rule's vetoes on that same field (`... and not SEL`, SEL one item on
+   * it): items whose match of a whole column clears the bit. */
+  signed char bit_field[64];
+  unsigned char n_veto[64];
+  uint32_t veto_item[64][VETO_MAX];
+  uint64_t field_bits;     /* bits with bit_field >= 0 */
 } kindset;
 
 struct exhi_lr {
@@ -334,12 +350,14 @@ static void factor_keep(const factor *cur, factor *best, factor *second) {
 
 static char *factor_expr(const factor *f) {
   sbuf b = {0};
-  sb_puts(&b, "(?:");
+  /* One alternative: the bare literal, which then shares its prefilter
+   * pattern with the same literal of other rules (one hit, not two). */
+  if (f->n != 1) sb_puts(&b, "(?:");
   for (size_t i = 0; i < f->n; i++) {
     if (i) sb_putc(&b, '|');
     for (const char *q = f->s[i]; *q; q++) sb_lit(&b, (unsigned char)*q);
   }
-  sb_putc(&b, ')');
+  if (f->n != 1) sb_putc(&b, ')');
   if (b.oom) {
     free(b.p);
     return NULL;
@@ -1092,7 +1110,19 @@ static int sel_groups(const exhi_lr *lr, const sel *s, reqs *q) {
   return s->n_alts > 0;
 }
 
-static int node_groups(const exhi_lr *lr, const cond *cd, int n, reqs *q) {
+static int node_groups(const exhi_lr *lr, const cond *cd, int n, reqs *q, int join);
+
+/* Both sides of an `and`: only for rules read in W3C logs alone, whose
+ * literals are checked to sit in their own column (exhi_lr_prefilter), so
+ * a common second-side literal (/ews/ in a path) is cheap to reject. */
+static int and_groups(const exhi_lr *lr, const cond *cd, const cnode *nd, reqs *q, int join) {
+  if (!join) return node_groups(lr, cd, nd->a, q, join) || node_groups(lr, cd, nd->b, q, join);
+  int a = node_groups(lr, cd, nd->a, q, join);
+  int b = node_groups(lr, cd, nd->b, q, join);
+  return a || b;
+}
+
+static int node_groups(const exhi_lr *lr, const cond *cd, int n, reqs *q, int join) {
   const cnode *nd = &cd->nodes[n];
   size_t n0 = q->n;
   unsigned g0 = q->ngroups;
@@ -1103,14 +1133,14 @@ static int node_groups(const exhi_lr *lr, const cond *cd, int n, reqs *q) {
      * when the second side's literals are common where the first's are
      * not (measured: ProxyShell's back-end paths /ews/ and /mapi/emsmdb
      * made HttpProxy hunts 30% slower and spared no IIS candidate). */
-    return node_groups(lr, cd, nd->a, q) || node_groups(lr, cd, nd->b, q);
+    return and_groups(lr, cd, nd, q, join);
   case C_OR:
-    if (!node_groups(lr, cd, nd->a, q)) return 0;
+    if (!node_groups(lr, cd, nd->a, q, join)) return 0;
     keep_group(q, n0, g0, g0);
     q->ngroups = g0 + 1;
     {
       size_t nb = q->n;
-      if (!node_groups(lr, cd, nd->b, q)) {
+      if (!node_groups(lr, cd, nd->b, q, join)) {
         q->n = n0;
         q->ngroups = g0;
         return 0;
@@ -1212,6 +1242,45 @@ static unsigned prune_groups(reqs *q, size_t from) {
   return kept;
 }
 
+/* A rule's vetoes: the selections X of `... and not X` at the top of its
+ * condition that are one item on one field (not an all-of list): a column
+ * whose whole value matches X rules the line out. */
+static void collect_vetoes(const exhi_lr *lr, const cond *cd, int n, uint32_t *out, size_t *n_out,
+                           size_t max) {
+  const cnode *nd = &cd->nodes[n];
+  if (nd->op == C_AND) {
+    collect_vetoes(lr, cd, nd->a, out, n_out, max);
+    collect_vetoes(lr, cd, nd->b, out, n_out, max);
+    return;
+  }
+  if (nd->op != C_NOT || cd->nodes[nd->a].op != C_SEL) return;
+  const sel *se = &cd->sels[cd->nodes[nd->a].sels[0]];
+  if (se->n_alts != 1 || se->alts[0].n_items != 1) return;
+  const item *it = &lr->items[se->alts[0].first_item];
+  if (!it->field || it->all || *n_out >= max) return;
+  out[(*n_out)++] = (uint32_t)se->alts[0].first_item;
+}
+
+/* Whether a prefilter literal can only match inside one space-separated
+ * column: a plain literal or alternation (as sb_lit escapes them) with no
+ * space in it. Prefilter-mode regexes may match anything. */
+static int lit_spacefree(const char *e, unsigned flags) {
+  if (flags & HS_FLAG_PREFILTER) return 0;
+  for (const char *p = e; *p; p++) {
+    if (*p == ' ') return 0;
+    if (p[0] == '\\' && p[1] == 'x' && p[2] == '2' && p[3] == '0') return 0;
+    if (p[0] == '\\' && p[1]) p++;
+  }
+  return 1;
+}
+
+static int field_index(const kindset *ks, const char *f) {
+  if (!f) return -1;
+  for (size_t j = 0; j < ks->n_fields && j < 64; j++)
+    if (exhi_ascii_ieq(f, strlen(f), ks->fields[j].field)) return (int)j;
+  return -1;
+}
+
 /* A kind's prefilter literal with the group bit it sets. */
 typedef struct kreq {
   const char *expr;
@@ -1249,7 +1318,8 @@ static int compile(exhi_lr *lr, exh_error *err) {
     exhi_lr_rule *ru = &lr->rules[r];
     r_first[r] = rq.n;
     rq.ngroups = 0;
-    int ok = node_groups(lr, ru->cond, ((cond *)ru->cond)->root, &rq);
+    int ok = node_groups(lr, ru->cond, ((cond *)ru->cond)->root, &rq,
+                         ru->kinds == 1u << EXHI_LOG_IIS);
     if (!ok) rq.n = r_first[r];
     else rq.ngroups = prune_groups(&rq, r_first[r]);
     r_n[r] = rq.n - r_first[r];
@@ -1357,6 +1427,8 @@ static int compile(exhi_lr *lr, exh_error *err) {
     }
     size_t m = 0;
     unsigned next = 0;
+    /* -2: no literal seen yet for the bit. */
+    for (int b = 0; b < 64; b++) ks->bit_field[b] = -2;
     for (size_t ri = 0; ri < ks->n_rules; ri++) {
       size_t r = ks->rules[ri];
       for (size_t i = r_first[r]; i < r_first[r] + r_n[r]; i++) {
@@ -1365,8 +1437,32 @@ static int compile(exhi_lr *lr, exh_error *err) {
         uint64_t bit = ks->grouped ? 1ull << (next + e->group) : 1ull << (r % 64);
         kq[m++] = (kreq){e->expr, e->flags, e->pat, bit};
         ks->need[ri] |= bit;
+        if (ks->grouped) {
+          int b = (int)(next + e->group);
+          int fi = lit_spacefree(e->expr, e->flags) ? field_index(ks, lr->pats[e->pat].field) : -1;
+          if (ks->bit_field[b] == -2) ks->bit_field[b] = (signed char)fi;
+          else if (ks->bit_field[b] != fi) ks->bit_field[b] = -1;
+        }
       }
-      if (ks->grouped) next += r_groups[r];
+      if (ks->grouped) {
+        uint32_t vet[VETO_MAX * 4];
+        size_t nv = 0;
+        collect_vetoes(lr, lr->rules[r].cond, ((const cond *)lr->rules[r].cond)->root, vet, &nv,
+                       sizeof vet / sizeof *vet);
+        for (unsigned g = 0; g < r_groups[r]; g++) {
+          unsigned b = next + g;
+          if (ks->bit_field[b] < 0) continue;
+          for (size_t v = 0; v < nv && ks->n_veto[b] < VETO_MAX; v++)
+            if (field_index(ks, lr->items[vet[v]].field) == ks->bit_field[b])
+              ks->veto_item[b][ks->n_veto[b]++] = vet[v];
+        }
+        next += r_groups[r];
+      }
+    }
+    ks->field_bits = 0;
+    for (int b = 0; b < 64; b++) {
+      if (ks->bit_field[b] < 0) ks->bit_field[b] = -1;
+      else if (ks->grouped) ks->field_bits |= 1ull << b;
     }
     qsort(kq, m, sizeof *kq, cmp_kreq);
     ks->pre_mask = calloc(m + 1, sizeof *ks->pre_mask);
@@ -1531,6 +1627,16 @@ struct exhi_lr_scan {
   char *val;              /* EXHI_LR_FIELD_MAX bytes: decoded values */
   size_t cur_len;         /* length of the value being scanned */
   int oom;
+  hs_error_t hs_err;      /* a vectorscan error in a prefilter callback */
+  /* Column checks of the block being prefiltered (W3C only): */
+  hs_scratch_t *scratch2; /* field scans from inside the prefilter's scan */
+  uint64_t col_bits;      /* bits whose literals must sit in column bit_col[b] */
+  int bit_col[64];
+  size_t tk_line, tk_pos, tk_a; /* tokens counted in the line at tk_line up to tk_pos */
+  int tk_idx, tk_in;      /* index of the token at tk_a; inside one at tk_pos */
+  size_t vt_a;            /* veto verdict cached for the token at vt_a, */
+  const char *vt_block;   /*   in this slice (NULL: none) */
+  uint64_t vt_drop;       /*   the bits it clears */
 };
 
 int exhi_lr_scan_new(const exhi_lr *lr, exhi_lr_scan **out, exh_error *err) {
@@ -1543,7 +1649,8 @@ int exhi_lr_scan_new(const exhi_lr *lr, exhi_lr_scan **out, exh_error *err) {
   s->val = malloc(EXHI_LR_FIELD_MAX);
   s->memo = calloc(MEMO_SLOTS, sizeof *s->memo);
   if (!s->bits || !s->set || !s->val || !s->memo ||
-      hs_clone_scratch(lr->proto, &s->scratch) != HS_SUCCESS) {
+      hs_clone_scratch(lr->proto, &s->scratch) != HS_SUCCESS ||
+      hs_clone_scratch(lr->proto, &s->scratch2) != HS_SUCCESS) {
     exhi_lr_scan_free(s);
     return exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
   }
@@ -1555,6 +1662,7 @@ int exhi_lr_scan_new(const exhi_lr *lr, exhi_lr_scan **out, exh_error *err) {
 void exhi_lr_scan_free(exhi_lr_scan *s) {
   if (!s) return;
   hs_free_scratch(s->scratch);
+  hs_free_scratch(s->scratch2);
   free(s->bits);
   free(s->set);
   free(s->lines);
@@ -1562,6 +1670,148 @@ void exhi_lr_scan_free(exhi_lr_scan *s) {
   free(s->val);
   free(s->memo);
   free(s);
+}
+
+static int on_field(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+                    void *c);
+
+/* Sets the bits of the patterns of field database db that value v matches,
+ * remembering the answer for values seen again. */
+static hs_error_t field_scan(exhi_lr_scan *s, const hs_database_t *db, const char *v, size_t vlen,
+                             hs_scratch_t *scratch) {
+  s->cur_len = vlen;
+  memo *m = NULL;
+  if (vlen <= MEMO_VAL_MAX) {
+    /* Eight bytes at a time: this runs for every candidate's fields. */
+    uint64_t h = (uint64_t)(uintptr_t)db ^ (vlen * 0x9E3779B97F4A7C15ull), w8;
+    size_t i = 0;
+    for (; i + 8 <= vlen; i += 8) {
+      memcpy(&w8, v + i, 8);
+      h = (h ^ w8) * 0xff51afd7ed558ccdull;
+      h ^= h >> 32;
+    }
+    w8 = 0;
+    if (vlen > i) memcpy(&w8, v + i, vlen - i);
+    h = (h ^ w8) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
+    m = &s->memo[h & (MEMO_SLOTS - 1)];
+    if (m->db == db && m->len == vlen && !memcmp(m->val, v, vlen)) {
+      for (uint32_t j = 0; j < m->n_ids; j++)
+        if (!s->bits[m->ids[j]]) {
+          s->bits[m->ids[j]] = 1;
+          s->set[s->n_set++] = m->ids[j];
+        }
+      return HS_SUCCESS;
+    }
+  }
+  size_t before = s->n_set;
+  hs_error_t e = hs_scan(db, v ? v : "", (unsigned)vlen, 0, scratch, on_field, s);
+  if (e != HS_SUCCESS) return e;
+  /* Each pattern belongs to one field's database: what this scan set is
+   * exactly what the value matched. */
+  if (m && s->n_set - before <= MEMO_IDS) {
+    m->db = db;
+    m->len = (uint32_t)vlen;
+    m->n_ids = (uint32_t)(s->n_set - before);
+    memcpy(m->ids, s->set + before, m->n_ids * sizeof *m->ids);
+    memcpy(m->val, v, vlen);
+  } else if (m) {
+    m->db = NULL;
+  }
+  return HS_SUCCESS;
+}
+
+/* Column check of one prefilter hit ending at pos, in the line starting at
+ * `start`: the (rule, group) bits of mask whose literals must sit in one
+ * column are kept only when the hit's column (space-separated token) is
+ * that column and its whole value matches none of the rule's vetoes.
+ * Sound because such a column is one token (it comes before the user agent,
+ * the one column the reader lets hold spaces): a line the rule matches has
+ * a literal of each group inside that column, whose value the vetoes reject.
+ * Tokens are counted forward from the last hit of the same line, so a long
+ * line costs its length once, however many hits it has. */
+static uint64_t col_check(exhi_lr_scan *s, size_t start, size_t pos, uint64_t mask) {
+  const char *b = s->block;
+  if (s->tk_line == start && pos + 1 < s->tk_pos) return mask; /* out of order: no check */
+  if (s->tk_line != start) {
+    s->tk_line = start;
+    s->tk_pos = start;
+    s->tk_idx = -1;
+    s->tk_in = 0;
+    s->tk_a = start;
+  }
+  size_t i = s->tk_pos;
+#if defined(__SSE2__)
+  /* 16 bytes at a time: a token starts at each non-space byte that follows
+   * a space (or the line start, when not already inside a token). */
+  const __m128i sp = _mm_set1_epi8(' ');
+  for (; i + 16 <= pos + 1; i += 16) {
+    unsigned m = (unsigned)_mm_movemask_epi8(
+        _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(b + i)), sp));
+    unsigned starts = ~m & ((m << 1) | (s->tk_in ? 0u : 1u)) & 0xffffu;
+    if (starts) {
+      /* Bits set, without needing the popcnt instruction. */
+      unsigned c = starts - ((starts >> 1) & 0x5555u);
+      c = (c & 0x3333u) + ((c >> 2) & 0x3333u);
+      c = (c + (c >> 4)) & 0x0f0fu;
+      s->tk_idx += (int)((c + (c >> 8)) & 0x1fu);
+      s->tk_a = i + 31 - (size_t)__builtin_clz(starts);
+    }
+    s->tk_in = !(m & 0x8000u);
+  }
+#endif
+  for (; i <= pos; i++) {
+    if (b[i] == ' ') s->tk_in = 0;
+    else if (!s->tk_in) {
+      s->tk_in = 1;
+      s->tk_idx++;
+      s->tk_a = i;
+    }
+  }
+  if (pos + 1 > s->tk_pos) s->tk_pos = pos + 1;
+  if (!s->tk_in) return mask; /* a hit ending on a space: no literal does */
+  uint64_t keep = mask & ~s->col_bits, chk = mask & s->col_bits, vet = 0;
+  for (uint64_t m = chk; m; m &= m - 1) {
+    int bit = __builtin_ctzll(m);
+    if (s->bit_col[bit] != s->tk_idx) continue;
+    keep |= 1ull << bit;
+    if (s->ks->n_veto[bit]) vet |= 1ull << bit;
+  }
+  if (!vet) return keep;
+  if (s->vt_block == b && s->vt_a == s->tk_a) return keep & ~s->vt_drop;
+  /* The whole token, bounded: a longer value is not vetoed (kept). */
+  size_t a = s->tk_a, e = pos;
+  size_t lim = a + MEMO_VAL_MAX < s->block_len ? a + MEMO_VAL_MAX + 1 : s->block_len;
+  while (e < lim && b[e] != ' ' && b[e] != '\n' && b[e] != '\r') e++;
+  if (e - a > MEMO_VAL_MAX) return keep;
+  const char *v = b + a;
+  size_t vlen = e - a;
+  if (vlen == 1 && v[0] == '-') vlen = 0; /* W3C's empty value */
+  uint64_t drop = 0;
+  while (s->n_set) s->bits[s->set[--s->n_set]] = 0;
+  uint64_t done = 0; /* fields scanned */
+  for (uint64_t m = vet; m; m &= m - 1) {
+    int bit = __builtin_ctzll(m);
+    int fi = s->ks->bit_field[bit];
+    if (!(done >> fi & 1)) {
+      hs_error_t er = field_scan(s, s->ks->fields[fi].db, v, vlen, s->scratch2);
+      if (er != HS_SUCCESS) {
+        s->hs_err = er;
+        return keep;
+      }
+      done |= 1ull << fi;
+    }
+    for (unsigned k = 0; k < s->ks->n_veto[bit]; k++) {
+      const item *it = &s->lr->items[s->ks->veto_item[bit][k]];
+      for (size_t p = it->first_pat; p < it->first_pat + it->n_pats; p++)
+        if (s->bits[p]) drop |= 1ull << bit;
+    }
+  }
+  while (s->n_set) s->bits[s->set[--s->n_set]] = 0;
+  s->vt_block = b;
+  s->vt_a = a;
+  s->vt_drop = drop;
+  return keep & ~drop;
 }
 
 static int on_prefilter(unsigned id, unsigned long long from, unsigned long long to,
@@ -1578,6 +1828,12 @@ static int on_prefilter(unsigned id, unsigned long long from, unsigned long long
   int same = s->n_lines && pos >= s->lines[s->n_lines - 1];
   if (same) lo = s->lines[s->n_lines - 1];
   const char *nl = pos > lo ? memrchr(s->block + lo, '\n', pos - lo) : NULL;
+  if (mask & s->col_bits) {
+    mask = col_check(s, nl ? (size_t)(nl - s->block) + 1 : lo, pos, mask);
+    if (s->hs_err) return 1;
+    /* Every bit cleared: the hit serves no rule here. */
+    if (!mask) return 0;
+  }
   if (same && !nl) {
     s->masks[s->n_lines - 1] |= mask;
     return 0;
@@ -1602,8 +1858,11 @@ static int on_prefilter(unsigned id, unsigned long long from, unsigned long long
   return 0;
 }
 
-int exhi_lr_prefilter(exhi_lr_scan *s, int kind, const char *block, size_t len,
+static void bind_cols(exhi_lr_scan *s, const kindset *ks, int k, const exhi_logschema *schema);
+
+int exhi_lr_prefilter(exhi_lr_scan *s, const exhi_logschema *schema, const char *block, size_t len,
                       exhi_lr_line_cb cb, void *ctx, exh_error *err) {
+  int kind = schema->kind;
   if (kind < 0 || kind >= EXHI_LOG_KINDS) kind = EXHI_LOG_UNKNOWN;
   s->ks = &s->lr->kinds[kind];
   const hs_database_t *db = s->ks->prefilter;
@@ -1611,6 +1870,21 @@ int exhi_lr_prefilter(exhi_lr_scan *s, int kind, const char *block, size_t len,
   s->block_len = len;
   s->n_lines = 0;
   s->oom = 0;
+  s->hs_err = HS_SUCCESS;
+  s->col_bits = 0;
+  s->tk_line = (size_t)-1;
+  s->vt_block = NULL;
+  if (s->ks->field_bits && schema->syntax == EXHI_SYN_W3C) {
+    /* Columns up to the user agent are one token each (see split_w3c). */
+    bind_cols(s, s->ks, kind, schema);
+    int lim = schema->ua_col >= 0 ? schema->ua_col : EXHI_LOG_MAX_FIELDS - 1;
+    for (uint64_t m = s->ks->field_bits; m; m &= m - 1) {
+      int bit = __builtin_ctzll(m);
+      int col = s->cols[kind][s->ks->bit_field[bit]];
+      s->bit_col[bit] = col;
+      if (col >= 0 && col < lim && (size_t)col < schema->nfields) s->col_bits |= 1ull << bit;
+    }
+  }
   /* hs takes an unsigned int length: scan in slices on line ends. */
   size_t off = 0;
   while (off < len) {
@@ -1622,8 +1896,11 @@ int exhi_lr_prefilter(exhi_lr_scan *s, int kind, const char *block, size_t len,
     s->block = block + off;
     s->block_len = n;
     size_t first = s->n_lines;
+    s->tk_line = (size_t)-1;
+    s->vt_block = NULL;
     hs_error_t e = hs_scan(db, block + off, (unsigned)n, 0, s->scratch, on_prefilter, s);
     if (s->oom) return exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
+    if (s->hs_err) return exhi_err(err, EXH_ERR_IO, "rules", 0, -1, "vectorscan error %d", (int)s->hs_err);
     if (e != HS_SUCCESS) return exhi_err(err, EXH_ERR_IO, "rules", 0, -1, "vectorscan error %d", (int)e);
     for (size_t i = first; i < s->n_lines; i++) s->lines[i] += off;
     off += n;
@@ -1760,46 +2037,8 @@ int exhi_lr_eval(exhi_lr_scan *s, const exhi_logrec *rec, uint64_t mask, exhi_lr
     if (vlen > EXHI_LR_FIELD_MAX) vlen = EXHI_LR_FIELD_MAX;
     /* W3C writes '-' for an empty value. */
     if (rec->schema->syntax == EXHI_SYN_W3C && vlen == 1 && v[0] == '-') vlen = 0;
-    s->cur_len = vlen;
-    const hs_database_t *db = ks->fields[f].db;
-    memo *m = NULL;
-    if (vlen <= MEMO_VAL_MAX) {
-      /* Eight bytes at a time: this runs for every candidate's fields. */
-      uint64_t h = (uint64_t)(uintptr_t)db ^ (vlen * 0x9E3779B97F4A7C15ull), w8;
-      size_t i = 0;
-      for (; i + 8 <= vlen; i += 8) {
-        memcpy(&w8, v + i, 8);
-        h = (h ^ w8) * 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
-      }
-      w8 = 0;
-      memcpy(&w8, v + i, vlen - i);
-      h = (h ^ w8) * 0xc4ceb9fe1a85ec53ull;
-      h ^= h >> 29;
-      m = &s->memo[h & (MEMO_SLOTS - 1)];
-      if (m->db == db && m->len == vlen && !memcmp(m->val, v, vlen)) {
-        for (uint32_t j = 0; j < m->n_ids; j++)
-          if (!s->bits[m->ids[j]]) {
-            s->bits[m->ids[j]] = 1;
-            s->set[s->n_set++] = m->ids[j];
-          }
-        continue;
-      }
-    }
-    size_t before = s->n_set;
-    hs_error_t e = hs_scan(db, v ? v : "", (unsigned)vlen, 0, s->scratch, on_field, s);
+    hs_error_t e = field_scan(s, ks->fields[f].db, v, vlen, s->scratch);
     if (e != HS_SUCCESS) return exhi_err(err, EXH_ERR_IO, "rules", 0, -1, "vectorscan error %d", (int)e);
-    /* Each pattern belongs to one field's database: what this scan set is
-     * exactly what the value matched. */
-    if (m && s->n_set - before <= MEMO_IDS) {
-      m->db = db;
-      m->len = (uint32_t)vlen;
-      m->n_ids = (uint32_t)(s->n_set - before);
-      memcpy(m->ids, s->set + before, m->n_ids * sizeof *m->ids);
-      memcpy(m->val, v, vlen);
-    } else if (m) {
-      m->db = NULL;
-    }
   }
   if (ks->keywords && (ks->kw_mask & mask)) {
     s->cur_len = rec->len > EXHI_LOG_BLOCK ? EXHI_LOG_BLOCK : rec->len;

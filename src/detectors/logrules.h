@@ -90,7 +90,7 @@ void exhi_lr_scan_free(exhi_lr_scan *s);
  * with the rules whose literals it holds (bit = rule index % 64).
  * A callback's non-zero return stops the scan and is returned. */
 typedef int (*exhi_lr_line_cb)(void *ctx, size_t start, size_t end, uint64_t rules);
-int exhi_lr_prefilter(exhi_lr_scan *s, int kind, const char *block, size_t len,
+int exhi_lr_prefilter(exhi_lr_scan *s, const exhi_logschema *schema, const char *block, size_t len,
                       exhi_lr_line_cb cb, void *ctx, exh_error *err);
 
 /* Evaluates the rules of the record's kind that `rules` names (bit = rule
