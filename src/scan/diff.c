@@ -63,7 +63,8 @@ int exhi_diff_load(exhi_diff_set *s, FILE *fp, const char *name, exh_error *err)
   }
   if (rc == EXH_OK && ferror(fp)) rc = exhi_err(err, EXH_ERR_IO, name, n, -1, "read error");
   free(line);
-  if (rc == EXH_OK) qsort(s->v, s->n, sizeof *s->v, cmp_host);
+  /* qsort must not be given NULL, even for no elements (C17 7.22.5). */
+  if (rc == EXH_OK && s->n > 1) qsort(s->v, s->n, sizeof *s->v, cmp_host);
   return rc;
 }
 
