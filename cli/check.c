@@ -140,32 +140,11 @@ static int add_server(void *ctx, const char *root, const char *name) {
 
 /* The indicator store, read-only, as 'exhunt files' finds it. */
 static int load_iocs(const char *db, exh_ioc_set **set) {
-  *set = NULL;
   char path[4096];
   exh_error err;
-  if (db) {
-    snprintf(path, sizeof path, "%s", db);
-  } else if (exh_ioc_default_path(path, sizeof path, &err) != EXH_OK) {
-    return 0;
-  }
-  struct stat st;
-  if (stat(path, &st) != 0) {
-    if (!db && errno == ENOENT) return 0;
-    fprintf(stderr, "exhunt check: indicator store %s: %s\n", path, strerror(errno));
-    return -1;
-  }
-  exh_ioc_store *s;
-  int rc = exh_ioc_store_open(path, EXH_IOC_READONLY, &s, &err);
-  if (rc == EXH_ERR_NOTFOUND) return 0; /* created, never imported into */
-  if (rc == EXH_OK) {
-    rc = exh_ioc_set_load(s, set, &err);
-    exh_ioc_store_close(s);
-  }
-  if (rc != EXH_OK) {
-    fprintf(stderr, "exhunt check: indicator store: %s (--no-iocs checks without it)\n", err.text);
-    return -1;
-  }
-  return 0;
+  if (exh_ioc_set_open(db, path, sizeof path, set, &err) == EXH_OK) return 0;
+  fprintf(stderr, "exhunt check: indicator store: %s (--no-iocs checks without it)\n", err.text);
+  return -1;
 }
 
 /* "EXCH01" from ".../EXCH01.tar.gz" or "EXCH01.zip". */

@@ -179,64 +179,17 @@ static void on_error(void *ctx, const exh_error *e) {
   fputc('\n', stderr);
 }
 
-/* The indicator store to read: --db, else the default one. *path is "" when
- * there is none to use (no default location, or no file there) and that is
- * not an error. Prints the error and returns -1 otherwise. */
-static int store_path(const char *db, char *path, size_t size) {
+/* Loads the indicators from --db, else the default store, into *set (NULL
+ * when there are none to use: no default store, or an empty one). *path is
+ * the store's path, "" when there is no file. Prints the error and returns
+ * -1 for a store named with --db that is missing, or one that cannot be read. */
+static int load_set(const char *db, char *path, size_t size, exh_ioc_set **set) {
   exh_error err;
-  path[0] = '\0';
-  if (db) {
-    if ((size_t)snprintf(path, size, "%s", db) >= size) {
-      fprintf(stderr, "exhunt files: --db: path too long\n");
-      return -1;
-    }
-  } else if (exh_ioc_default_path(path, size, &err) != EXH_OK) {
-    path[0] = '\0'; /* no HOME: no default store, scan without */
-    return 0;
-  }
-  struct stat st;
-  if (stat(path, &st) != 0) {
-    if (errno == ENOENT && !db) {
-      path[0] = '\0';
-      return 0;
-    }
-    /* A store named with --db must be there: a typo must not silently
-     * scan without the indicators the user meant to use. */
-    fprintf(stderr, "exhunt files: indicator store %s: %s%s\n", path, strerror(errno),
-            errno == ENOENT ? " (create it with 'exhunt ioc import FILE')" : "");
-    return -1;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    fprintf(stderr, "exhunt files: indicator store %s: not a file\n", path);
-    return -1;
-  }
-  return 0;
-}
-
-/* Loads the set from the store at path (read-only; the store is closed
- * again). *set stays NULL when the store holds no indicators. */
-static int load_set(const char *path, exh_ioc_set **set) {
-  exh_error err;
-  exh_ioc_store *s;
-  *set = NULL;
-  int rc = exh_ioc_store_open(path, EXH_IOC_READONLY, &s, &err);
-  /* A store created but never imported into (schema version 0). */
-  if (rc == EXH_ERR_NOTFOUND && access(path, R_OK) == 0) return 0;
-  if (rc == EXH_OK) {
-    rc = exh_ioc_set_load(s, set, &err);
-    exh_ioc_store_close(s);
-  }
-  if (rc != EXH_OK) {
-    fprintf(stderr, "exhunt files: indicator store: %s\n"
-                    "(--no-iocs scans without indicators; --db FILE names another store)\n",
-            err.text);
-    return -1;
-  }
-  if (!exh_ioc_set_size(*set)) {
-    exh_ioc_set_free(*set);
-    *set = NULL;
-  }
-  return 0;
+  if (exh_ioc_set_open(db, path, size, set, &err) == EXH_OK) return 0;
+  fprintf(stderr, "exhunt files: indicator store: %s\n"
+                  "(--no-iocs scans without indicators; --db FILE names another store)\n",
+          err.text);
+  return -1;
 }
 
 /* Is the store inside one of the trees scanned? Writing sightings there
@@ -409,8 +362,7 @@ int cmd_files(int argc, char **argv) {
   exh_ioc_set *set = NULL;
   exh_indicator_lookup hook;
   if (!no_iocs && !list) {
-    if (store_path(db, dbpath, sizeof dbpath) != 0) return EXIT_ERROR;
-    if (dbpath[0] && load_set(dbpath, &set) != 0) return EXIT_ERROR;
+    if (load_set(db, dbpath, sizeof dbpath, &set) != 0) return EXIT_ERROR;
   }
   if (set) {
     exh_ioc_files_lookup(set, &hook);

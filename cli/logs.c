@@ -128,31 +128,14 @@ static void show_progress(void *ctx, size_t done, size_t total, uint64_t bytes) 
 }
 
 /* The store's indicators as a set, or *out = NULL when there is no store
- * (or an empty one) at the default path: hunting needs none. A store named
+ * at the default path, or an empty one: hunting needs none. A store named
  * with --db must exist; a corrupt or newer one is an error either way. */
 static int load_store(const char *db, char *path, size_t size, exh_ioc_set **out) {
   exh_error err;
-  *out = NULL;
-  if (db) {
-    snprintf(path, size, "%s", db);
-  } else if (exh_ioc_default_path(path, size, &err) != EXH_OK) {
-    return EXIT_CLEAN; /* no HOME: no default store */
-  }
-  exh_ioc_store *s;
-  if (exh_ioc_store_open(path, EXH_IOC_READONLY, &s, &err) != EXH_OK) {
-    if (err.code == EXH_ERR_NOTFOUND && !db) return EXIT_CLEAN;
-    fprintf(stderr, "exhunt logs: indicator store: %s\n", err.text);
-    if (err.code != EXH_ERR_NOTFOUND)
-      fprintf(stderr, "exhunt logs: use --no-iocs to hunt without it, or --db FILE\n");
-    return EXIT_ERROR;
-  }
-  int rc = exh_ioc_set_load(s, out, &err);
-  exh_ioc_store_close(s);
-  if (rc != EXH_OK) {
-    fprintf(stderr, "exhunt logs: indicator store: %s\n", err.text);
-    return EXIT_ERROR;
-  }
-  return EXIT_CLEAN;
+  if (exh_ioc_set_open(db, path, size, out, &err) == EXH_OK) return EXIT_CLEAN;
+  fprintf(stderr, "exhunt logs: indicator store: %s\n", err.text);
+  fprintf(stderr, "exhunt logs: use --no-iocs to hunt without it, or --db FILE\n");
+  return EXIT_ERROR;
 }
 
 int cmd_logs(int argc, char **argv) {

@@ -13,8 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A host record of a previous scan, for diff: ours are < 4 KiB. */
-#define DIFF_LINE_MAX (64u << 10)
 /* Distinct values counted by --summary per dimension (products x CUs is a
  * few hundred; a hostile build string cannot grow it past this). */
 #define SUMMARY_MAX_KEYS 4096
@@ -523,96 +521,29 @@ done:
 
 /* ---- diff ----------------------------------------------------------------- */
 
-typedef struct dhost {
-  char *key;    /* "ip port domain" */
-  json_t *rec;  /* owned */
-  bool exposed, answered;
-} dhost;
-
-typedef struct dset {
-  dhost *v;
-  size_t n, cap;
-} dset;
-
-static int cmp_dhost(const void *a, const void *b) {
-  return strcmp(((const dhost *)a)->key, ((const dhost *)b)->key);
-}
-
-static int load_scan(const char *path, dset *s) {
+/* Reads one scan's records; prints the error. */
+static int load_scan(const char *path, exhi_diff_set *s) {
   FILE *fp = fopen(path, "r");
   if (!fp) {
     fprintf(stderr, "exhunt scan diff: %s: %s\n", path, strerror(errno));
     return -1;
   }
-  char *line = malloc(DIFF_LINE_MAX + 2);
-  long long n = 0;
-  int rc = 0;
-  while (line && fgets(line, DIFF_LINE_MAX + 2, fp)) {
-    n++;
-    size_t len = strlen(line);
-    if (len > DIFF_LINE_MAX) {
-      fprintf(stderr, "exhunt scan diff: %s: line %lld: longer than %u bytes\n", path, n, DIFF_LINE_MAX);
-      rc = -1;
-      break;
-    }
-    if (len <= 1) continue;
-    json_error_t je;
-    json_t *o = json_loads(line, 0, &je);
-    const char *ip = o ? json_string_value(json_object_get(o, "ip")) : NULL;
-    if (!ip) {
-      fprintf(stderr, "exhunt scan diff: %s: line %lld: not an exhunt scan record\n", path, n);
-      json_decref(o);
-      rc = -1;
-      break;
-    }
-    const char *dom = json_string_value(json_object_get(o, "domain"));
-    char key[512];
-    snprintf(key, sizeof key, "%s %lld %s", ip, (long long)json_integer_value(json_object_get(o, "port")),
-             dom ? dom : "");
-    if (s->n == s->cap) {
-      size_t nc = s->cap ? s->cap * 2 : 1024;
-      dhost *nv = realloc(s->v, nc * sizeof *nv);
-      if (!nv) {
-        json_decref(o);
-        rc = -1;
-        break;
-      }
-      s->v = nv;
-      s->cap = nc;
-    }
-    dhost *d = &s->v[s->n];
-    d->key = strdup(key);
-    d->rec = o;
-    d->exposed = json_is_true(json_object_get(o, "exposed"));
-    const char *st = json_string_value(json_object_get(o, "status"));
-    /* Fixed means: answered again, still Exchange, no longer exposed. */
-    d->answered = st && !strcmp(st, "success") && json_is_true(json_object_get(o, "is_exchange"));
-    if (!d->key) {
-      json_decref(o);
-      rc = -1;
-      break;
-    }
-    s->n++;
-  }
-  if (!line) rc = -1;
-  free(line);
+  exh_error err;
+  int rc = exhi_diff_load(s, fp, path, &err);
   fclose(fp);
-  if (rc == 0) qsort(s->v, s->n, sizeof *s->v, cmp_dhost);
-  return rc;
-}
-
-static void free_scan(dset *s) {
-  for (size_t i = 0; i < s->n; i++) {
-    free(s->v[i].key);
-    json_decref(s->v[i].rec);
+  if (rc != EXH_OK) {
+    fprintf(stderr, "exhunt scan diff: %s\n", err.text);
+    return -1;
   }
-  free(s->v);
+  return 0;
 }
 
-static void list_host(const char *change, const dhost *o, const dhost *n) {
+static void list_host(const char *change, const exhi_diff_host *o, const exhi_diff_host *n,
+                      void *ctx) {
+  (void)ctx;
   json_t *j = json_object();
   json_object_set_new(j, "change", json_string(change));
-  const dhost *any = n ? n : o;
+  const exhi_diff_host *any = n ? n : o;
   json_object_set(j, "ip", json_object_get(any->rec, "ip"));
   json_object_set(j, "port", json_object_get(any->rec, "port"));
   if (json_object_get(any->rec, "domain")) json_object_set(j, "domain", json_object_get(any->rec, "domain"));
@@ -641,39 +572,22 @@ static int cmd_scan_diff(int argc, char **argv) {
     fprintf(stderr, "exhunt scan diff: give two scans: exhunt scan diff [--list] OLD.jsonl NEW.jsonl\n");
     return EXIT_ERROR;
   }
-  dset a = {0}, b = {0};
+  exhi_diff_set a = {0}, b = {0};
   if (load_scan(argv[i], &a) || load_scan(argv[i + 1], &b)) {
-    free_scan(&a);
-    free_scan(&b);
+    exhi_diff_clear(&a);
+    exhi_diff_clear(&b);
     return EXIT_ERROR;
   }
-  uint64_t fixed = 0, still = 0, newly = 0, gone = 0, old_exp = 0, new_exp = 0;
-  size_t x = 0, y = 0;
-  while (x < a.n || y < b.n) {
-    int c = x >= a.n ? 1 : y >= b.n ? -1 : strcmp(a.v[x].key, b.v[y].key);
-    const dhost *o = c <= 0 ? &a.v[x] : NULL, *n = c >= 0 ? &b.v[y] : NULL;
-    if (o && o->exposed) old_exp++;
-    if (n && n->exposed) new_exp++;
-    const char *change = NULL;
-    if (o && o->exposed) {
-      if (n && n->exposed) change = "still_exposed", still++;
-      else if (n && n->answered) change = "fixed", fixed++;
-      else change = "gone", gone++;
-    } else if (n && n->exposed) {
-      change = "newly_exposed", newly++;
-    }
-    if (list && change) list_host(change, o, n);
-    if (c <= 0) x++;
-    if (c >= 0) y++;
-  }
+  exhi_diff_counts c;
+  exhi_diff_compare(&a, &b, &c, list ? list_host : NULL, NULL);
   if (!list) {
-    printf("exposed before: %" PRIu64 ", now: %" PRIu64 "\n", old_exp, new_exp);
-    printf("fixed:          %" PRIu64 "\n", fixed);
-    printf("still exposed:  %" PRIu64 "\n", still);
-    printf("newly exposed:  %" PRIu64 "\n", newly);
-    printf("gone:           %" PRIu64 "  (exposed before; now no answer, not Exchange, or not scanned)\n", gone);
+    printf("exposed before: %" PRIu64 ", now: %" PRIu64 "\n", c.old_exposed, c.new_exposed);
+    printf("fixed:          %" PRIu64 "\n", c.fixed);
+    printf("still exposed:  %" PRIu64 "\n", c.still);
+    printf("newly exposed:  %" PRIu64 "\n", c.newly);
+    printf("gone:           %" PRIu64 "  (exposed before; now no answer, not Exchange, or not scanned)\n", c.gone);
   }
-  free_scan(&a);
-  free_scan(&b);
-  return still || newly ? EXIT_FINDINGS : EXIT_CLEAN;
+  exhi_diff_clear(&a);
+  exhi_diff_clear(&b);
+  return c.still || c.newly ? EXIT_FINDINGS : EXIT_CLEAN;
 }

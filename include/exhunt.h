@@ -539,6 +539,26 @@ EXH_API void exh_ioc_set_free(exh_ioc_set *set);
 EXH_API size_t exh_ioc_set_size(const exh_ioc_set *set);
 
 /*
+ * The indicators a scanner matches with (exhunt files, logs, check): the
+ * store at path, or with path NULL the default one (exh_ioc_default_path),
+ * opened read-only and loaded as a set (*out, the caller's:
+ * exh_ioc_set_free). Returns
+ *   - EXH_OK with *out NULL: no indicators to use, a normal case: no
+ *     default store (no file there, or neither XDG_DATA_HOME nor HOME set),
+ *     or a store that holds none;
+ *   - EXH_OK with *out set: at least one indicator;
+ *   - EXH_ERR_NOTFOUND: path was given and no file is there;
+ *   - EXH_ERR_IO: a store that cannot be read (permission, not a regular
+ *     file, not SQLite, damaged);
+ *   - EXH_ERR_DATA: a SQLite file that is not an exhunt store, or one of a
+ *     newer exhunt;
+ * with err naming the file and what is wrong. resolved (may be NULL; size
+ * bytes) receives the store's path when a file was found there, else "".
+ */
+EXH_API int exh_ioc_set_open(const char *path, char *resolved, size_t size, exh_ioc_set **out,
+                             exh_error *err);
+
+/*
  * Looks a value up: normalises it as type (exh_ioc_normalize) and returns
  * the number of indicators with that value (one per source that published
  * it), *hits pointing to them; 0 when none or when value is not of that

@@ -182,6 +182,26 @@ class Cache(unittest.TestCase):
         rc2, again, err = run(LOGS, env=self.env)
         self.assertEqual((rc2, again), (rc, first), err)
 
+    def test_cache_others_may_write_is_not_read(self):
+        # A database is code for vectorscan's engine: a file that another
+        # user could have planted (group or world writable) is compiled
+        # anew, which replaces it with a private one.
+        rc, first, err = run(LOGS, env=self.env)
+        files = sorted(os.listdir(self.dir))
+        for name in files:
+            os.chmod(os.path.join(self.dir, name), 0o666)
+        inodes = {n: os.stat(os.path.join(self.dir, n)).st_ino for n in files}
+        rc2, again, err = run(LOGS, env=self.env)
+        self.assertEqual((rc2, again), (rc, first), err)
+        for name in files:
+            st = os.stat(os.path.join(self.dir, name))
+            self.assertEqual(oct(st.st_mode & 0o777), '0o600', name)
+            self.assertNotEqual(st.st_ino, inodes[name], name)
+        # and a private one is read, not compiled again
+        inodes = {n: os.stat(os.path.join(self.dir, n)).st_ino for n in files}
+        run(LOGS, env=self.env)
+        self.assertEqual({n: os.stat(os.path.join(self.dir, n)).st_ino for n in files}, inodes)
+
     def test_no_cache_writes_nothing(self):
         rc, _, err = run(LOGS, env={'XDG_CACHE_HOME': self.tmp, 'EXHUNT_NO_CACHE': '1'})
         self.assertEqual(rc, 1, err)

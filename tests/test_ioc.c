@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -577,6 +578,107 @@ static void test_misc(void) {
   }
 }
 
+/* Overwrites len bytes of path from off with a pattern. */
+static void damage(const char *path, long off, size_t len) {
+  FILE *fp = fopen(path, "r+b");
+  CHECK(fp != NULL);
+  if (!fp) return;
+  fseek(fp, off, SEEK_SET);
+  for (size_t i = 0; i < len; i++) fputc(0xa5 ^ (int)(i & 0xff), fp);
+  fclose(fp);
+}
+
+/* exh_ioc_set_open: no store is a normal case, a store that cannot be read
+ * is an error naming it, a good one gives its set. */
+static void test_set_open(void) {
+  exh_error e;
+  exh_ioc_set *set = (exh_ioc_set *)&e; /* must be reset to NULL */
+  char used[1024];
+  char data[1024];
+  snprintf(data, sizeof data, "%s/xdg", tmpdir);
+  setenv("XDG_DATA_HOME", data, 1);
+  /* Missing: the default store is not there yet. */
+  CHECK_INT(exh_ioc_set_open(NULL, used, sizeof used, &set, &e), EXH_OK);
+  CHECK(set == NULL);
+  CHECK_STR(used, "");
+  /* Missing, but named: an error (a typo must not scan without). */
+  CHECK_INT(exh_ioc_set_open(db_path("typo.sqlite"), used, sizeof used, &set, &e), EXH_ERR_NOTFOUND);
+  CHECK(set == NULL);
+  CHECK_CONTAINS(e.text, "typo.sqlite: No such file or directory");
+  /* No HOME and no XDG_DATA_HOME: no default store. */
+  char *home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+  unsetenv("XDG_DATA_HOME");
+  unsetenv("HOME");
+  CHECK_INT(exh_ioc_set_open(NULL, used, sizeof used, &set, &e), EXH_OK);
+  CHECK(set == NULL);
+  if (home) setenv("HOME", home, 1);
+  free(home);
+  setenv("XDG_DATA_HOME", data, 1);
+
+  /* Good: the default store with three indicators. */
+  char store[1200];
+  snprintf(store, sizeof store, "%s/exhunt/iocs.sqlite", data);
+  exh_ioc_store *s;
+  CHECK_INT(exh_ioc_store_open(store, 0, &s, &e), EXH_OK);
+  const char *csv = "type,value,source\nipv4,198.51.100.7,t\nsha256,"
+                    "b75f163ca9b9240bf4b37ad92bc7556b40a17e27c2b8ed5c8991385fe07d17d0,t\n"
+                    "filepath,C:\\inetpub\\wwwroot\\aspnet_client\\x.aspx,t\n";
+  CHECK_INT(exh_ioc_import_buffer(s, "t.csv", csv, strlen(csv), NULL, NULL, &e), EXH_OK);
+  exh_ioc_store_close(s);
+  CHECK_INT(exh_ioc_set_open(NULL, used, sizeof used, &set, &e), EXH_OK);
+  CHECK(set != NULL);
+  CHECK_INT(exh_ioc_set_size(set), 3);
+  CHECK_STR(used, store);
+  exh_ioc_set_free(set);
+  CHECK_INT(exh_ioc_set_open(store, NULL, 0, &set, &e), EXH_OK); /* named, no path wanted */
+  CHECK_INT(exh_ioc_set_size(set), 3);
+  exh_ioc_set_free(set);
+
+  /* Empty: a zero-byte file holds no indicators; not an error. */
+  FILE *fp = fopen(db_path("empty.sqlite"), "w");
+  if (fp) fclose(fp);
+  CHECK_INT(exh_ioc_set_open(db_path("empty.sqlite"), used, sizeof used, &set, &e), EXH_OK);
+  CHECK(set == NULL);
+
+  /* Damaged: the tables' pages overwritten (the header still reads). */
+  char cmd[2600];
+  snprintf(cmd, sizeof cmd, "cp '%s' '%s'", store, db_path("damaged.sqlite"));
+  CHECK_INT(system(cmd), 0);
+  struct stat st;
+  CHECK_INT(stat(db_path("damaged.sqlite"), &st), 0);
+  damage(db_path("damaged.sqlite"), 4096, (size_t)st.st_size - 4096);
+  CHECK_INT(exh_ioc_set_open(db_path("damaged.sqlite"), used, sizeof used, &set, &e), EXH_ERR_IO);
+  CHECK(set == NULL);
+  CHECK_CONTAINS(e.text, "damaged.sqlite");
+  /* ... and at the default path too: a damaged store is never "no store". */
+  damage(store, 0, 100);
+  CHECK_INT(exh_ioc_set_open(NULL, used, sizeof used, &set, &e), EXH_ERR_IO);
+  CHECK_CONTAINS(e.text, store);
+  CHECK_CONTAINS(e.text, "not an exhunt indicator store");
+  /* Not a file. */
+  CHECK_INT(exh_ioc_set_open(tmpdir, used, sizeof used, &set, &e), EXH_ERR_IO);
+  CHECK_CONTAINS(e.text, "not a file");
+  /* Wrong schema: another program's SQLite database (user_version 0). */
+  snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'CREATE TABLE t(x); INSERT INTO t VALUES(1)' 2>/dev/null",
+           db_path("other.sqlite"));
+  if (system(cmd) == 0) {
+    CHECK_INT(exh_ioc_set_open(db_path("other.sqlite"), used, sizeof used, &set, &e), EXH_ERR_DATA);
+    CHECK_CONTAINS(e.text, "not an exhunt indicator store");
+  }
+  /* Unreadable: permission (root reads it anyway, so only as a user). */
+  if (geteuid() != 0) {
+    snprintf(cmd, sizeof cmd, "%s/locked.sqlite", tmpdir);
+    fp = fopen(cmd, "w");
+    if (fp) {
+      fputs("x", fp);
+      fclose(fp);
+    }
+    chmod(cmd, 0);
+    CHECK_INT(exh_ioc_set_open(cmd, used, sizeof used, &set, &e), EXH_ERR_IO);
+    CHECK_CONTAINS(e.text, "Permission denied");
+  }
+}
+
 int main(int argc, char **argv) {
   fixtures = argc > 1 ? argv[1] : "tests/fixtures";
   if (!mkdtemp(tmpdir)) {
@@ -589,6 +691,7 @@ int main(int argc, char **argv) {
   test_set_and_sightings();
   test_threads();
   test_misc();
+  test_set_open();
   char cmd[256];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);

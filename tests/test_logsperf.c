@@ -4,6 +4,7 @@
  * and the partial split of W3C candidate lines against the full split. */
 #include "t.h"
 
+#include "detectors/hscache.h"
 #include "detectors/logrules.h"
 
 #include <stdlib.h>
@@ -478,7 +479,53 @@ static void test_columns(void) {
   exhi_lr_free(lr);
 }
 
+/* A cache file's bytes as hscache.c writes them: magic, key length,
+ * database length, key, serialised database. */
+static unsigned char *cache_bytes(const char *key, const char *ser, size_t sl, size_t *len) {
+  uint64_t kl = strlen(key), dl = sl;
+  *len = 24 + kl + dl;
+  unsigned char *b = malloc(*len);
+  memcpy(b, "EXHSDB1", 8);
+  memcpy(b + 8, &kl, 8);
+  memcpy(b + 16, &dl, 8);
+  memcpy(b + 24, key, kl);
+  memcpy(b + 24 + kl, ser, sl);
+  return b;
+}
+
+/* Only a whole file stored under the same key gives a database; every
+ * damage reads as "not cached". */
+static void test_cache_decode(void) {
+  const char *expr[] = {"ServerInfo~", "autodiscover\\.json"};
+  unsigned flags[] = {HS_FLAG_CASELESS, HS_FLAG_CASELESS}, ids[] = {1, 2};
+  hs_database_t *db = NULL;
+  hs_compile_error_t *ce = NULL;
+  CHECK_INT(hs_compile_multi(expr, flags, ids, 2, HS_MODE_BLOCK, NULL, &db, &ce), HS_SUCCESS);
+  char *ser = NULL;
+  size_t sl = 0;
+  CHECK_INT(hs_serialize_database(db, &ser, &sl), HS_SUCCESS);
+  hs_free_database(db);
+  size_t len;
+  unsigned char *b = cache_bytes("rule-set-key", ser, sl, &len);
+  hs_database_t *got = exhi_hs_cache_decode(b, len, "rule-set-key", 12);
+  CHECK(got != NULL);
+  hs_free_database(got);
+  CHECK(exhi_hs_cache_decode(b, len, "rule-set-kez", 12) == NULL);   /* another rule set */
+  CHECK(exhi_hs_cache_decode(b, len, "rule-set-ke", 11) == NULL);    /* another key length */
+  CHECK(exhi_hs_cache_decode(b, len - 1, "rule-set-key", 12) == NULL); /* cut short */
+  CHECK(exhi_hs_cache_decode(b, 23, "rule-set-key", 12) == NULL);    /* not even a header */
+  b[24 + 12 + sl / 2] ^= 0x20;                                       /* the database damaged */
+  CHECK(exhi_hs_cache_decode(b, len, "rule-set-key", 12) == NULL);
+  b[24 + 12 + sl / 2] ^= 0x20;
+  uint64_t huge = UINT64_MAX - 23; /* key length + header wraps to a small size */
+  memcpy(b + 8, &huge, 8);
+  CHECK(exhi_hs_cache_decode(b, len, "rule-set-key", 12) == NULL);
+  free(b);
+  free(ser);
+}
+
 int main(void) {
+  test_cache_decode();
   if (!mkdtemp(dir)) {
     perror("mkdtemp");
     return 1;

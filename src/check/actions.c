@@ -5,19 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct exhi_files_blob {
-  const char *name;
-  const unsigned char *data;
-  size_t len;
-} exhi_files_blob;
-extern const exhi_files_blob exhi_check_actions_blobs[];
+extern const exhi_embedded_file exhi_check_actions_blobs[];
 extern const size_t exhi_check_actions_count;
 
 int exhi_actions_load(exhi_actions *a, exh_error *err) {
   memset(a, 0, sizeof *a);
   if (!exhi_check_actions_count)
     return exhi_err(err, EXH_ERR_DATA, "actions.csv", 0, -1, "not built in");
-  const exhi_files_blob *b = &exhi_check_actions_blobs[0];
+  const exhi_embedded_file *b = &exhi_check_actions_blobs[0];
   exhi_csv *c = malloc(sizeof *c);
   if (!c) return exhi_err(err, EXH_ERR_NOMEM, b->name, 0, -1, "out of memory");
   exhi_csv_init(c, b->name, (const char *)b->data, b->len);

@@ -104,27 +104,43 @@ static int write_all(int fd, const void *src, size_t n) {
   return 0;
 }
 
-/* The database stored at path under key, or NULL. */
+/* The header before the key: magic, key length, database length. */
+#define CACHE_HEADER (sizeof MAGIC + 2 * sizeof(uint64_t))
+
+hs_database_t *exhi_hs_cache_decode(const void *bytes, size_t len, const char *key, size_t klen) {
+  const unsigned char *b = bytes;
+  uint64_t kl, dl;
+  if (len < CACHE_HEADER || len > CACHE_FILE_MAX || memcmp(b, MAGIC, sizeof MAGIC)) return NULL;
+  memcpy(&kl, b + sizeof MAGIC, sizeof kl);
+  memcpy(&dl, b + sizeof MAGIC + sizeof kl, sizeof dl);
+  /* Never trust a length: both must add up to the file's size (each is
+   * checked alone first, so the sum cannot wrap). */
+  if (kl != klen || kl > len || dl > len || (uint64_t)len != CACHE_HEADER + kl + dl) return NULL;
+  if (memcmp(b + CACHE_HEADER, key, klen)) return NULL; /* another rule set under the same hash */
+  const char *ser = (const char *)b + CACHE_HEADER + kl;
+  size_t real = 0;
+  hs_database_t *db = NULL;
+  if (hs_serialized_database_size(ser, dl, &real) != HS_SUCCESS) return NULL;
+  if (hs_deserialize_database(ser, dl, &db) != HS_SUCCESS) return NULL;
+  return db;
+}
+
+/* The database stored at path under key, or NULL. Only a file of our own
+ * that no one else may write is read: a database is code for vectorscan's
+ * engine, checked by it only against accidents (a CRC), not against a
+ * planted one. */
 static hs_database_t *load(const char *path, const char *key, size_t klen) {
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return NULL;
   hs_database_t *db = NULL;
   char *buf = NULL;
   struct stat st;
-  uint64_t kl, dl;
-  char magic[8];
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > CACHE_FILE_MAX) goto out;
-  if (read_all(fd, magic, sizeof magic) || memcmp(magic, MAGIC, sizeof magic)) goto out;
-  if (read_all(fd, &kl, sizeof kl) || read_all(fd, &dl, sizeof dl)) goto out;
-  /* Never trust a length: both must add up to the file's size. */
-  if (kl != klen || dl > CACHE_FILE_MAX ||
-      (uint64_t)st.st_size != sizeof magic + 2 * sizeof(uint64_t) + kl + dl)
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+      (st.st_mode & (S_IWGRP | S_IWOTH)) || (uint64_t)st.st_size > CACHE_FILE_MAX ||
+      st.st_size < (off_t)CACHE_HEADER)
     goto out;
-  if (!(buf = malloc(kl + dl ? kl + dl : 1)) || read_all(fd, buf, kl + dl)) goto out;
-  if (memcmp(buf, key, klen)) goto out; /* another rule set under the same hash */
-  size_t real = 0;
-  if (hs_serialized_database_size(buf + kl, dl, &real) != HS_SUCCESS) goto out;
-  if (hs_deserialize_database(buf + kl, dl, &db) != HS_SUCCESS) db = NULL;
+  if (!(buf = malloc((size_t)st.st_size)) || read_all(fd, buf, (size_t)st.st_size)) goto out;
+  db = exhi_hs_cache_decode(buf, (size_t)st.st_size, key, klen);
 out:
   free(buf);
   close(fd);

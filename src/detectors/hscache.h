@@ -22,4 +22,11 @@ hs_error_t exhi_hs_compile_cached(const char *const *exprs, const unsigned *flag
                                   const unsigned *ids, unsigned n, hs_database_t **db,
                                   hs_compile_error_t **ce);
 
+/* The database in a cache file's bytes when they were stored under key
+ * (klen bytes), else NULL: short, damaged, another key or another vectorscan
+ * all mean "not cached". bytes are borrowed; the database is the caller's
+ * (hs_free_database). What load reads a file through, and fuzz/fuzz_hscache.c
+ * feeds. */
+hs_database_t *exhi_hs_cache_decode(const void *bytes, size_t len, const char *key, size_t klen);
+
 #endif

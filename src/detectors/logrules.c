@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Built-in rules, compiled in by tools/embed_rules.py from rules/logs/. */
+/* Built-in rules, compiled in by tools/embed.py from rules/logs/. */
 extern const exhi_embedded_file exhi_embedded_rules[];
 extern const size_t exhi_embedded_rules_count;
 

@@ -32,12 +32,7 @@
 /* Bytes of a file's start the path rules may test (magic numbers). */
 #define HEAD_BYTES 64
 
-typedef struct exhi_files_blob {
-  const char *name;
-  const unsigned char *data;
-  size_t len;
-} exhi_files_blob;
-extern const exhi_files_blob exhi_files_path_blobs[];
+extern const exhi_embedded_file exhi_files_path_blobs[];
 extern const size_t exhi_files_path_count;
 
 struct exh_files {

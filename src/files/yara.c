@@ -13,13 +13,9 @@
 #include <hs/hs.h>
 #include <yara.h>
 
-/* The bundled rules, generated from rules/yara/ by tools/embed_rules.py. */
-typedef struct exhi_files_blob {
-  const char *name;
-  const unsigned char *data; /* NUL-terminated */
-  size_t len;
-} exhi_files_blob;
-extern const exhi_files_blob exhi_files_yara_blobs[];
+/* The bundled rules, generated from rules/yara/ by tools/embed.py
+ * (data NUL-terminated). */
+extern const exhi_embedded_file exhi_files_yara_blobs[];
 extern const size_t exhi_files_yara_count;
 
 typedef struct set {
@@ -311,7 +307,7 @@ int exhi_yara_new(const char *const *paths, size_t n, bool builtin, exhi_yara **
       rc = exhi_err(err, EXH_ERR_NOMEM, "YARA", 0, -1, "out of memory");
     if (bc) yr_compiler_set_callback(bc, compile_cb, &cc);
     for (size_t i = 0; rc == EXH_OK && i < exhi_files_yara_count; i++) {
-      const exhi_files_blob *b = &exhi_files_yara_blobs[i];
+      const exhi_embedded_file *b = &exhi_files_yara_blobs[i];
       if (yr_compiler_add_string(bc, (const char *)b->data, "exhunt") || cc.failed) {
         if (!cc.failed) exhi_err(err, EXH_ERR_DATA, b->name, 0, -1, "bundled rules do not compile");
         else exhi_err_prefix(err, b->name);

@@ -124,7 +124,11 @@ int exh_ioc_store_open(const char *path, unsigned flags, exh_ioc_store **out, ex
   s->flags = flags;
   int oflags = ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
-    int rc = exhi_err(err, ro ? EXH_ERR_NOTFOUND : EXH_ERR_IO, path, 0, -1,
+    /* NOTFOUND only for a missing file: one that is there but cannot be
+     * opened is an error to report, not "no store". */
+    struct stat st;
+    bool missing = ro && stat(path, &st) != 0 && errno == ENOENT;
+    int rc = exhi_err(err, missing ? EXH_ERR_NOTFOUND : EXH_ERR_IO, path, 0, -1,
                       "cannot open the indicator store: %s",
                       s->db ? sqlite3_errmsg(s->db) : "out of memory");
     exh_ioc_store_close(s);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -64,6 +65,61 @@ bool exhi_resume_done(const exhi_resume *r, uint64_t index) {
   return false;
 }
 
+/* "INDEX OFFSET\n", digits only: sscanf would take signs, spaces and
+ * numbers too large for their type (undefined behaviour in C). */
+static bool parse_entry(const char *line, size_t len, uint64_t *idx, long long *off) {
+  const char *p = line, *end = line + len - 1; /* before the '\n' */
+  uint64_t v[2] = {0, 0};
+  for (int k = 0; k < 2; k++) {
+    if (k == 1 && (p == end || *p++ != ' ')) return false;
+    const char *digits = p;
+    while (p < end && *p >= '0' && *p <= '9') {
+      unsigned d = (unsigned)(*p++ - '0');
+      if (v[k] > (UINT64_MAX - d) / 10) return false;
+      v[k] = v[k] * 10 + d;
+    }
+    if (p == digits) return false;
+  }
+  if (p != end || v[1] > (uint64_t)LLONG_MAX) return false;
+  *idx = v[0];
+  *off = (long long)v[1];
+  return true;
+}
+
+int exhi_resume_read(exhi_resume *r, FILE *f, const char *path, uint64_t identity,
+                     long long *good_end, long long *out_end, exh_error *err) {
+  char header[64];
+  snprintf(header, sizeof header, HEADER "%016" PRIx64 "\n", identity);
+  char line[EXHI_RESUME_LINE_MAX];
+  long long lineno = 0;
+  *good_end = 0;
+  *out_end = 0;
+  while (fgets(line, sizeof line, f)) {
+    lineno++;
+    size_t len = strlen(line);
+    if (!len || line[len - 1] != '\n') break; /* cut short by the crash */
+    if (lineno == 1) {
+      if (strncmp(line, HEADER, strlen(HEADER)) != 0)
+        return exhi_err(err, EXH_ERR_PARSE, path, 1, -1, "not an exhunt scan resume log");
+      if (strcmp(line, header) != 0)
+        return exhi_err(err, EXH_ERR_INVALID, path, 1, -1,
+                        "this log belongs to another scan (other targets, seed, shard, port or probes); "
+                        "use a new --resume file or the same options");
+    } else {
+      uint64_t idx;
+      long long off;
+      if (!parse_entry(line, len, &idx, &off) || off < *out_end)
+        return exhi_err(err, EXH_ERR_PARSE, path, lineno, -1, "not \"INDEX OFFSET\" with growing offsets");
+      int rc = set_add(r, idx, err);
+      if (rc) return rc;
+      *out_end = off;
+    }
+    *good_end += (long long)len;
+  }
+  if (ferror(f)) return exhi_err(err, EXH_ERR_IO, path, 0, -1, "read error");
+  return EXH_OK;
+}
+
 int exhi_resume_open(exhi_resume *r, const char *path, const char *output, uint64_t identity,
                      exh_error *err) {
   memset(r, 0, sizeof *r);
@@ -73,41 +129,13 @@ int exhi_resume_open(exhi_resume *r, const char *path, const char *output, uint6
   long long good_end = 0, out_end = 0;
   if (!f && errno != ENOENT) return exhi_err(err, EXH_ERR_IO, path, 0, -1, "%s", strerror(errno));
   if (f) {
-    char line[EXHI_RESUME_LINE_MAX];
-    long long lineno = 0;
-    while (fgets(line, sizeof line, f)) {
-      lineno++;
-      size_t len = strlen(line);
-      if (!len || line[len - 1] != '\n') break; /* cut short by the crash */
-      if (lineno == 1) {
-        if (strncmp(line, HEADER, strlen(HEADER)) != 0) {
-          fclose(f);
-          return exhi_err(err, EXH_ERR_PARSE, path, 1, -1, "not an exhunt scan resume log");
-        }
-        if (strcmp(line, header) != 0) {
-          fclose(f);
-          return exhi_err(err, EXH_ERR_INVALID, path, 1, -1,
-                          "this log belongs to another scan (other targets, seed, shard, port or probes); "
-                          "use a new --resume file or the same options");
-        }
-      } else {
-        uint64_t idx;
-        long long off;
-        char extra;
-        if (sscanf(line, "%" SCNu64 " %lld %c", &idx, &off, &extra) != 2 || off < out_end) {
-          fclose(f);
-          return exhi_err(err, EXH_ERR_PARSE, path, lineno, -1, "not \"INDEX OFFSET\" with growing offsets");
-        }
-        int rc = set_add(r, idx, err);
-        if (rc) {
-          fclose(f);
-          return rc;
-        }
-        out_end = off;
-      }
-      good_end += (long long)len;
-    }
+    int rc = exhi_resume_read(r, f, path, identity, &good_end, &out_end, err);
     fclose(f);
+    if (rc) {
+      free(r->set);
+      memset(r, 0, sizeof *r);
+      return rc;
+    }
     if (good_end == 0) { /* empty or torn header: start over */
       if (truncate(path, 0) != 0) return exhi_err(err, EXH_ERR_IO, path, 0, -1, "%s", strerror(errno));
     } else if (truncate(path, good_end) != 0) {

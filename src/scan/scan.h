@@ -9,6 +9,8 @@
 
 #include "core/internal.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -294,11 +296,55 @@ typedef struct exhi_resume {
  */
 int exhi_resume_open(exhi_resume *r, const char *path, const char *output, uint64_t identity,
                      exh_error *err);
+/* The reading half of exhi_resume_open: adds the indexes logged in f (a
+ * log named path in errors) to r's set. *good_end: the bytes up to the last
+ * whole line (a line cut short, by a crash, ends the log there); *out_end:
+ * the output's size the last entry logged. Errors: another scan's log, or a
+ * line that is not "INDEX OFFSET" with offsets never shrinking. r's set is
+ * the caller's either way (exhi_resume_close, or free(r->set)). */
+int exhi_resume_read(exhi_resume *r, FILE *f, const char *path, uint64_t identity,
+                     long long *good_end, long long *out_end, exh_error *err);
 bool exhi_resume_done(const exhi_resume *r, uint64_t index);
 /* After a record was written to r->out: logs it. Every 256 records, and at
  * close, output and log are fsync'd, the output first. */
 int exhi_resume_commit(exhi_resume *r, uint64_t index, exh_error *err);
 int exhi_resume_close(exhi_resume *r, exh_error *err);
+
+/* ---- diff: two scans compared (exhunt scan diff) ------------------------- */
+
+/* A host record of a previous scan: ours are < 4 KiB. */
+#define EXHI_DIFF_LINE_MAX (64u << 10)
+
+typedef struct exhi_diff_host {
+  char *key;      /* "ip port domain"; owned */
+  json_t *rec;    /* the record; owned */
+  bool exposed, answered;
+} exhi_diff_host;
+
+/* Hosts sorted by key once loaded; zero-initialise before the first load. */
+typedef struct exhi_diff_set {
+  exhi_diff_host *v;
+  size_t n, cap;
+} exhi_diff_set;
+
+/* Adds fp's records (JSON lines as exhunt scan writes them; blank lines
+ * skipped) to s and sorts it; name names fp in errors. Fails on a line
+ * longer than EXHI_DIFF_LINE_MAX or not a record with an "ip". s holds
+ * what was read either way: exhi_diff_clear it. */
+int exhi_diff_load(exhi_diff_set *s, FILE *fp, const char *name, exh_error *err);
+void exhi_diff_clear(exhi_diff_set *s);
+
+typedef struct exhi_diff_counts {
+  uint64_t fixed, still, newly, gone, old_exposed, new_exposed;
+} exhi_diff_counts;
+/* change: "fixed", "still_exposed", "newly_exposed" or "gone"; old or new
+ * is NULL when the host is in one scan only. */
+typedef void (*exhi_diff_fn)(const char *change, const exhi_diff_host *old,
+                             const exhi_diff_host *new_, void *ctx);
+/* Walks both sets in key order, counting into c and calling fn (may be
+ * NULL) for every host that was or is exposed. */
+void exhi_diff_compare(const exhi_diff_set *a, const exhi_diff_set *b, exhi_diff_counts *c,
+                       exhi_diff_fn fn, void *ctx);
 
 /* ---- geo: --geoip MaxMind databases (country, AS) ------------------------ */
 

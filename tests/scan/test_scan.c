@@ -305,6 +305,51 @@ static void test_resume(void) {
   rmdir(dir);
 }
 
+/* The log's lines are read strictly: what exhunt writes, nothing else. */
+static int read_log(const char *text, size_t *n, long long *good, long long *out_end) {
+  FILE *f = fmemopen((void *)(uintptr_t)text, strlen(text), "r");
+  if (!f) return -1;
+  exhi_resume r;
+  memset(&r, 0, sizeof r);
+  exh_error e;
+  int rc = exhi_resume_read(&r, f, "log", 0xab, good, out_end, &e);
+  fclose(f);
+  *n = r.n;
+  free(r.set);
+  return rc;
+}
+
+static void test_resume_read(void) {
+#define H "exhunt-scan-resume 1 00000000000000ab\n"
+  size_t n;
+  long long good, end;
+  CHECK_INT(read_log(H "3 10\n9 25\n3 40\n", &n, &good, &end), EXH_OK);
+  CHECK_INT(n, 2);
+  CHECK_INT(good, (long long)strlen(H "3 10\n9 25\n3 40\n"));
+  CHECK_INT(end, 40);
+  /* A torn last line or a zeroed tail (a power loss) ends the log there. */
+  CHECK_INT(read_log(H "3 10\n9 2", &n, &good, &end), EXH_OK);
+  CHECK_INT(n, 1);
+  CHECK_INT(good, (long long)strlen(H "3 10\n"));
+  CHECK_INT(read_log(H "", &n, &good, &end), EXH_OK);
+  CHECK_INT(n, 0);
+  CHECK_INT(end, 0);
+  /* Near misses sscanf took: signs, spaces, extra fields, overflow. */
+  CHECK_INT(read_log(H "+3 10\n", &n, &good, &end), EXH_ERR_PARSE);
+  CHECK_INT(read_log(H "3 -10\n", &n, &good, &end), EXH_ERR_PARSE);
+  CHECK_INT(read_log(H " 3 10\n", &n, &good, &end), EXH_ERR_PARSE);
+  CHECK_INT(read_log(H "3  10\n", &n, &good, &end), EXH_ERR_PARSE);
+  CHECK_INT(read_log(H "3 10 x\n", &n, &good, &end), EXH_ERR_PARSE);
+  CHECK_INT(read_log(H "3 10 \n", &n, &good, &end), EXH_ERR_PARSE);
+  CHECK_INT(read_log(H "18446744073709551616 10\n", &n, &good, &end), EXH_ERR_PARSE);
+  CHECK_INT(read_log(H "18446744073709551615 10\n", &n, &good, &end), EXH_OK);
+  CHECK_INT(read_log(H "3 9223372036854775808\n", &n, &good, &end), EXH_ERR_PARSE);
+  CHECK_INT(read_log(H "3 20\n4 19\n", &n, &good, &end), EXH_ERR_PARSE); /* shrinking */
+  CHECK_INT(read_log("exhunt-scan-resume 1 00000000000000ac\n", &n, &good, &end), EXH_ERR_INVALID);
+  CHECK_INT(read_log("{\"ip\":\"192.0.2.1\"}\n", &n, &good, &end), EXH_ERR_PARSE);
+#undef H
+}
+
 int main(void) {
   test_targets();
   test_policy();
@@ -312,5 +357,6 @@ int main(void) {
   test_parsers();
   test_verdicts();
   test_resume();
+  test_resume_read();
   return t_done("scan");
 }
