@@ -327,7 +327,23 @@ typedef struct exh_files_config {
   uint64_t max_scan_bytes;    /* larger files are hashed but not given to
                                  YARA; 0: EXH_FILES_DEFAULT_MAX_SCAN */
   const exh_indicator_lookup *indicators; /* NULL: none; borrowed */
+  /* Folders whose files another reader takes (exhunt check hands the log
+   * folders to the log hunt): a regular file below one of them is not read
+   * when its name ends with one of skip_exts (case-insensitive, e.g. ".log";
+   * n_skip_exts == 0: every file below them). The folders are still walked,
+   * so whatever else they hold (a page, a dump, a tool) is scanned. Each is
+   * a path as the scan spells it: the root as given (trailing '/' removed),
+   * then "/" and the names below it. Copied by exh_files_new; at most
+   * EXH_FILES_MAX_SKIP of each. Counted in exh_files_stats.files_left. */
+  const char *const *skip_dirs;
+  size_t n_skip_dirs;
+  const char *const *skip_exts;
+  size_t n_skip_exts;
 } exh_files_config;
+
+/* Most skip folders and most skip endings in exh_files_config: a check hands
+ * the log hunt a few dozen folders at most. */
+#define EXH_FILES_MAX_SKIP 1024
 
 /* The default size limit for YARA: 128 MiB (see docs/findings.md). */
 #define EXH_FILES_DEFAULT_MAX_SCAN (128ull << 20)
@@ -362,6 +378,7 @@ typedef struct exh_files_stats {
   uint64_t unreadable;      /* files and folders that could not be read */
   uint64_t not_yara_scanned;/* files above max_scan_bytes: hashed only */
   uint64_t findings;
+  uint64_t files_left;      /* below exh_files_config.skip_dirs: not read */
 } exh_files_stats;
 
 /*

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE /* strcasestr */
 #include "check.h"
+#include "../files/scan.h"
 #include "../findings/findings.h"
 
 #include <dirent.h>
@@ -692,6 +693,15 @@ static void plan(exh_check_result *r, const exh_check *c) {
 
 /* ---- one server --------------------------------------------------------------- */
 
+/* The names of the files in the log folders that the log hunt reads and the
+ * file scan then leaves: Exchange's logs (HttpProxy_*.LOG, ECPServer*.LOG,
+ * OABGenerator*.LOG, Rps_Cmdlet*.LOG), IIS's u_ex*.log, the event logs, and
+ * logs an administrator compressed. Anything else in those folders (a page,
+ * a dump, a tool, an archive) is still scanned: an attacker who can write
+ * files (CVE-2021-26858, a web shell) can put them anywhere. IIS serves
+ * nothing from these folders, so a .log there cannot run as a page. */
+static const char *const hunted_exts[] = {".log", ".log.gz", ".evtx"};
+
 int exh_check_run(const exh_check *c, const char *root, const char *name,
                   exh_check_result **out, exh_error *err) {
   *out = NULL;
@@ -740,13 +750,14 @@ int exh_check_run(const exh_check *c, const char *root, const char *name,
   exh_loghunt_options ho = {.since_ms = -1, .until_ms = -1, .threads = c->threads};
   exh_loghunt *h = NULL;
   size_t added = 0;
+  const char *hunted[EXHI_SRC_MAX_PATHS * 16]; /* the log folders, for the file scan to leave */
   rc = exh_loghunt_new(c->rules, &ho, &h, err);
   for (size_t s = 0; !rc && s < exhi_src_count; s++) {
     if (exhi_src_defs[s].kind != EXHI_SRC_LOGS) continue;
     for (size_t p = 0; p < r->disc.src[s].n_paths && p < EXHI_SRC_MAX_PATHS; p++) {
       exh_error e;
       if (exh_loghunt_add(h, r->disc.src[s].paths[p], &e) != EXH_OK) keep_error_text(r, e.text);
-      else added++;
+      else if (added < EXHI_ARRAY_LEN(hunted)) hunted[added++] = r->disc.src[s].paths[p];
     }
   }
   if (!rc && added) rc = exh_loghunt_run(h, err);
@@ -763,11 +774,17 @@ int exh_check_run(const exh_check *c, const char *root, const char *name,
   exh_loghunt_free(h);
 
   /* 3. The whole tree through the file scanner: web shells, dumps, notes
-   * can be anywhere; the path rules know the folders. */
+   * can be anywhere; the path rules know the folders. The log files the
+   * hunt just read are not read again (they are most of the bytes); what
+   * else the log folders hold is scanned like any file (docs: README,
+   * "exhunt check", why). */
   if (!rc) {
     k.from = EXHI_FROM_FILES;
     exh_error e;
-    if (exh_files_scan(c->files, root, keep_finding, keep_files_error, &k, &r->files, &e) != EXH_OK) {
+    exhi_walk_skip skip = {.dirs = hunted, .n_dirs = added, .exts = hunted_exts,
+                           .n_exts = EXHI_ARRAY_LEN(hunted_exts)};
+    if (exhi_files_scan_skip(c->files, root, &skip, keep_finding, keep_files_error, &k, &r->files,
+                             &e) != EXH_OK) {
       if (k.nomem) rc = exhi_err(err, EXH_ERR_NOMEM, root, 0, -1, "out of memory");
       else keep_error_text(r, e.text);
     }

@@ -175,8 +175,12 @@ static int write_text(const exh_check_result *r, FILE *fp, unsigned fl) {
 
   fputs("\nEvidence read:\n", fp);
   for (size_t s = 0; s < exhi_src_count; s++) src_line(fp, r, s);
-  fprintf(fp, "  %llu files read (%.1f MB), %llu log lines\n", (unsigned long long)r->files.files,
+  fprintf(fp, "  %llu files read (%.1f MB), %llu log lines", (unsigned long long)r->files.files,
           (double)r->files.bytes / 1e6, (unsigned long long)r->logs.lines);
+  if (r->files.files_left) /* read once, by the log hunt: not hashed or scanned again */
+    fprintf(fp, " in %llu log files read by the log rules only",
+            (unsigned long long)r->files.files_left);
+  fputc('\n', fp);
 
   size_t shown = 0, total = 0;
   for (size_t i = 0; i < r->n_f; i++) total += r->f[i].f.severity >= EXH_SEV_LOW;

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE /* O_NOATIME */
 #include "rules.h"
+#include "scan.h"
 #include "walk.h"
 #include "yara.h"
 
@@ -49,6 +50,9 @@ struct exh_files {
   exh_indicator_lookup ioc;
   bool has_ioc;
   EVP_MD *sha256, *sha1, *md5;
+  /* exh_files_config's skip folders and endings, copied */
+  char **skip_strs;
+  exhi_walk_skip skip;
 };
 
 typedef struct hit {
@@ -388,6 +392,27 @@ static int set_rule(exhi_rule *r, const char *id, const char *name, const char *
   return exhi_rule_set_attack(r, attack);
 }
 
+/* Copies the skip folders and endings into f (one array: dirs, then exts). */
+static int copy_skip(exh_files *f, const exh_files_config *cfg, exh_error *err) {
+  size_t nd = cfg->skip_dirs ? cfg->n_skip_dirs : 0, ne = cfg->skip_exts ? cfg->n_skip_exts : 0;
+  if (!nd) return EXH_OK; /* endings alone skip nothing */
+  if (nd > EXH_FILES_MAX_SKIP || ne > EXH_FILES_MAX_SKIP)
+    return exhi_err(err, EXH_ERR_LIMIT, "skip_dirs", 0, -1, "more than %d skip folders or endings",
+                    EXH_FILES_MAX_SKIP);
+  f->skip_strs = calloc(nd + ne + 1, sizeof *f->skip_strs);
+  if (!f->skip_strs) return exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "out of memory");
+  for (size_t i = 0; i < nd + ne; i++) {
+    const char *v = i < nd ? cfg->skip_dirs[i] : cfg->skip_exts[i - nd];
+    if (!v || !*v)
+      return exhi_err(err, EXH_ERR_INVALID, i < nd ? "skip_dirs" : "skip_exts", 0, -1,
+                      "entry %zu is empty", i < nd ? i : i - nd);
+    if (!(f->skip_strs[i] = strdup(v))) return exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "out of memory");
+  }
+  f->skip = (exhi_walk_skip){.dirs = (const char *const *)f->skip_strs, .n_dirs = nd,
+                             .exts = (const char *const *)f->skip_strs + nd, .n_exts = ne};
+  return EXH_OK;
+}
+
 int exh_files_new(const exh_files_config *cfg, exh_files **out, exh_error *err) {
   *out = NULL;
   exh_files_config def = {0};
@@ -402,11 +427,11 @@ int exh_files_new(const exh_files_config *cfg, exh_files **out, exh_error *err) 
     f->ioc = *cfg->indicators;
     f->has_ioc = true;
   }
-  int rc = EXH_OK;
+  int rc = copy_skip(f, cfg, err);
   f->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
   f->sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
   f->md5 = EVP_MD_fetch(NULL, "MD5", NULL);
-  if (!f->sha256 || !f->sha1 || !f->md5)
+  if (rc == EXH_OK && (!f->sha256 || !f->sha1 || !f->md5))
     rc = exhi_err(err, EXH_ERR_NOMEM, "OpenSSL", 0, -1, "cannot load the hash functions");
   for (size_t i = 0; rc == EXH_OK && i < exhi_files_path_count; i++)
     rc = exhi_pathrules_parse(exhi_files_path_blobs[i].name,
@@ -445,6 +470,8 @@ void exh_files_free(exh_files *f) {
   EVP_MD_free(f->sha256);
   EVP_MD_free(f->sha1);
   EVP_MD_free(f->md5);
+  for (size_t i = 0; f->skip_strs && f->skip_strs[i]; i++) free(f->skip_strs[i]);
+  free(f->skip_strs);
   free(f);
 }
 
@@ -589,11 +616,19 @@ int exh_files_scan(const exh_files *f, const char *root,
                    int (*on_finding)(void *ctx, const exh_finding *fd),
                    void (*on_error)(void *ctx, const exh_error *e), void *ctx,
                    exh_files_stats *stats, exh_error *err) {
+  return exhi_files_scan_skip(f, root, f->skip.n_dirs ? &f->skip : NULL, on_finding, on_error,
+                              ctx, stats, err);
+}
+
+int exhi_files_scan_skip(const exh_files *f, const char *root, const exhi_walk_skip *skip,
+                         int (*on_finding)(void *ctx, const exh_finding *fd),
+                         void (*on_error)(void *ctx, const exh_error *e), void *ctx,
+                         exh_files_stats *stats, exh_error *err) {
   exh_files_stats local = {0};
   if (!stats) stats = &local;
   exhi_walk *wk;
   exh_error werr = {0};
-  int rc = exhi_walk_new(root, &wk, &werr);
+  int rc = exhi_walk_new_skip(root, skip, &wk, &werr);
   if (!wk) {
     if (err) *err = werr;
     return rc;
@@ -651,6 +686,7 @@ int exh_files_scan(const exh_files *f, const char *root,
   stats->dirs += wc.dirs;
   stats->links_skipped += wc.links_skipped;
   stats->special_skipped += wc.special_skipped;
+  stats->files_left += wc.files_left;
   exhi_walk_free(wk);
   if (ws) workers_free(ws, f->threads);
   free(bs);
