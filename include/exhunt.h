@@ -794,7 +794,8 @@ typedef struct exh_check_summary {
   int compromise;           /* enum exh_check_compromise */
   size_t findings;          /* low severity or above, coverage lines excluded */
   size_t errors;            /* files or folders that could not be read */
-  int64_t first_ms, last_ms; /* the incident's span; -1 when none */
+  int64_t first_ms, last_ms; /* the incidents' span; -1 when none */
+  size_t incidents;          /* how many: split by address, shell and time gap */
 } exh_check_summary;
 EXH_API void exh_check_get_summary(const exh_check_result *r, exh_check_summary *s);
 

@@ -8,6 +8,7 @@ folder, and checked unchanged after every run.
 
 usage: e2e_check_correlate.py EXHUNT SOURCE_ROOT
 """
+import calendar
 import hashlib
 import json
 import os
@@ -16,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 EXHUNT = ''
@@ -114,6 +116,149 @@ class LogsReadOnce(Base):
         rc, txt, err = self.check(server, '--color', 'never', server)
         # HttpProxy (2), IIS, ECP: four log files read by the log rules only.
         self.assertIn('in 4 log files read by the log rules only', txt)
+
+
+IIS_HEAD = ('#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n'
+            '#Date: %s 00:00:00\r\n'
+            '#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip '
+            'cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\r\n')
+
+
+def iis_line(day, t, method, stem, query, ip, agent, status):
+    return '%s %s 10.0.0.5 %s %s %s 443 - %s %s - %d 0 0 15\r\n' % (
+        day, t, method, stem, query or '-', ip, agent.replace(' ', '+'), status)
+
+
+def set_time(path, iso):
+    t = calendar.timegm(time.strptime(iso, '%Y-%m-%dT%H:%M:%SZ'))
+    os.utime(path, (t, t))
+
+
+PROXYSHELL_QUERY = '@evil.example/mapi/nspi/?&Email=autodiscover/autodiscover.json%3F@evil.example'
+
+
+class Incidents(Base):
+    """Incidents split by what joins them: address, shell, the gap of
+    EXHI_INCIDENT_GAP_DAYS (30) days."""
+
+    def march(self):
+        """mail13 as generated (ProxyLogon, March 2021) with the attack's file times."""
+        out = self.make_examples()
+        server = os.path.join(out, 'mail13')
+        vol = os.path.join(server, 'C')
+        set_time(os.path.join(vol, 'inetpub/wwwroot/aspnet_client/system_web/xpy07b5a.aspx'), '2021-03-03T07:24:22Z')
+        set_time(os.path.join(vol, 'Windows/Temp/lsass.dmp'), '2021-03-03T07:25:22Z')
+        return server, vol
+
+    def august(self, vol, day, lines, shell=None):
+        """Another IIS log file of the server, and a shell written that day."""
+        log = os.path.join(vol, 'inetpub/logs/LogFiles/W3SVC1/u_ex%s.log' % day.replace('-', '')[2:])
+        write(log, IIS_HEAD % day + ''.join(lines))
+        set_time(log, day + 'T23:59:00Z')
+        if shell:
+            path = os.path.join(vol, 'inetpub/wwwroot/aspnet_client', shell[0])
+            write(path, CHOPPER)
+            set_time(path, shell[1])
+
+    def run_all(self, server):
+        html = os.path.join(self.tmp, 'report.html')
+        rc, o, err = self.check(server, '--format', 'jsonl', '--html', html, server)
+        self.assertEqual(rc, 1, err)
+        rc, txt, err = self.check(server, '--color', 'never', server)
+        self.assertEqual(rc, 1, err)
+        with open(html, encoding='utf-8') as f:
+            page = f.read()
+        return summary(jsonl(o), 'mail13'), txt, page
+
+    def test_two_campaigns_two_incidents(self):
+        server, vol = self.march()
+        day = '2021-08-12'
+        self.august(vol, day, [
+            iis_line(day, '09:00:00', 'GET', '/autodiscover/autodiscover.json', PROXYSHELL_QUERY,
+                     '198.51.100.200', 'python-requests/2.26.0', 200),
+            iis_line(day, '09:10:00', 'POST', '/aspnet_client/qwx4tz9m.aspx', '', '198.51.100.201',
+                     'Mozilla/5.0 (Windows NT 10.0)', 200),
+            iis_line(day, '09:11:00', 'POST', '/aspnet_client/qwx4tz9m.aspx', '', '198.51.100.201',
+                     'Mozilla/5.0 (Windows NT 10.0)', 200)],
+            shell=('qwx4tz9m.aspx', day + 'T09:05:00Z'))
+        x, txt, page = self.run_all(server)
+        self.assertEqual(x['verdict']['compromise'], 'compromised')
+        incs = x['incidents']
+        self.assertEqual(len(incs), 2, json.dumps(incs, indent=1))
+        a, b = incs
+        self.assertEqual(a['first_seen'], '2021-03-03T06:21:03.000Z')
+        self.assertTrue(a['last_seen'].startswith('2021-03-03'), a['last_seen'])
+        self.assertEqual(a['source_ips'], ['203.0.113.77', '192.0.2.55'])
+        self.assertTrue(all(st['@timestamp'].startswith('2021-03') for st in a['steps']))
+        self.assertIn('exh.logs.proxylogon.cve_2021_26855', [st['rule_id'] for st in a['steps']])
+        self.assertEqual(b['first_seen'], '2021-08-12T09:00:00.000Z')
+        self.assertEqual(b['last_seen'], '2021-08-12T09:11:00.000Z')
+        self.assertEqual(b['source_ips'], ['198.51.100.200', '198.51.100.201'])
+        rules_b = [st['rule_id'] for st in b['steps']]
+        self.assertEqual(rules_b[0], 'exh.logs.proxyshell.autodiscover_ssrf_iis')
+        self.assertIn('exh.files.webshell.china_chopper', rules_b)
+        self.assertEqual(rules_b[-1], 'exh.logs.webshell.iis_access')
+        self.assertTrue(all(st['@timestamp'].startswith('2021-08-12') for st in b['steps']))
+        self.assertIn('the same shell', b['joined_by'])
+        # The union stays for older readers; the restore point is the first event of all.
+        self.assertEqual(x['incident']['first_seen'], '2021-03-03T06:21:03.000Z')
+        self.assertEqual(x['incident']['last_seen'], '2021-08-12T09:11:00.000Z')
+        restore = [act for act in x['actions'] if act['id'] == 'restore'][0]
+        self.assertIn('2021-03-03T06:21:03.000Z', restore['text'])
+        # Text: two incidents, each with its own addresses and steps.
+        i1, i2 = txt.index('Incident 1 of 2: 2021-03-03T06:21:03.000Z'), txt.index('Incident 2 of 2: 2021-08-12')
+        self.assertLess(i1, i2)
+        first, second = txt[i1:i2], txt[i2:txt.index('Evidence read:')]
+        self.assertIn('from 203.0.113.77, 192.0.2.55', first)
+        self.assertNotIn('198.51.100.20', first)
+        self.assertIn('from 198.51.100.200, 198.51.100.201', second)
+        self.assertIn('qwx4tz9m.aspx', second)
+        self.assertNotIn('xpy07b5a.aspx', second)
+        # HTML: the same two sections.
+        h1, h2 = page.index('<h3>Incident 1 of 2</h3>'), page.index('<h3>Incident 2 of 2</h3>')
+        self.assertIn('<code>203.0.113.77</code>', page[h1:h2])
+        self.assertNotIn('198.51.100.200', page[h1:h2])
+        self.assertIn('<code>198.51.100.200</code>', page[h2:page.index('<h3>Evidence read</h3>')])
+
+    def test_attacker_back_after_months_is_one_incident(self):
+        server, vol = self.march()
+        day = '2021-08-12'
+        self.august(vol, day, [iis_line(day, '09:00:00', 'GET', '/autodiscover/autodiscover.json',
+                                        PROXYSHELL_QUERY, '203.0.113.77', 'python-requests/2.26.0', 200)])
+        x, txt, page = self.run_all(server)
+        incs = x['incidents']
+        self.assertEqual(len(incs), 1, json.dumps(incs, indent=1))
+        self.assertIn('the same attacker address', incs[0]['joined_by'])
+        self.assertEqual(incs[0]['last_seen'], '2021-08-12T09:00:00.000Z')
+        self.assertIn('\nIncident: 2021-03-03T06:21:03.000Z to 2021-08-12T09:00:00.000Z', txt)
+        self.assertNotIn('Incident 1 of', page)
+
+    def test_old_shell_used_months_later_is_one_incident(self):
+        server, vol = self.march()
+        day = '2021-08-12'
+        self.august(vol, day, [iis_line(day, '10:00:00', 'POST', '/aspnet_client/system_web/xpy07b5a.aspx', '',
+                                        '198.51.100.250', 'Mozilla/5.0', 200)])
+        x, _, _ = self.run_all(server)
+        incs = x['incidents']
+        self.assertEqual(len(incs), 1, json.dumps(incs, indent=1))
+        self.assertIn('198.51.100.250', incs[0]['source_ips'])
+        self.assertIn('the same shell', incs[0]['joined_by'])
+
+    def test_gap_within_the_limit_is_one_incident(self):
+        """Near miss of the gap rule: a new address 20 days later joins by time;
+        the same 40 days later starts a new incident."""
+        for days, expect in ((20, 1), (40, 2)):
+            with self.subTest(days=days):
+                server, vol = self.march()
+                t = calendar.timegm(time.strptime('2021-03-03T07:31:40Z', '%Y-%m-%dT%H:%M:%SZ')) + days * 86400
+                day = time.strftime('%Y-%m-%d', time.gmtime(t))
+                self.august(vol, day, [iis_line(day, '07:31:40', 'GET', '/autodiscover/autodiscover.json',
+                                                PROXYSHELL_QUERY, '198.51.100.77', 'python-requests/2.26.0', 200)])
+                x, _, _ = self.run_all(server)
+                self.assertEqual(len(x['incidents']), expect, json.dumps(x['incidents'], indent=1))
+                if expect == 1:
+                    self.assertIn('events within 30 days', x['incidents'][0]['joined_by'])
+                shutil.rmtree(os.path.join(self.tmp, 'servers'))
 
 
 def main():

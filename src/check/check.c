@@ -468,7 +468,7 @@ static const char *last_name(const char *p) {
 
 /* Does text name the file name, as a whole name ("x\\a.aspx", "/a.aspx",
  * "a.aspx needs"), not as the tail of a longer one ("data.aspx")? */
-static int names_file(const char *text, const char *name) {
+int exhi_names_file(const char *text, const char *name) {
   size_t n = strlen(name);
   if (!text || !n) return 0;
   for (const char *p = text; (p = strcasestr(p, name)); p++) {
@@ -521,7 +521,7 @@ static void correlate(exh_check_result *r) {
       const char *url = field_of(&c->f, "url.path");
       for (size_t k = 0; k < n_shells && !in; k++)
         in = (url && !strcasecmp(last_name(url), shells[k])) ||
-             names_file(c->f.message, shells[k]);
+             exhi_names_file(c->f.message, shells[k]);
     }
     if (!in) continue;
     r->steps[r->n_steps++] = i;
@@ -796,6 +796,10 @@ int exh_check_run(const exh_check *c, const char *root, const char *name,
   attribute_coverage(r);
   verdict(r);
   correlate(r);
+  if (exhi_incidents_split(r) != EXH_OK) {
+    exh_check_result_free(r);
+    return exhi_err(err, EXH_ERR_NOMEM, root, 0, -1, "out of memory");
+  }
   plan(r, c);
   *out = r;
   return EXH_OK;
@@ -814,6 +818,7 @@ void exh_check_result_free(exh_check_result *r) {
   for (size_t i = 0; i < r->n_errors_kept; i++) free(r->errors[i]);
   free(r->errors);
   for (size_t i = 0; i < r->n_ips; i++) free(r->ips[i]);
+  exhi_incidents_clear(r);
   for (size_t i = 0; i < r->n_acts; i++) {
     free(r->acts[i].text);
     for (size_t k = 0; k < r->acts[i].n_items; k++) free(r->acts[i].items[k]);
@@ -832,4 +837,5 @@ void exh_check_get_summary(const exh_check_result *r, exh_check_summary *s) {
   s->errors = r->n_errors;
   s->first_ms = r->first_ms;
   s->last_ms = r->last_ms;
+  s->incidents = r->n_inc;
 }

@@ -96,6 +96,36 @@ enum { EXHI_FROM_LOGS = 1, EXHI_FROM_FILES = 2 };
 #define EXHI_CHECK_MAX_IPS 64
 #define EXHI_CHECK_MAX_STEPS 200
 
+/* Incidents per server: a server attacked again and again (every campaign
+ * of 2021-2022 and their reruns) stays far below; past it, the last one
+ * takes in the rest. */
+#define EXHI_CHECK_MAX_INCIDENTS 32
+/*
+ * The gap rule: a step more than this many days after the last event of
+ * every incident so far, sharing no attacker address and no shell with any
+ * of them, starts a new incident. A month: the ProxyLogon wave on one server
+ * (first SSRF, shell written, shell used from other addresses) spans days to
+ * weeks, while the campaigns that followed came months apart (ProxyLogon
+ * March 2021, ProxyShell August 2021, ProxyNotShell September 2022; see
+ * ../shared/docs/detections.md); a shell used again later still joins its
+ * incident by its name, an attacker back later by the address.
+ */
+#define EXHI_INCIDENT_GAP_DAYS 30
+
+/* What joined an incident's steps (exhi_incident.joined). */
+enum { EXHI_JOIN_ADDRESS = 1u << 0, EXHI_JOIN_SHELL = 1u << 1, EXHI_JOIN_TIME = 1u << 2,
+       EXHI_JOIN_INDICATOR = 1u << 3 };
+
+typedef struct exhi_incident {
+  int64_t first_ms, last_ms;          /* -1 when none is known */
+  char *ips[EXHI_CHECK_MAX_IPS];      /* attacker addresses, owned */
+  size_t n_ips;
+  size_t *steps;                      /* indexes into the result's f, by time; owned */
+  size_t n_steps;
+  char actors[512];                   /* indicator sources and actors */
+  unsigned joined;                    /* EXHI_JOIN_* */
+} exhi_incident;
+
 typedef struct exhi_cf {
   exh_finding f;   /* owns every string and array it points to */
   int from;        /* EXHI_FROM_* */
@@ -137,9 +167,22 @@ struct exh_check_result {
   size_t steps[EXHI_CHECK_MAX_STEPS]; /* indexes into f, by time */
   size_t n_steps;
   char actors[512];
+  /* the same steps split by what joins them (EXHI_INCIDENT_GAP_DAYS) */
+  exhi_incident *inc;
+  size_t n_inc;
   exhi_act *acts;
   size_t n_acts;
 };
+
+/* Splits r's steps (correlate's, sorted by time) into r->inc by what joins
+ * them (incidents.c); EXH_ERR_NOMEM leaves none. */
+int exhi_incidents_split(exh_check_result *r);
+void exhi_incidents_clear(exh_check_result *r);
+/* "joined by the same attacker address; events within 30 days of each other" */
+void exhi_incident_joined(unsigned joined, char *buf, size_t size);
+/* Does text name the file name as a whole name ("x\\a.aspx", "/a.aspx"), not
+ * as the tail of a longer one ("data.aspx")? (check.c) */
+int exhi_names_file(const char *text, const char *name);
 
 /* ---- archives ------------------------------------------------------------- */
 
