@@ -275,7 +275,10 @@ EXH_API void exh_output_free(exh_output *o);
 /* ---- files: web shells, ransomware, dumps on disk (exhunt files) ------- */
 
 /* What the indicator hook is told about one file. Strings live for the
- * duration of the lookup call. */
+ * duration of the lookup call. Below a URL-encoded drive folder of a
+ * Velociraptor collection ("C%3A", "%5C%5C.%5CC%3A"), path, rel_path and
+ * name are the Windows names, decoded ("C:/Program Files/..."); the path
+ * rules see the same, and findings keep the path as found. */
 typedef struct exh_file_info {
   const char *path;     /* as scanned: the root given, then the path below it */
   const char *rel_path; /* below the scan root, '/'-separated

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.parse
 
 EXHUNT = ''
 SRC = ''
@@ -259,6 +260,91 @@ class Incidents(Base):
                 if expect == 1:
                     self.assertIn('events within 30 days', x['incidents'][0]['joined_by'])
                 shutil.rmtree(os.path.join(self.tmp, 'servers'))
+
+
+OWA_AUTH = r'C:\Program Files\Microsoft\Exchange Server\V15\FrontEnd\HttpProxy\owa\auth'
+ECP_AUTH = r'C:\Program Files\Microsoft\Exchange Server\V15\FrontEnd\HttpProxy\ecp\auth'
+
+
+def make_store(tmp, rows):
+    """An indicator store from a plain CSV feed: rows of (type, value, actor)."""
+    feed = os.path.join(tmp, 'feed.csv')
+    with open(feed, 'w', newline='') as f:
+        f.write('type,value,source,actor,report\r\n')
+        for t, v, actor in rows:
+            f.write('%s,"%s",test-cert,%s,test report\r\n' % (t, v.replace('"', '""'), actor))
+    db = os.path.join(tmp, 'iocs.sqlite')
+    p = subprocess.run([EXHUNT, 'ioc', '--db', db, 'import', feed], capture_output=True)
+    if p.returncode != 0:
+        raise AssertionError(p.stderr.decode())
+    return db
+
+
+def velociraptor_copy(src_volume, dest_collection, accessor='auto/C%3A'):
+    """src_volume (a drive's tree) as an extracted Velociraptor collection:
+    uploads/auto/C%3A/ (or the ntfs accessor's uploads/ntfs/%5C%5C.%5CC%3A/)
+    with every name URL-encoded."""
+    velo = os.path.join(dest_collection, 'uploads', accessor)
+    for d, dirs, files in os.walk(src_volume):
+        rel = os.path.relpath(d, src_volume)
+        enc = '' if rel == '.' else '/'.join(urllib.parse.quote(c, safe='') for c in rel.split('/'))
+        os.makedirs(os.path.join(velo, enc), exist_ok=True)
+        for f in files:
+            shutil.copy2(os.path.join(d, f), os.path.join(velo, enc, urllib.parse.quote(f, safe='')))
+    return velo
+
+
+class VelociraptorNames(Base):
+    """Path indicators and path rules see the decoded Windows path of a
+    Velociraptor collection, as they see a plain copy's or KAPE's."""
+
+    def test_path_indicators_on_decoded_names(self):
+        out = self.make_examples()
+        vol = os.path.join(out, 'mail13', 'C')
+        page = os.path.join(vol, 'Program Files/Microsoft/Exchange Server/V15/FrontEnd/HttpProxy/owa/auth/help desk.aspx')
+        write(page, '<%@ Page Language="C#" %><html><body>help</body></html>\r\n')
+        cases = os.path.join(self.tmp, 'cases')
+        velociraptor_copy(vol, os.path.join(cases, 'VELO13'))
+        velociraptor_copy(vol, os.path.join(cases, 'NTFS13'), 'ntfs/%5C%5C.%5CC%3A')
+        shutil.copytree(os.path.join(out, 'mail13'), os.path.join(cases, 'KAPE13'))
+        # Near miss: names that only look encoded, in a tree without an encoded
+        # drive, are names as they are.
+        lookalike = os.path.join(cases, 'KAPE13/C/Program%20Files/Microsoft/Exchange%20Server/V15/FrontEnd/'
+                                        'HttpProxy/owa/auth/help%20desk.aspx')
+        write(lookalike, 'x\r\n')
+        db = make_store(self.tmp, [('filepath', OWA_AUTH + '\\help desk.aspx', 'HAFNIUM'),
+                                   ('filepath', ECP_AUTH + '\\xpy07b5a.aspx', 'OTHER')])
+        rc, o, err = self.check(cases, '--format', 'jsonl', '--db', db, cases)
+        self.assertEqual(rc, 1, err)
+        recs = jsonl(o)
+
+        def ioc_hits(host):
+            return sorted((os.path.basename(r['file']['path']), r['threat']['indicator']['name'])
+                          for r in recs if r.get('host', {}).get('name') == host
+                          and r.get('rule', {}).get('id', '').startswith('exh.files.ioc.'))
+
+        want = '/program files/microsoft/exchange server/v15/frontend/httpproxy/owa/auth/help desk.aspx'
+        self.assertEqual(ioc_hits('KAPE13'), [('help desk.aspx', want)])
+        self.assertEqual(ioc_hits('VELO13'), [('help%20desk.aspx', want)])
+        self.assertEqual(ioc_hits('NTFS13'), [('help%20desk.aspx', want)])
+        # The incident names the indicator's source and actor on each.
+        for host in ('KAPE13', 'VELO13', 'NTFS13'):
+            self.assertIn('HAFNIUM', summary(recs, host)['incident']['indicators'])
+            self.assertNotIn('OTHER', summary(recs, host)['incident']['indicators'])
+
+        def path_rules(host):  # (rule, decoded file name), the look-alike left out
+            return sorted((r['rule']['id'], urllib.parse.unquote(os.path.basename(r['file']['path'])))
+                          for r in recs if r.get('host', {}).get('name') == host
+                          and r.get('rule', {}).get('id', '').startswith('exh.files.path.')
+                          and not r['file']['path'].startswith(os.path.join(cases, 'KAPE13/C/Program%20Files')))
+
+        self.assertEqual(path_rules('KAPE13'), path_rules('VELO13'))
+        self.assertEqual(path_rules('KAPE13'), path_rules('NTFS13'))
+        self.assertIn(('exh.files.path.owa_auth_script', 'help desk.aspx'), path_rules('VELO13'))
+        # The finding keeps the path as found on disk (to find the file again).
+        velo_paths = [r['file']['path'] for r in recs if r.get('host', {}).get('name') == 'VELO13'
+                      and r.get('rule', {}).get('id', '').startswith('exh.files.ioc.')]
+        self.assertTrue(all('/uploads/auto/C%3A/Program%20Files/' in p for p in velo_paths), velo_paths)
 
 
 def main():

@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -158,14 +159,76 @@ static bool is_hash_type(const char *t) {
   return t && (!strcmp(t, "sha256") || !strcmp(t, "sha1") || !strcmp(t, "md5"));
 }
 
-static void indicators(worker *w, job *j) {
+/* ---- collections with URL-encoded names (Velociraptor) ----------------- */
+
+static int hexval(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10 : -1;
+}
+
+/* Decodes one name's "%XX" into out (at most n bytes); an encoded separator
+ * or NUL stays inside the name as '_'. Returns the length written. */
+static size_t url_decode(const char *s, size_t len, char *out) {
+  size_t o = 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (c == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+      c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+      i += 2;
+      if (c == '/' || c == '\\' || c == '\0') c = '_';
+    }
+    out[o++] = c;
+  }
+  return o;
+}
+
+/* Is the name an encoded drive as Velociraptor writes it: "C%3A" (the auto
+ * accessor) or "%5C%5C.%5CC%3A" (\\.\C:, the ntfs accessor)? */
+static bool encoded_drive(const char *s, size_t len) {
+  if (len < 4 || strncasecmp(s + len - 3, "%3a", 3)) return false;
+  char c = (char)(s[len - 4] | 32);
+  if (c < 'a' || c > 'z') return false;
+  return len == 4 || (len >= 7 && !strncasecmp(s + len - 7, "%5c", 3));
+}
+
+/*
+ * The path as Windows named the file, for the path rules and indicators: in
+ * a Velociraptor collection (uploads/auto/C%3A/Program%20Files/...) the
+ * names below the encoded drive are URL-decoded and the drive reads "C:", so
+ * that "C:\Program Files\...\x.aspx" matches. Returns 0 when the path holds
+ * no encoded drive (then it is used as it is); else the decoded length
+ * (out has size EXHI_WALK_MAX_PATH + 1, enough: decoding only shortens).
+ */
+static size_t windows_path(const char *in, size_t len, char *out) {
+  size_t o = 0;
+  bool below = false, any = false;
+  for (size_t i = 0; i < len;) {
+    size_t e = i;
+    while (e < len && in[e] != '/') e++;
+    if (!below && encoded_drive(in + i, e - i)) {
+      out[o++] = in[e - 4];
+      out[o++] = ':';
+      below = any = true;
+    } else if (below) {
+      o += url_decode(in + i, e - i, out + o);
+    } else {
+      memcpy(out + o, in + i, e - i);
+      o += e - i;
+    }
+    if (e < len) out[o++] = '/';
+    i = e + 1;
+  }
+  out[o] = '\0';
+  return any ? o : 0;
+}
+
+static void indicators(worker *w, job *j, const char *path, size_t root_len, size_t name_off) {
   const exh_files *f = w->f;
   exh_indicator_hit hits[EXH_INDICATOR_MAX_HITS];
   size_t n = 0;
-  const char *rel = j->path + j->root_len;
+  const char *rel = path + root_len;
   while (*rel == '/') rel++;
-  exh_file_info fi = {.path = j->path, .rel_path = *rel ? rel : j->path + j->name_off,
-                      .name = j->path + j->name_off, .size = (int64_t)j->bytes,
+  exh_file_info fi = {.path = path, .rel_path = *rel ? rel : path + name_off,
+                      .name = path + name_off, .size = (int64_t)j->bytes,
                       .sha256 = j->sha256, .sha1 = j->sha1, .md5 = j->md5};
   exh_error e = {0};
   int rc = f->ioc.lookup(f->ioc.ctx, &fi, hits, EXH_INDICATOR_MAX_HITS, &n, &e);
@@ -347,8 +410,21 @@ static void scan_job(worker *w, job *j) {
   /* Path rules go first in a file's findings, then YARA, then indicators;
    * they are moved to the front here so the order is stable. */
   size_t yara_hits = j->n_hits;
-  exhi_file_ctx fc = {.path = j->path, .name = j->path + j->name_off,
-                      .loc = exhi_layout_classify(j->path, j->root_len), .mtime_ms = j->mtime_ms,
+  /* Rules and indicators see the Windows names (decoded in a Velociraptor
+   * collection); findings keep the path as found, to find the file again. */
+  char dec[EXHI_WALK_MAX_PATH + 1];
+  const char *path = j->path;
+  size_t root_len = j->root_len, name_off = j->name_off, plen = strlen(j->path);
+  if (plen <= EXHI_WALK_MAX_PATH && windows_path(j->path, plen, dec)) {
+    char droot[EXHI_WALK_MAX_PATH + 1];
+    size_t r = windows_path(j->path, j->root_len, droot);
+    root_len = r ? r : j->root_len;
+    const char *slash = strrchr(dec, '/');
+    name_off = slash ? (size_t)(slash + 1 - dec) : 0;
+    path = dec;
+  }
+  exhi_file_ctx fc = {.path = path, .name = path + name_off,
+                      .loc = exhi_layout_classify(path, root_len), .mtime_ms = j->mtime_ms,
                       .dir_median_mtime_ms = j->median_ms, .dir_files = j->dir_files,
                       .head = j->read_ok ? head : NULL, .head_len = head_len};
   exhi_pathrules_eval(&f->paths, &fc, on_path_rule, j);
@@ -362,7 +438,7 @@ static void scan_job(worker *w, job *j) {
       free(tmp);
     }
   }
-  if (f->has_ioc && j->read_ok) indicators(w, j);
+  if (f->has_ioc && j->read_ok) indicators(w, j, path, root_len, name_off);
 }
 
 static void *worker_main(void *arg) {
