@@ -759,7 +759,7 @@ EXH_API const char *exh_check_compromise_name(int compromise);
 
 typedef struct exh_check_config {
   unsigned threads;          /* per server, for logs and files; 0: one per CPU */
-  const exh_ioc_set *iocs;   /* indicators for files; NULL: none; borrowed */
+  const exh_ioc_set *iocs;   /* indicators for files and logs; NULL: none; borrowed */
   const char *as_of;         /* support judged at this date; NULL: today */
 } exh_check_config;
 
@@ -801,6 +801,21 @@ typedef struct exh_check_summary {
   size_t incidents;          /* how many: split by address, shell and time gap */
 } exh_check_summary;
 EXH_API void exh_check_get_summary(const exh_check_result *r, exh_check_summary *s);
+
+/*
+ * Records in the indicator store at store_path every indicator finding of r
+ * whose indicator came from set (the set the exh_check was made with, loaded
+ * from that store) as a sighting: host r's server name, detector "check",
+ * the file's path (files) or "LOGFILE:LINE" of the first hit (logs), its
+ * event time, the matched field as detail. root_as (may be NULL) names r's
+ * root in the locations instead of the folder itself: an archive's path
+ * when r was checked in its temporary copy. One transaction: all or none;
+ * the store is opened for writing only when there is something to record.
+ * *n (may be NULL) gets the number recorded.
+ */
+EXH_API int exh_check_record_sightings(const exh_check_result *r, const exh_ioc_set *set,
+                                       const char *store_path, const char *root_as, size_t *n,
+                                       exh_error *err);
 
 /* Writes one server's report: "text" (verdict, actions, incident, sources,
  * then the findings) or "jsonl" (every finding, then one summary object,

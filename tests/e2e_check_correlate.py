@@ -9,7 +9,9 @@ folder, and checked unchanged after every run.
 usage: e2e_check_correlate.py EXHUNT SOURCE_ROOT
 """
 import calendar
+import csv
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -20,6 +22,7 @@ import tempfile
 import time
 import unittest
 import urllib.parse
+import zipfile
 
 EXHUNT = ''
 SRC = ''
@@ -314,7 +317,7 @@ class VelociraptorNames(Base):
         write(lookalike, 'x\r\n')
         db = make_store(self.tmp, [('filepath', OWA_AUTH + '\\help desk.aspx', 'HAFNIUM'),
                                    ('filepath', ECP_AUTH + '\\xpy07b5a.aspx', 'OTHER')])
-        rc, o, err = self.check(cases, '--format', 'jsonl', '--db', db, cases)
+        rc, o, err = self.check(cases, '--format', 'jsonl', '--db', db, '--no-sightings', cases)
         self.assertEqual(rc, 1, err)
         recs = jsonl(o)
 
@@ -345,6 +348,118 @@ class VelociraptorNames(Base):
         velo_paths = [r['file']['path'] for r in recs if r.get('host', {}).get('name') == 'VELO13'
                       and r.get('rule', {}).get('id', '').startswith('exh.files.ioc.')]
         self.assertTrue(all('/uploads/auto/C%3A/Program%20Files/' in p for p in velo_paths), velo_paths)
+
+
+def export(db):
+    p = subprocess.run([EXHUNT, 'ioc', '--db', db, 'export', '--format', 'csv'], capture_output=True)
+    if p.returncode != 0:
+        raise AssertionError(p.stderr.decode())
+    return list(csv.DictReader(io.StringIO(p.stdout.decode())))
+
+
+class Sightings(Base):
+    """check records what it saw of the store (host = the server), unless
+    --no-sightings; log indicators join incidents by address."""
+
+    def store(self, shell):
+        with open(shell, 'rb') as f:
+            h = hashlib.sha256(f.read()).hexdigest()
+        return make_store(self.tmp, [('sha256', h, 'HAFNIUM'), ('ipv4', '203.0.113.77', 'HAFNIUM'),
+                                     ('ipv4', '192.0.2.201', 'NOT-SEEN')])
+
+    def test_sightings_recorded_once_per_thing_seen(self):
+        out = self.make_examples()
+        server = os.path.join(out, 'mail13')
+        shell = os.path.join(server, 'C/inetpub/wwwroot/aspnet_client/system_web/xpy07b5a.aspx')
+        db = self.store(shell)
+        rc, o, err = self.check(server, '--format', 'jsonl', '--db', db, server)
+        self.assertEqual(rc, 1, err)
+        self.assertIn('2 sightings recorded in', err)
+        rows = export(db)
+        got = sorted((r['type'], r['value'], r['host'], r['detector'], r['location'].replace(server, 'SRV'))
+                     for r in rows)
+        hp = 'SRV/C/Program Files/Microsoft/Exchange Server/V15/Logging/HttpProxy/Owa/HttpProxy_2021030307-1.LOG'
+        self.assertEqual(len(got), 2, got)
+        self.assertEqual(got[0][:4], ('ipv4', '203.0.113.77', 'mail13', 'check'))
+        self.assertTrue(got[0][4].startswith(hp + ':'), got[0])
+        self.assertEqual(got[1][2:], ('mail13', 'check', 'SRV/C/inetpub/wwwroot/aspnet_client/system_web/xpy07b5a.aspx'))
+        self.assertFalse(any(r['value'] == '192.0.2.201' for r in rows))
+        # The address indicator: a finding, in the incident with its actor; the verdict unchanged.
+        recs = jsonl(o)
+        self.assertIn('exh.logs.ioc.source_ip', {r['rule']['id'] for r in recs if 'rule' in r})
+        x = summary(recs, 'mail13')
+        self.assertEqual(x['verdict']['compromise'], 'compromised')
+        self.assertIn('exh.logs.ioc.source_ip', [st['rule_id'] for st in x['incidents'][0]['steps']])
+        self.assertIn('HAFNIUM', x['incidents'][0]['indicators'])
+        self.assertIn('an indicator of its address', x['incidents'][0]['joined_by'])
+        # Checking again keeps one row per (indicator, host, place, time).
+        rc, _, err = self.check(server, '--db', db, '-q', server)
+        self.assertEqual(len(export(db)), 2)
+        # --no-sightings: the store is only read.
+        db2 = os.path.join(self.tmp, 'second.sqlite')
+        shutil.copy(db, db2)
+        before = os.stat(db2).st_mtime_ns
+        rc, _, err = self.check(server, '--db', db2, '--no-sightings', '-q', server)
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(os.stat(db2).st_mtime_ns, before)
+
+    def test_store_inside_the_evidence_is_refused(self):
+        out = self.make_examples()
+        server = os.path.join(out, 'mail13')
+        db = self.store(os.path.join(server, 'C/inetpub/wwwroot/aspnet_client/system_web/xpy07b5a.aspx'))
+        inside = os.path.join(server, 'iocs.sqlite')
+        shutil.copy(db, inside)
+        rc, _, err = run('--db', inside, server)
+        self.assertEqual(rc, 2)
+        self.assertIn('would write into the evidence', err)
+        rc, _, err = self.check(server, '--db', inside, '--no-sightings', '-q', server)
+        self.assertEqual(rc, 1, err)
+
+    def test_archive_sightings_name_the_archive(self):
+        out = self.make_examples()
+        server = os.path.join(out, 'mail13')
+        db = self.store(os.path.join(server, 'C/inetpub/wwwroot/aspnet_client/system_web/xpy07b5a.aspx'))
+        arch = os.path.join(self.tmp, 'EXCH13.zip')
+        with zipfile.ZipFile(arch, 'w') as z:
+            for d, _, files in os.walk(server):
+                for f in files:
+                    p = os.path.join(d, f)
+                    z.write(p, os.path.relpath(p, server))
+        rc, _, err = run('--db', db, '-q', arch)
+        self.assertEqual(rc, 1, err)
+        locs = sorted(r['location'] for r in export(db) if r['host'] == 'EXCH13')
+        self.assertEqual(len(locs), 2, locs)
+        self.assertTrue(all(loc.startswith(arch + ':/C/') for loc in locs), locs)
+
+    def test_address_indicator_alone_is_attempted(self):
+        """Near miss of the verdict: a listed address in the requests of a clean
+        server says who came, not that anything succeeded."""
+        out = self.make_examples()
+        server = os.path.join(out, 'mail10')
+        db = make_store(self.tmp, [('ipv4', '10.0.4.21', 'SOMEONE')])
+        rc, o, err = self.check(server, '--format', 'jsonl', '--db', db, '--no-sightings', server)
+        self.assertEqual(rc, 1, err)
+        x = summary(jsonl(o), 'mail10')
+        self.assertEqual(x['verdict']['compromise'], 'attempted')
+        self.assertNotIn('incident', x)
+
+    def test_indicators_per_incident(self):
+        """Two campaigns, each attacker listed by a different source: each
+        incident names its own."""
+        inc = Incidents('test_two_campaigns_two_incidents')
+        inc.tmp = self.tmp
+        server, vol = inc.march()
+        day = '2021-08-12'
+        inc.august(vol, day, [iis_line(day, '09:00:00', 'GET', '/autodiscover/autodiscover.json',
+                                       PROXYSHELL_QUERY, '198.51.100.200', 'python-requests/2.26.0', 200)])
+        db = make_store(self.tmp, [('ipv4', '203.0.113.77', 'HAFNIUM'), ('ipv4', '198.51.100.200', 'ACTOR-B')])
+        rc, o, err = self.check(server, '--format', 'jsonl', '--db', db, '--no-sightings', server)
+        incs = summary(jsonl(o), 'mail13')['incidents']
+        self.assertEqual(len(incs), 2)
+        self.assertIn('HAFNIUM', incs[0]['indicators'])
+        self.assertNotIn('ACTOR-B', incs[0]['indicators'])
+        self.assertIn('ACTOR-B', incs[1]['indicators'])
+        self.assertNotIn('HAFNIUM', incs[1]['indicators'])
 
 
 def main():

@@ -22,6 +22,7 @@ struct exh_check {
   exh_files *files;
   exhi_actions actions;
   exh_indicator_lookup hook;
+  const exh_ioc_set *iocs; /* borrowed: for the log hunt too */
   unsigned threads;
   char as_of[11];
   int have_as_of;
@@ -55,6 +56,7 @@ int exh_check_new(const exh_check_config *cfg, exh_check **out, exh_error *err) 
   if (!rc) {
     exh_files_config fc = {.threads = c->threads};
     if (cfg && cfg->iocs) {
+      c->iocs = cfg->iocs;
       exh_ioc_files_lookup(cfg->iocs, &c->hook);
       fc.indicators = &c->hook;
     }
@@ -385,7 +387,14 @@ static void attribute_coverage(exh_check_result *r) {
 static const char *const post_exploitation_rules[] = {
     "exh.logs.webshell.", "exh.logs.evtx.webshell_process", "exh.logs.mailbox_export.",
     "exh.logs.evtx.mailbox_export", "exh.logs.evtx.exchange_group_member_added",
-    "exh.logs.evtx.transport_agent_install"};
+    "exh.logs.evtx.transport_agent_install",
+    /* a request for a published web shell path that the server answered */
+    "exh.logs.ioc.webshell_path"};
+
+/* Log rules that say at most "attempted": a published address, user agent,
+ * host or URL in the requests shows who came, not that anything succeeded
+ * (the incident takes them in by their address). */
+static const char *const attempted_at_most_rules[] = {"exh.logs.ioc."};
 
 static int is_post_exploitation(const exhi_cf *c) {
   if (c->from == EXHI_FROM_FILES) return c->f.severity >= EXH_SEV_HIGH;
@@ -400,6 +409,9 @@ static int is_post_exploitation(const exhi_cf *c) {
 static int level_of(const exhi_cf *c) {
   if (c->f.severity < EXH_SEV_LOW) return EXH_COMP_NONE_FOUND;
   if (is_post_exploitation(c)) return EXH_COMP_COMPROMISED;
+  for (size_t i = 0; c->from == EXHI_FROM_LOGS && i < EXHI_ARRAY_LEN(attempted_at_most_rules); i++)
+    if (!strncmp(c->f.rule_id, attempted_at_most_rules[i], strlen(attempted_at_most_rules[i])))
+      return EXH_COMP_ATTEMPTED;
   if (c->from == EXHI_FROM_FILES) return EXH_COMP_NONE_FOUND; /* medium and below: to examine */
   if (c->outcome != 1 && c->f.severity >= EXH_SEV_MEDIUM) return EXH_COMP_EXPLOITED;
   return EXH_COMP_ATTEMPTED;
@@ -747,7 +759,8 @@ int exh_check_run(const exh_check *c, const char *root, const char *name,
 
   /* 2. The logs of every log source found, in one hunt. */
   collector k = {.r = r, .from = EXHI_FROM_LOGS};
-  exh_loghunt_options ho = {.since_ms = -1, .until_ms = -1, .threads = c->threads};
+  exh_loghunt_options ho = {.since_ms = -1, .until_ms = -1, .threads = c->threads,
+                            .iocs = c->iocs};
   exh_loghunt *h = NULL;
   size_t added = 0;
   const char *hunted[EXHI_SRC_MAX_PATHS * 16]; /* the log folders, for the file scan to leave */

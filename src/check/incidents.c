@@ -95,6 +95,58 @@ static int by_first(const void *a, const void *b) {
   return sx < sy ? -1 : sx > sy;
 }
 
+static int by_time(const void *a, const void *b, void *ctx) {
+  const exh_check_result *r = ctx;
+  size_t x = *(const size_t *)a, y = *(const size_t *)b;
+  int64_t tx = r->f[x].f.event_time_ms, ty = r->f[y].f.event_time_ms;
+  if (tx != ty) return tx < ty ? -1 : 1;
+  return x < y ? -1 : x > y;
+}
+
+static int is_step(const exh_check_result *r, size_t i) {
+  for (size_t k = 0; k < r->n_steps; k++)
+    if (r->steps[k] == i) return 1;
+  return 0;
+}
+
+/*
+ * Indicator findings of the logs (a published address, user agent, host or
+ * URL in the requests) are no steps of their own (they show who came, not
+ * that anything succeeded), but they name the attacker: each joins the
+ * incident that has its client address, with its source and actor.
+ */
+static int attach_indicators(exh_check_result *r) {
+  for (size_t i = 0; i < r->n_f; i++) {
+    const exhi_cf *c = &r->f[i];
+    if (c->from != EXHI_FROM_LOGS || strncmp(c->f.rule_id, "exh.logs.ioc.", 13) || is_step(r, i))
+      continue;
+    const char *ip = fv(&c->f, "source.ip");
+    for (size_t j = 0; ip && j < r->n_inc; j++) {
+      exhi_incident *in = &r->inc[j];
+      int has = 0;
+      for (size_t k = 0; k < in->n_ips && !has; k++) has = !strcmp(in->ips[k], ip);
+      if (!has) continue;
+      size_t *ns = realloc(in->steps, (in->n_steps + 1) * sizeof *ns);
+      if (!ns) return EXH_ERR_NOMEM;
+      in->steps = ns;
+      in->steps[in->n_steps++] = i;
+      qsort_r(in->steps, in->n_steps, sizeof *in->steps, by_time, r);
+      in->joined |= EXHI_JOIN_INDICATOR;
+      if (c->f.actor) add_text(in->actors, sizeof in->actors, c->f.actor);
+      add_text(in->actors, sizeof in->actors, fv(&c->f, "threat.indicator.provider"));
+      /* The whole story (exhunt.incident) has it too. */
+      if (r->n_steps < EXHI_CHECK_MAX_STEPS) {
+        r->steps[r->n_steps++] = i;
+        qsort_r(r->steps, r->n_steps, sizeof r->steps[0], by_time, r);
+      }
+      if (c->f.actor) add_text(r->actors, sizeof r->actors, c->f.actor);
+      add_text(r->actors, sizeof r->actors, fv(&c->f, "threat.indicator.provider"));
+      break;
+    }
+  }
+  return EXH_OK;
+}
+
 int exhi_incidents_split(exh_check_result *r) {
   exhi_incidents_clear(r);
   size_t n = r->n_steps;
@@ -213,6 +265,7 @@ int exhi_incidents_split(exh_check_result *r) {
       add_text(in->actors, sizeof in->actors, fv(&c->f, "threat.indicator.provider"));
     }
   }
+  if (!rc) rc = attach_indicators(r);
   if (!rc) qsort(r->inc, r->n_inc, sizeof *r->inc, by_first);
   free(w);
   free(of);
