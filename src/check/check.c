@@ -21,6 +21,7 @@ struct exh_check {
   exh_logrules *rules;
   exh_files *files;
   exhi_actions actions;
+  exhi_verdict table; /* rules/check/verdict.csv */
   exh_indicator_lookup hook;
   const exh_ioc_set *iocs; /* borrowed: for the log hunt too */
   unsigned threads;
@@ -63,6 +64,7 @@ int exh_check_new(const exh_check_config *cfg, exh_check **out, exh_error *err) 
     rc = exh_files_new(&fc, &c->files, err);
   }
   if (!rc) rc = exhi_actions_load(&c->actions, err);
+  if (!rc) rc = exhi_verdict_load(&c->table, err);
   if (rc) {
     exh_check_free(c);
     return rc;
@@ -77,6 +79,7 @@ void exh_check_free(exh_check *c) {
   exh_logrules_free(c->rules);
   exh_files_free(c->files);
   exhi_actions_clear(&c->actions);
+  exhi_verdict_clear(&c->table);
   free(c);
 }
 
@@ -383,35 +386,19 @@ static void attribute_coverage(exh_check_result *r) {
 
 /* Log rules whose hit means the attacker was already in (post-exploitation:
  * a web shell answered, mailboxes exported, a process started by IIS, a
- * group or transport agent changed): rule ids in docs/findings.md. */
-static const char *const post_exploitation_rules[] = {
-    "exh.logs.webshell.", "exh.logs.evtx.webshell_process", "exh.logs.mailbox_export.",
-    "exh.logs.evtx.mailbox_export", "exh.logs.evtx.exchange_group_member_added",
-    "exh.logs.evtx.transport_agent_install",
-    /* a request for a published web shell path that the server answered */
-    "exh.logs.ioc.webshell_path"};
-
-/* Log rules that say at most "attempted": a published address, user agent,
- * host or URL in the requests shows who came, not that anything succeeded
- * (the incident takes them in by their address). */
-static const char *const attempted_at_most_rules[] = {"exh.logs.ioc."};
-
+ * group or transport agent changed), and those that say at most
+ * "attempted": the verdict table, rules/check/verdict.csv (each row with its
+ * source), looked up once per finding (table_level). */
 static int is_post_exploitation(const exhi_cf *c) {
   if (c->from == EXHI_FROM_FILES) return c->f.severity >= EXH_SEV_HIGH;
   if (c->outcome == 1) return 0;
-  for (size_t i = 0; i < EXHI_ARRAY_LEN(post_exploitation_rules); i++) {
-    const char *p = post_exploitation_rules[i];
-    if (!strncmp(c->f.rule_id, p, strlen(p))) return 1;
-  }
-  return 0;
+  return c->table_level == EXH_COMP_COMPROMISED;
 }
 
 static int level_of(const exhi_cf *c) {
   if (c->f.severity < EXH_SEV_LOW) return EXH_COMP_NONE_FOUND;
   if (is_post_exploitation(c)) return EXH_COMP_COMPROMISED;
-  for (size_t i = 0; c->from == EXHI_FROM_LOGS && i < EXHI_ARRAY_LEN(attempted_at_most_rules); i++)
-    if (!strncmp(c->f.rule_id, attempted_at_most_rules[i], strlen(attempted_at_most_rules[i])))
-      return EXH_COMP_ATTEMPTED;
+  if (c->from == EXHI_FROM_LOGS && c->table_level == EXH_COMP_ATTEMPTED) return EXH_COMP_ATTEMPTED;
   if (c->from == EXHI_FROM_FILES) return EXH_COMP_NONE_FOUND; /* medium and below: to examine */
   if (c->outcome != 1 && c->f.severity >= EXH_SEV_MEDIUM) return EXH_COMP_EXPLOITED;
   return EXH_COMP_ATTEMPTED;
@@ -806,6 +793,9 @@ int exh_check_run(const exh_check *c, const char *root, const char *name,
     exh_check_result_free(r);
     return rc;
   }
+  for (size_t i = 0; i < r->n_f; i++)
+    r->f[i].table_level =
+        r->f[i].from == EXHI_FROM_LOGS ? exhi_verdict_level(&c->table, r->f[i].f.rule_id) : -1;
   attribute_coverage(r);
   verdict(r);
   correlate(r);

@@ -81,6 +81,34 @@ void exhi_actions_clear(exhi_actions *a);
 /* The text of action id, or NULL. */
 const exhi_action_def *exhi_action_get(const exhi_actions *a, const char *id);
 
+/* ---- the verdict table (rules/check/verdict.csv) -------------------------- */
+
+/* Rows in the table: a few per kind of post-exploitation evidence; the bound
+ * keeps a broken table from growing without end. */
+#define EXHI_VERDICT_MAX_ROWS 1024
+/* A rule id is a few dozen bytes. */
+#define EXHI_VERDICT_MAX_RULE 200
+
+typedef struct exhi_verdict_row {
+  char *rule;   /* a rule id, or a prefix when prefix */
+  int prefix;   /* the rule ends with '.' */
+  int level;    /* EXH_COMP_COMPROMISED or EXH_COMP_ATTEMPTED */
+  char *source;
+} exhi_verdict_row;
+
+typedef struct exhi_verdict {
+  exhi_verdict_row *rows;
+  size_t n;
+} exhi_verdict;
+
+/* Parses the table's CSV text (name for errors); the built-in one. */
+int exhi_verdict_parse(exhi_verdict *v, const char *name, const char *text, size_t len,
+                       exh_error *err);
+int exhi_verdict_load(exhi_verdict *v, exh_error *err);
+void exhi_verdict_clear(exhi_verdict *v);
+/* The level of the first row matching rule_id, or -1 when none does. */
+int exhi_verdict_level(const exhi_verdict *v, const char *rule_id);
+
 #endif
 
 /* ---- the result of one server ------------------------------------------- */
@@ -131,6 +159,7 @@ typedef struct exhi_cf {
   int from;        /* EXHI_FROM_* */
   int outcome;     /* logs: 2 exploited, 1 attempted, 0 detected; -1 files */
   int64_t last_ms; /* last seen (logs), else event time */
+  int table_level; /* logs: the verdict table's level for its rule, -1 none */
 } exhi_cf;
 
 typedef struct exhi_act {
