@@ -757,7 +757,11 @@ int exh_check_run(const exh_check *c, const char *root, const char *name,
     for (size_t p = 0; p < r->disc.src[s].n_paths && p < EXHI_SRC_MAX_PATHS; p++) {
       exh_error e;
       if (exh_loghunt_add(h, r->disc.src[s].paths[p], &e) != EXH_OK) keep_error_text(r, e.text);
-      else if (added < EXHI_ARRAY_LEN(hunted)) hunted[added++] = r->disc.src[s].paths[p];
+      else if (added < EXHI_ARRAY_LEN(hunted)) {
+        /* Discovery spells folders below "/" as "//name", the file scan as "/name". */
+        const char *hp = r->disc.src[s].paths[p];
+        hunted[added++] = hp[0] == '/' && hp[1] == '/' ? hp + 1 : hp;
+      }
     }
   }
   if (!rc && added) rc = exh_loghunt_run(h, err);
