@@ -223,6 +223,17 @@ class Incidents(Base):
         self.assertIn('<code>203.0.113.77</code>', page[h1:h2])
         self.assertNotIn('198.51.100.200', page[h1:h2])
         self.assertIn('<code>198.51.100.200</code>', page[h2:page.index('<h3>Evidence read</h3>')])
+        # As a browser renders it (the DOM headless Chromium builds).
+        chromium = shutil.which('chromium') or shutil.which('chromium-browser')
+        if chromium:
+            html = os.path.join(self.tmp, 'report.html')
+            p = subprocess.run([chromium, '--headless', '--no-sandbox', '--disable-gpu',
+                                '--user-data-dir=' + os.path.join(self.tmp, 'chromium'),
+                                '--dump-dom', 'file://' + html], capture_output=True, timeout=120)
+            dom = p.stdout.decode('utf-8', 'replace')
+            d1, d2 = dom.index('Incident 1 of 2'), dom.index('Incident 2 of 2')
+            self.assertIn('203.0.113.77', dom[d1:d2])
+            self.assertIn('198.51.100.201', dom[d2:])
 
     def test_attacker_back_after_months_is_one_incident(self):
         server, vol = self.march()
