@@ -50,6 +50,9 @@ static void help(FILE *fp) {
         "Then the actions in order, the incident (the exploitation, the files on disk,\n"
         "the requests to them, attacker addresses, first and last time), the sources\n"
         "found and missing with how far back each log reaches, and every finding.\n"
+        "Campaigns months apart are separate incidents: steps sharing an attacker\n"
+        "address or a shell stay together; otherwise more than 30 days after the last\n"
+        "event starts a new incident.\n"
         "\n"
         "Options:\n"
         "  -f, --format FMT   text (default) or jsonl (every finding, then one summary\n"
@@ -59,9 +62,13 @@ static void help(FILE *fp) {
         "                     incidents, evidence, findings; no scripts, prints well)\n"
         "  -J, --jobs N       servers checked at once (default 2)\n"
         "  -j, --threads N    threads per server for logs and files (default: one per CPU)\n"
-        "      --db FILE      the indicator store for file hashes, names and paths\n"
-        "                     (default: the one 'exhunt ioc' uses, when it exists)\n"
+        "      --db FILE      the indicator store: file hashes, names and paths, and in\n"
+        "                     the web logs client addresses, user agents, hosts, URLs\n"
+        "                     and requested files (default: the one 'exhunt ioc' uses,\n"
+        "                     when it exists); what was seen is recorded there as\n"
+        "                     sightings, host = the server's name ('exhunt ioc export')\n"
         "      --no-iocs      do not use the indicator store\n"
+        "      --no-sightings use the store read-only: record nothing\n"
         "      --as-of DATE   judge support at DATE (YYYY-MM-DD), not today\n"
         "      --max-extract SIZE  an archive may expand to at most SIZE (default 16G)\n"
         "      --color WHEN   auto (default), always or never; NO_COLOR is honoured\n"
@@ -72,8 +79,7 @@ static void help(FILE *fp) {
         "into a private temporary folder ($TMPDIR) that is removed afterwards: paths\n"
         "that would leave it are refused, links never created, the size bounded.\n"
         "\n"
-        "Not yet (later steps): reading archives in place without the temporary copy,\n"
-        "more than one incident per server, recording indicator sightings.\n"
+        "Not yet (later steps): reading archives in place without the temporary copy.\n"
         "\n"
         "Exit status: 0 every server patched with no evidence found, 1 anything else\n"
         "(findings, unpatched, or a verdict that is unknown), 2 an error (a PATH with no\n"
@@ -88,6 +94,7 @@ static void help(FILE *fp) {
 
 typedef struct server {
   char *root, *name;
+  const char *archive; /* the archive it was extracted from (argv), or NULL */
   exh_check_result *result;
   exh_error err;
   int rc;
@@ -116,6 +123,7 @@ typedef struct listing {
   int full;
   const char *archive_dir;  /* the folder an archive was extracted to, or NULL */
   const char *archive_name; /* the server name it stands for */
+  const char *archive;      /* the archive's path as given */
 } listing;
 
 static int add_server(void *ctx, const char *root, const char *name) {
@@ -129,6 +137,7 @@ static int add_server(void *ctx, const char *root, const char *name) {
   s->root = strdup(root);
   /* An archive holding one server's tree: the archive names it. */
   s->name = strdup(l->archive_dir && !strcmp(root, l->archive_dir) ? l->archive_name : name);
+  s->archive = l->archive;
   if (!s->root || !s->name) {
     free(s->root);
     free(s->name);
@@ -138,13 +147,31 @@ static int add_server(void *ctx, const char *root, const char *name) {
   return 0;
 }
 
-/* The indicator store, read-only, as 'exhunt files' finds it. */
-static int load_iocs(const char *db, exh_ioc_set **set) {
-  char path[4096];
+/* The indicator store, read-only, as 'exhunt files' finds it; its path is
+ * written to path (for the sightings; "" when there is no store). */
+static int load_iocs(const char *db, exh_ioc_set **set, char *path, size_t path_size) {
   exh_error err;
-  if (exh_ioc_set_open(db, path, sizeof path, set, &err) == EXH_OK) return 0;
+  if (exh_ioc_set_open(db, path, path_size, set, &err) == EXH_OK) return 0;
   fprintf(stderr, "exhunt check: indicator store: %s (--no-iocs checks without it)\n", err.text);
   return -1;
+}
+
+/* Is the store inside one of the trees checked? Recording sightings there
+ * would write into the evidence. Both sides resolved with realpath. */
+static const char *store_in_evidence(const char *store, char **roots, int n) {
+  char *rs = realpath(store, NULL);
+  if (!rs) return NULL;
+  const char *hit = NULL;
+  for (int i = 0; i < n && !hit; i++) {
+    char *rr = realpath(roots[i], NULL);
+    if (!rr) continue;
+    size_t l = strlen(rr);
+    if (!strcmp(rr, rs) || (!strncmp(rr, rs, l) && (rs[l] == '/' || !strcmp(rr, "/"))))
+      hit = roots[i];
+    free(rr);
+  }
+  free(rs);
+  return hit;
 }
 
 /* "EXCH01" from ".../EXCH01.tar.gz" or "EXCH01.zip". */
@@ -171,7 +198,7 @@ static int parse_count(const char *s, long max, unsigned *out) {
 }
 
 int cmd_check(int argc, char **argv) {
-  enum { O_DB = 256, O_NOIOCS, O_ASOF, O_COLOR, O_HTML, O_MAXX };
+  enum { O_DB = 256, O_NOIOCS, O_ASOF, O_COLOR, O_HTML, O_MAXX, O_NOSIGHT };
   static const struct option opts[] = {
       {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
       {"jobs", required_argument, NULL, 'J'},   {"threads", required_argument, NULL, 'j'},
@@ -179,9 +206,11 @@ int cmd_check(int argc, char **argv) {
       {"as-of", required_argument, NULL, O_ASOF}, {"color", required_argument, NULL, O_COLOR},
       {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
       {"html", required_argument, NULL, O_HTML}, {"max-extract", required_argument, NULL, O_MAXX},
+      {"no-sightings", no_argument, NULL, O_NOSIGHT},
       {NULL, 0, NULL, 0}};
   const char *format = "text", *output = NULL, *db = NULL, *html = NULL;
-  bool no_iocs = false, quiet = false;
+  bool no_iocs = false, quiet = false, no_sightings = false;
+  char dbpath[4096] = "";
   unsigned jobs = 2;
   uint64_t max_extract = EXH_CHECK_DEFAULT_MAX_EXTRACT;
   char *tmpdirs[MAX_ARCHIVES];
@@ -207,6 +236,7 @@ int cmd_check(int argc, char **argv) {
       break;
     case O_DB: db = optarg; break;
     case O_NOIOCS: no_iocs = true; break;
+    case O_NOSIGHT: no_sightings = true; break;
     case O_ASOF: cfg.as_of = optarg; break;
     case O_HTML: html = optarg; break;
     case O_MAXX:
@@ -237,7 +267,15 @@ int cmd_check(int argc, char **argv) {
   }
   int status = EXIT_CLEAN;
   exh_ioc_set *set = NULL;
-  if (!no_iocs && load_iocs(db, &set) != 0) return EXIT_ERROR;
+  if (!no_iocs && load_iocs(db, &set, dbpath, sizeof dbpath) != 0) return EXIT_ERROR;
+  const char *in = set && !no_sightings ? store_in_evidence(dbpath, argv + optind, argc - optind) : NULL;
+  if (in) {
+    fprintf(stderr, "exhunt check: the indicator store %s is inside %s: recording sightings\n"
+                    "would write into the evidence. Use --db FILE elsewhere, or --no-sightings.\n",
+            dbpath, in);
+    exh_ioc_set_free(set);
+    return EXIT_ERROR;
+  }
   cfg.iocs = set;
   exh_error err;
   exh_check *chk;
@@ -256,7 +294,7 @@ int cmd_check(int argc, char **argv) {
   for (int i = optind; i < argc && !l.full; i++) {
     const char *root = argv[i];
     struct stat st;
-    l.archive_dir = l.archive_name = NULL;
+    l.archive_dir = l.archive_name = l.archive = NULL;
     char name[256];
     if (stat(root, &st) == 0 && S_ISREG(st.st_mode)) {
       /* An archive: a private extracted copy, removed at the end. */
@@ -276,6 +314,7 @@ int cmd_check(int argc, char **argv) {
       archive_name(root, name, sizeof name);
       l.archive_dir = tmpdirs[n_tmp - 1];
       l.archive_name = name;
+      l.archive = argv[i];
       root = l.archive_dir;
     }
     if (root && exh_check_servers(root, add_server, &l, &err) != EXH_OK) {
@@ -293,6 +332,24 @@ int cmd_check(int argc, char **argv) {
     if (pthread_create(&th[started], NULL, worker, &p) == 0) started++;
   if (!started) worker(&p);
   for (size_t t = 0; t < started; t++) pthread_join(th[t], NULL);
+
+  /* What was seen of the store, recorded there (one transaction per server,
+   * one server at a time: SQLite has one writer). */
+  size_t sighted = 0;
+  for (size_t i = 0; set && !no_sightings && i < l.n; i++) {
+    server *s = &l.v[i];
+    size_t n = 0;
+    if (s->rc != EXH_OK) continue;
+    /* An archive's temporary copy is gone after the run: name the archive. */
+    char as[4200] = "";
+    if (s->archive) snprintf(as, sizeof as, "%s:", s->archive);
+    if (exh_check_record_sightings(s->result, set, dbpath, s->archive ? as : NULL, &n, &err) != EXH_OK) {
+      fprintf(stderr, "exhunt check: sightings not recorded: %s (--no-sightings skips this)\n", err.text);
+      status = EXIT_ERROR;
+    }
+    sighted += n;
+  }
+  if (sighted && !quiet) fprintf(stderr, "exhunt check: %zu sightings recorded in %s\n", sighted, dbpath);
 
   FILE *fp = stdout;
   if (!quiet && output && !(fp = fopen(output, "w"))) {

@@ -275,7 +275,10 @@ EXH_API void exh_output_free(exh_output *o);
 /* ---- files: web shells, ransomware, dumps on disk (exhunt files) ------- */
 
 /* What the indicator hook is told about one file. Strings live for the
- * duration of the lookup call. */
+ * duration of the lookup call. Below a URL-encoded drive folder of a
+ * Velociraptor collection ("C%3A", "%5C%5C.%5CC%3A"), path, rel_path and
+ * name are the Windows names, decoded ("C:/Program Files/..."); the path
+ * rules see the same, and findings keep the path as found. */
 typedef struct exh_file_info {
   const char *path;     /* as scanned: the root given, then the path below it */
   const char *rel_path; /* below the scan root, '/'-separated
@@ -327,7 +330,23 @@ typedef struct exh_files_config {
   uint64_t max_scan_bytes;    /* larger files are hashed but not given to
                                  YARA; 0: EXH_FILES_DEFAULT_MAX_SCAN */
   const exh_indicator_lookup *indicators; /* NULL: none; borrowed */
+  /* Folders whose files another reader takes (exhunt check hands the log
+   * folders to the log hunt): a regular file below one of them is not read
+   * when its name ends with one of skip_exts (case-insensitive, e.g. ".log";
+   * n_skip_exts == 0: every file below them). The folders are still walked,
+   * so whatever else they hold (a page, a dump, a tool) is scanned. Each is
+   * a path as the scan spells it: the root as given (trailing '/' removed),
+   * then "/" and the names below it. Copied by exh_files_new; at most
+   * EXH_FILES_MAX_SKIP of each. Counted in exh_files_stats.files_left. */
+  const char *const *skip_dirs;
+  size_t n_skip_dirs;
+  const char *const *skip_exts;
+  size_t n_skip_exts;
 } exh_files_config;
+
+/* Most skip folders and most skip endings in exh_files_config: a check hands
+ * the log hunt a few dozen folders at most. */
+#define EXH_FILES_MAX_SKIP 1024
 
 /* The default size limit for YARA: 128 MiB (see docs/findings.md). */
 #define EXH_FILES_DEFAULT_MAX_SCAN (128ull << 20)
@@ -362,6 +381,7 @@ typedef struct exh_files_stats {
   uint64_t unreadable;      /* files and folders that could not be read */
   uint64_t not_yara_scanned;/* files above max_scan_bytes: hashed only */
   uint64_t findings;
+  uint64_t files_left;      /* below exh_files_config.skip_dirs: not read */
 } exh_files_stats;
 
 /*
@@ -759,7 +779,7 @@ EXH_API const char *exh_check_compromise_name(int compromise);
 
 typedef struct exh_check_config {
   unsigned threads;          /* per server, for logs and files; 0: one per CPU */
-  const exh_ioc_set *iocs;   /* indicators for files; NULL: none; borrowed */
+  const exh_ioc_set *iocs;   /* indicators for files and logs; NULL: none; borrowed */
   const char *as_of;         /* support judged at this date; NULL: today */
 } exh_check_config;
 
@@ -797,9 +817,25 @@ typedef struct exh_check_summary {
   int compromise;           /* enum exh_check_compromise */
   size_t findings;          /* low severity or above, coverage lines excluded */
   size_t errors;            /* files or folders that could not be read */
-  int64_t first_ms, last_ms; /* the incident's span; -1 when none */
+  int64_t first_ms, last_ms; /* the incidents' span; -1 when none */
+  size_t incidents;          /* how many: split by address, shell and time gap */
 } exh_check_summary;
 EXH_API void exh_check_get_summary(const exh_check_result *r, exh_check_summary *s);
+
+/*
+ * Records in the indicator store at store_path every indicator finding of r
+ * whose indicator came from set (the set the exh_check was made with, loaded
+ * from that store) as a sighting: host r's server name, detector "check",
+ * the file's path (files) or "LOGFILE:LINE" of the first hit (logs), its
+ * event time, the matched field as detail. root_as (may be NULL) names r's
+ * root in the locations instead of the folder itself: an archive's path
+ * when r was checked in its temporary copy. One transaction: all or none;
+ * the store is opened for writing only when there is something to record.
+ * *n (may be NULL) gets the number recorded.
+ */
+EXH_API int exh_check_record_sightings(const exh_check_result *r, const exh_ioc_set *set,
+                                       const char *store_path, const char *root_as, size_t *n,
+                                       exh_error *err);
 
 /* Writes one server's report: "text" (verdict, actions, incident, sources,
  * then the findings) or "jsonl" (every finding, then one summary object,

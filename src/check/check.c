@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE /* strcasestr */
 #include "check.h"
+#include "../files/scan.h"
 #include "../findings/findings.h"
 
 #include <dirent.h>
@@ -20,7 +21,9 @@ struct exh_check {
   exh_logrules *rules;
   exh_files *files;
   exhi_actions actions;
+  exhi_verdict table; /* rules/check/verdict.csv */
   exh_indicator_lookup hook;
+  const exh_ioc_set *iocs; /* borrowed: for the log hunt too */
   unsigned threads;
   char as_of[11];
   int have_as_of;
@@ -54,12 +57,14 @@ int exh_check_new(const exh_check_config *cfg, exh_check **out, exh_error *err) 
   if (!rc) {
     exh_files_config fc = {.threads = c->threads};
     if (cfg && cfg->iocs) {
+      c->iocs = cfg->iocs;
       exh_ioc_files_lookup(cfg->iocs, &c->hook);
       fc.indicators = &c->hook;
     }
     rc = exh_files_new(&fc, &c->files, err);
   }
   if (!rc) rc = exhi_actions_load(&c->actions, err);
+  if (!rc) rc = exhi_verdict_load(&c->table, err);
   if (rc) {
     exh_check_free(c);
     return rc;
@@ -74,6 +79,7 @@ void exh_check_free(exh_check *c) {
   exh_logrules_free(c->rules);
   exh_files_free(c->files);
   exhi_actions_clear(&c->actions);
+  exhi_verdict_clear(&c->table);
   free(c);
 }
 
@@ -380,25 +386,19 @@ static void attribute_coverage(exh_check_result *r) {
 
 /* Log rules whose hit means the attacker was already in (post-exploitation:
  * a web shell answered, mailboxes exported, a process started by IIS, a
- * group or transport agent changed): rule ids in docs/findings.md. */
-static const char *const post_exploitation_rules[] = {
-    "exh.logs.webshell.", "exh.logs.evtx.webshell_process", "exh.logs.mailbox_export.",
-    "exh.logs.evtx.mailbox_export", "exh.logs.evtx.exchange_group_member_added",
-    "exh.logs.evtx.transport_agent_install"};
-
+ * group or transport agent changed), and those that say at most
+ * "attempted": the verdict table, rules/check/verdict.csv (each row with its
+ * source), looked up once per finding (table_level). */
 static int is_post_exploitation(const exhi_cf *c) {
   if (c->from == EXHI_FROM_FILES) return c->f.severity >= EXH_SEV_HIGH;
   if (c->outcome == 1) return 0;
-  for (size_t i = 0; i < EXHI_ARRAY_LEN(post_exploitation_rules); i++) {
-    const char *p = post_exploitation_rules[i];
-    if (!strncmp(c->f.rule_id, p, strlen(p))) return 1;
-  }
-  return 0;
+  return c->table_level == EXH_COMP_COMPROMISED;
 }
 
 static int level_of(const exhi_cf *c) {
   if (c->f.severity < EXH_SEV_LOW) return EXH_COMP_NONE_FOUND;
   if (is_post_exploitation(c)) return EXH_COMP_COMPROMISED;
+  if (c->from == EXHI_FROM_LOGS && c->table_level == EXH_COMP_ATTEMPTED) return EXH_COMP_ATTEMPTED;
   if (c->from == EXHI_FROM_FILES) return EXH_COMP_NONE_FOUND; /* medium and below: to examine */
   if (c->outcome != 1 && c->f.severity >= EXH_SEV_MEDIUM) return EXH_COMP_EXPLOITED;
   return EXH_COMP_ATTEMPTED;
@@ -467,7 +467,7 @@ static const char *last_name(const char *p) {
 
 /* Does text name the file name, as a whole name ("x\\a.aspx", "/a.aspx",
  * "a.aspx needs"), not as the tail of a longer one ("data.aspx")? */
-static int names_file(const char *text, const char *name) {
+int exhi_names_file(const char *text, const char *name) {
   size_t n = strlen(name);
   if (!text || !n) return 0;
   for (const char *p = text; (p = strcasestr(p, name)); p++) {
@@ -520,7 +520,7 @@ static void correlate(exh_check_result *r) {
       const char *url = field_of(&c->f, "url.path");
       for (size_t k = 0; k < n_shells && !in; k++)
         in = (url && !strcasecmp(last_name(url), shells[k])) ||
-             names_file(c->f.message, shells[k]);
+             exhi_names_file(c->f.message, shells[k]);
     }
     if (!in) continue;
     r->steps[r->n_steps++] = i;
@@ -692,6 +692,15 @@ static void plan(exh_check_result *r, const exh_check *c) {
 
 /* ---- one server --------------------------------------------------------------- */
 
+/* The names of the files in the log folders that the log hunt reads and the
+ * file scan then leaves: Exchange's logs (HttpProxy_*.LOG, ECPServer*.LOG,
+ * OABGenerator*.LOG, Rps_Cmdlet*.LOG), IIS's u_ex*.log, the event logs, and
+ * logs an administrator compressed. Anything else in those folders (a page,
+ * a dump, a tool, an archive) is still scanned: an attacker who can write
+ * files (CVE-2021-26858, a web shell) can put them anywhere. IIS serves
+ * nothing from these folders, so a .log there cannot run as a page. */
+static const char *const hunted_exts[] = {".log", ".log.gz", ".evtx"};
+
 int exh_check_run(const exh_check *c, const char *root, const char *name,
                   exh_check_result **out, exh_error *err) {
   *out = NULL;
@@ -737,16 +746,22 @@ int exh_check_run(const exh_check *c, const char *root, const char *name,
 
   /* 2. The logs of every log source found, in one hunt. */
   collector k = {.r = r, .from = EXHI_FROM_LOGS};
-  exh_loghunt_options ho = {.since_ms = -1, .until_ms = -1, .threads = c->threads};
+  exh_loghunt_options ho = {.since_ms = -1, .until_ms = -1, .threads = c->threads,
+                            .iocs = c->iocs};
   exh_loghunt *h = NULL;
   size_t added = 0;
+  const char *hunted[EXHI_SRC_MAX_PATHS * 16]; /* the log folders, for the file scan to leave */
   rc = exh_loghunt_new(c->rules, &ho, &h, err);
   for (size_t s = 0; !rc && s < exhi_src_count; s++) {
     if (exhi_src_defs[s].kind != EXHI_SRC_LOGS) continue;
     for (size_t p = 0; p < r->disc.src[s].n_paths && p < EXHI_SRC_MAX_PATHS; p++) {
       exh_error e;
       if (exh_loghunt_add(h, r->disc.src[s].paths[p], &e) != EXH_OK) keep_error_text(r, e.text);
-      else added++;
+      else if (added < EXHI_ARRAY_LEN(hunted)) {
+        /* Discovery spells folders below "/" as "//name", the file scan as "/name". */
+        const char *hp = r->disc.src[s].paths[p];
+        hunted[added++] = hp[0] == '/' && hp[1] == '/' ? hp + 1 : hp;
+      }
     }
   }
   if (!rc && added) rc = exh_loghunt_run(h, err);
@@ -763,11 +778,17 @@ int exh_check_run(const exh_check *c, const char *root, const char *name,
   exh_loghunt_free(h);
 
   /* 3. The whole tree through the file scanner: web shells, dumps, notes
-   * can be anywhere; the path rules know the folders. */
+   * can be anywhere; the path rules know the folders. The log files the
+   * hunt just read are not read again (they are most of the bytes); what
+   * else the log folders hold is scanned like any file (docs: README,
+   * "exhunt check", why). */
   if (!rc) {
     k.from = EXHI_FROM_FILES;
     exh_error e;
-    if (exh_files_scan(c->files, root, keep_finding, keep_files_error, &k, &r->files, &e) != EXH_OK) {
+    exhi_walk_skip skip = {.dirs = hunted, .n_dirs = added, .exts = hunted_exts,
+                           .n_exts = EXHI_ARRAY_LEN(hunted_exts)};
+    if (exhi_files_scan_skip(c->files, root, &skip, keep_finding, keep_files_error, &k, &r->files,
+                             &e) != EXH_OK) {
       if (k.nomem) rc = exhi_err(err, EXH_ERR_NOMEM, root, 0, -1, "out of memory");
       else keep_error_text(r, e.text);
     }
@@ -776,9 +797,16 @@ int exh_check_run(const exh_check *c, const char *root, const char *name,
     exh_check_result_free(r);
     return rc;
   }
+  for (size_t i = 0; i < r->n_f; i++)
+    r->f[i].table_level =
+        r->f[i].from == EXHI_FROM_LOGS ? exhi_verdict_level(&c->table, r->f[i].f.rule_id) : -1;
   attribute_coverage(r);
   verdict(r);
   correlate(r);
+  if (exhi_incidents_split(r) != EXH_OK) {
+    exh_check_result_free(r);
+    return exhi_err(err, EXH_ERR_NOMEM, root, 0, -1, "out of memory");
+  }
   plan(r, c);
   *out = r;
   return EXH_OK;
@@ -797,6 +825,7 @@ void exh_check_result_free(exh_check_result *r) {
   for (size_t i = 0; i < r->n_errors_kept; i++) free(r->errors[i]);
   free(r->errors);
   for (size_t i = 0; i < r->n_ips; i++) free(r->ips[i]);
+  exhi_incidents_clear(r);
   for (size_t i = 0; i < r->n_acts; i++) {
     free(r->acts[i].text);
     for (size_t k = 0; k < r->acts[i].n_items; k++) free(r->acts[i].items[k]);
@@ -815,4 +844,5 @@ void exh_check_get_summary(const exh_check_result *r, exh_check_summary *s) {
   s->errors = r->n_errors;
   s->first_ms = r->first_ms;
   s->last_ms = r->last_ms;
+  s->incidents = r->n_inc;
 }

@@ -81,6 +81,34 @@ void exhi_actions_clear(exhi_actions *a);
 /* The text of action id, or NULL. */
 const exhi_action_def *exhi_action_get(const exhi_actions *a, const char *id);
 
+/* ---- the verdict table (rules/check/verdict.csv) -------------------------- */
+
+/* Rows in the table: a few per kind of post-exploitation evidence; the bound
+ * keeps a broken table from growing without end. */
+#define EXHI_VERDICT_MAX_ROWS 1024
+/* A rule id is a few dozen bytes. */
+#define EXHI_VERDICT_MAX_RULE 200
+
+typedef struct exhi_verdict_row {
+  char *rule;   /* a rule id, or a prefix when prefix */
+  int prefix;   /* the rule ends with '.' */
+  int level;    /* EXH_COMP_COMPROMISED or EXH_COMP_ATTEMPTED */
+  char *source;
+} exhi_verdict_row;
+
+typedef struct exhi_verdict {
+  exhi_verdict_row *rows;
+  size_t n;
+} exhi_verdict;
+
+/* Parses the table's CSV text (name for errors); the built-in one. */
+int exhi_verdict_parse(exhi_verdict *v, const char *name, const char *text, size_t len,
+                       exh_error *err);
+int exhi_verdict_load(exhi_verdict *v, exh_error *err);
+void exhi_verdict_clear(exhi_verdict *v);
+/* The level of the first row matching rule_id, or -1 when none does. */
+int exhi_verdict_level(const exhi_verdict *v, const char *rule_id);
+
 #endif
 
 /* ---- the result of one server ------------------------------------------- */
@@ -96,11 +124,42 @@ enum { EXHI_FROM_LOGS = 1, EXHI_FROM_FILES = 2 };
 #define EXHI_CHECK_MAX_IPS 64
 #define EXHI_CHECK_MAX_STEPS 200
 
+/* Incidents per server: a server attacked again and again (every campaign
+ * of 2021-2022 and their reruns) stays far below; past it, the last one
+ * takes in the rest. */
+#define EXHI_CHECK_MAX_INCIDENTS 32
+/*
+ * The gap rule: a step more than this many days after the last event of
+ * every incident so far, sharing no attacker address and no shell with any
+ * of them, starts a new incident. A month: the ProxyLogon wave on one server
+ * (first SSRF, shell written, shell used from other addresses) spans days to
+ * weeks, while the campaigns that followed came months apart (ProxyLogon
+ * March 2021, ProxyShell August 2021, ProxyNotShell September 2022; see
+ * ../shared/docs/detections.md); a shell used again later still joins its
+ * incident by its name, an attacker back later by the address.
+ */
+#define EXHI_INCIDENT_GAP_DAYS 30
+
+/* What joined an incident's steps (exhi_incident.joined). */
+enum { EXHI_JOIN_ADDRESS = 1u << 0, EXHI_JOIN_SHELL = 1u << 1, EXHI_JOIN_TIME = 1u << 2,
+       EXHI_JOIN_INDICATOR = 1u << 3 };
+
+typedef struct exhi_incident {
+  int64_t first_ms, last_ms;          /* -1 when none is known */
+  char *ips[EXHI_CHECK_MAX_IPS];      /* attacker addresses, owned */
+  size_t n_ips;
+  size_t *steps;                      /* indexes into the result's f, by time; owned */
+  size_t n_steps;
+  char actors[512];                   /* indicator sources and actors */
+  unsigned joined;                    /* EXHI_JOIN_* */
+} exhi_incident;
+
 typedef struct exhi_cf {
   exh_finding f;   /* owns every string and array it points to */
   int from;        /* EXHI_FROM_* */
   int outcome;     /* logs: 2 exploited, 1 attempted, 0 detected; -1 files */
   int64_t last_ms; /* last seen (logs), else event time */
+  int table_level; /* logs: the verdict table's level for its rule, -1 none */
 } exhi_cf;
 
 typedef struct exhi_act {
@@ -137,9 +196,22 @@ struct exh_check_result {
   size_t steps[EXHI_CHECK_MAX_STEPS]; /* indexes into f, by time */
   size_t n_steps;
   char actors[512];
+  /* the same steps split by what joins them (EXHI_INCIDENT_GAP_DAYS) */
+  exhi_incident *inc;
+  size_t n_inc;
   exhi_act *acts;
   size_t n_acts;
 };
+
+/* Splits r's steps (correlate's, sorted by time) into r->inc by what joins
+ * them (incidents.c); EXH_ERR_NOMEM leaves none. */
+int exhi_incidents_split(exh_check_result *r);
+void exhi_incidents_clear(exh_check_result *r);
+/* "joined by the same attacker address; events within 30 days of each other" */
+void exhi_incident_joined(unsigned joined, char *buf, size_t size);
+/* Does text name the file name as a whole name ("x\\a.aspx", "/a.aspx"), not
+ * as the tail of a longer one ("data.aspx")? (check.c) */
+int exhi_names_file(const char *text, const char *name);
 
 /* ---- archives ------------------------------------------------------------- */
 

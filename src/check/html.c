@@ -91,27 +91,36 @@ static void server_section(FILE *fp, const exh_check_result *r, size_t idx) {
     }
     fputs("</ol>\n", fp);
   }
-  if (r->incident) {
-    fputs("<h3>Incident</h3>\n<p>", fp);
-    time_cell(fp, r->first_ms);
+  for (size_t n = 0; r->incident && n < r->n_inc; n++) {
+    const exhi_incident *in = &r->inc[n];
+    if (r->n_inc > 1) fprintf(fp, "<h3>Incident %zu of %zu</h3>\n<p>", n + 1, r->n_inc);
+    else fputs("<h3>Incident</h3>\n<p>", fp);
+    time_cell(fp, in->first_ms);
     fputs(" to ", fp);
-    time_cell(fp, r->last_ms);
-    if (r->n_ips) {
+    time_cell(fp, in->last_ms);
+    if (in->n_ips) {
       fputs("; from ", fp);
-      for (size_t i = 0; i < r->n_ips; i++) {
+      for (size_t i = 0; i < in->n_ips; i++) {
         if (i) fputs(", ", fp);
         fputs("<code>", fp);
-        esc(fp, r->ips[i]);
+        esc(fp, in->ips[i]);
         fputs("</code>", fp);
       }
     }
-    if (r->actors[0]) {
+    if (in->actors[0]) {
       fputs("; indicators: ", fp);
-      esc(fp, r->actors);
+      esc(fp, in->actors);
+    }
+    if (r->n_inc > 1) {
+      char why[200];
+      exhi_incident_joined(in->joined, why, sizeof why);
+      fputs(" <small>(", fp);
+      esc(fp, why);
+      fputs(")</small>", fp);
     }
     fputs("</p>\n<table><tr><th>time</th><th>what</th><th>where</th></tr>\n", fp);
-    for (size_t i = 0; i < r->n_steps; i++) {
-      const exhi_cf *c = &r->f[r->steps[i]];
+    for (size_t i = 0; i < in->n_steps; i++) {
+      const exhi_cf *c = &r->f[in->steps[i]];
       fputs("<tr><td>", fp);
       time_cell(fp, c->f.event_time_ms);
       fputs("</td><td><b>", fp);

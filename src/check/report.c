@@ -86,6 +86,70 @@ static void src_line(FILE *fp, const exh_check_result *r, size_t s) {
   fputc('\n', fp);
 }
 
+/* One incident: its span, addresses, indicators, why its steps are one, and
+ * its timeline. */
+static void write_incident(FILE *fp, const exh_check_result *r, size_t idx) {
+  const exhi_incident *in = &r->inc[idx];
+  char a[40], b[40];
+  exhi_format_time_ms(in->first_ms, a, sizeof a);
+  exhi_format_time_ms(in->last_ms >= 0 ? in->last_ms : in->first_ms, b, sizeof b);
+  if (r->n_inc > 1) fprintf(fp, "\nIncident %zu of %zu: ", idx + 1, r->n_inc);
+  else fputs("\nIncident: ", fp);
+  fprintf(fp, "%s to %s", in->first_ms >= 0 ? a : "?", in->last_ms >= 0 ? b : "?");
+  if (in->n_ips) {
+    fputs(", from ", fp);
+    for (size_t i = 0; i < in->n_ips; i++) {
+      if (i) fputs(", ", fp);
+      put(fp, in->ips[i]);
+    }
+  }
+  if (in->actors[0]) {
+    fputs("; indicators: ", fp);
+    put(fp, in->actors);
+  }
+  fputc('\n', fp);
+  if (r->n_inc > 1) {
+    char why[200];
+    exhi_incident_joined(in->joined, why, sizeof why);
+    fprintf(fp, "  (%s)\n", why);
+  }
+  for (size_t i = 0; i < in->n_steps && i < TEXT_MAX_STEPS; i++) {
+    const exhi_cf *c = &r->f[in->steps[i]];
+    /* A file several rules flagged is one step. */
+    if (c->from == EXHI_FROM_FILES && i > 0) {
+      const exhi_cf *p = &r->f[in->steps[i - 1]];
+      if (p->from == EXHI_FROM_FILES && p->f.path && c->f.path && !strcmp(p->f.path, c->f.path)) continue;
+    }
+    char t[40] = "time unknown           ";
+    if (c->f.event_time_ms >= 0) exhi_format_time_ms(c->f.event_time_ms, t, sizeof t);
+    fprintf(fp, "  %s  ", t);
+    put(fp, c->f.rule_name);
+    fputs(": ", fp);
+    if (c->from == EXHI_FROM_FILES) {
+      fputs("on disk ", fp);
+      put(fp, c->f.path);
+      for (size_t k = i + 1; k < in->n_steps; k++) {
+        const exhi_cf *n = &r->f[in->steps[k]];
+        if (n->from != EXHI_FROM_FILES || !n->f.path || strcmp(n->f.path, c->f.path)) break;
+        fputs("; ", fp);
+        put(fp, n->f.rule_name);
+      }
+    } else {
+      /* One line per step: the whole message is in the findings below. */
+      char m[STEP_MESSAGE_MAX + 4];
+      size_t ml = exhi_strlcpy(m, c->f.message, STEP_MESSAGE_MAX + 1);
+      if (ml > STEP_MESSAGE_MAX) {
+        size_t cut = STEP_MESSAGE_MAX;
+        while (cut > 0 && ((unsigned char)m[cut] & 0xC0) == 0x80) cut--; /* whole UTF-8 characters */
+        memcpy(m + cut, "...", 4);
+      }
+      put(fp, m);
+    }
+    fputc('\n', fp);
+  }
+  if (in->n_steps > TEXT_MAX_STEPS) fprintf(fp, "  ... %zu more steps\n", in->n_steps - TEXT_MAX_STEPS);
+}
+
 static int write_text(const exh_check_result *r, FILE *fp, unsigned fl) {
   fprintf(fp, "%s== ", c_on(fl, BOLD));
   put(fp, r->name);
@@ -119,64 +183,16 @@ static int write_text(const exh_check_result *r, FILE *fp, unsigned fl) {
     }
   }
 
-  if (r->incident) {
-    char a[40], b[40];
-    exhi_format_time_ms(r->first_ms, a, sizeof a);
-    exhi_format_time_ms(r->last_ms >= 0 ? r->last_ms : r->first_ms, b, sizeof b);
-    fprintf(fp, "\nIncident: %s to %s", r->first_ms >= 0 ? a : "?", r->last_ms >= 0 ? b : "?");
-    if (r->n_ips) {
-      fputs(", from ", fp);
-      for (size_t i = 0; i < r->n_ips; i++) {
-        if (i) fputs(", ", fp);
-        put(fp, r->ips[i]);
-      }
-    }
-    if (r->actors[0]) {
-      fputs("; indicators: ", fp);
-      put(fp, r->actors);
-    }
-    fputc('\n', fp);
-    for (size_t i = 0; i < r->n_steps && i < TEXT_MAX_STEPS; i++) {
-      const exhi_cf *c = &r->f[r->steps[i]];
-      /* A file several rules flagged is one step. */
-      if (c->from == EXHI_FROM_FILES && i > 0) {
-        const exhi_cf *p = &r->f[r->steps[i - 1]];
-        if (p->from == EXHI_FROM_FILES && p->f.path && c->f.path && !strcmp(p->f.path, c->f.path)) continue;
-      }
-      char t[40] = "time unknown           ";
-      if (c->f.event_time_ms >= 0) exhi_format_time_ms(c->f.event_time_ms, t, sizeof t);
-      fprintf(fp, "  %s  ", t);
-      put(fp, c->f.rule_name);
-      fputs(": ", fp);
-      if (c->from == EXHI_FROM_FILES) {
-        fputs("on disk ", fp);
-        put(fp, c->f.path);
-        for (size_t k = i + 1; k < r->n_steps; k++) {
-          const exhi_cf *n = &r->f[r->steps[k]];
-          if (n->from != EXHI_FROM_FILES || !n->f.path || strcmp(n->f.path, c->f.path)) break;
-          fputs("; ", fp);
-          put(fp, n->f.rule_name);
-        }
-      } else {
-        /* One line per step: the whole message is in the findings below. */
-        char m[STEP_MESSAGE_MAX + 4];
-        size_t ml = exhi_strlcpy(m, c->f.message, STEP_MESSAGE_MAX + 1);
-        if (ml > STEP_MESSAGE_MAX) {
-          size_t cut = STEP_MESSAGE_MAX;
-          while (cut > 0 && ((unsigned char)m[cut] & 0xC0) == 0x80) cut--; /* whole UTF-8 characters */
-          memcpy(m + cut, "...", 4);
-        }
-        put(fp, m);
-      }
-      fputc('\n', fp);
-    }
-    if (r->n_steps > TEXT_MAX_STEPS) fprintf(fp, "  ... %zu more steps\n", r->n_steps - TEXT_MAX_STEPS);
-  }
+  for (size_t n = 0; r->incident && n < r->n_inc; n++) write_incident(fp, r, n);
 
   fputs("\nEvidence read:\n", fp);
   for (size_t s = 0; s < exhi_src_count; s++) src_line(fp, r, s);
-  fprintf(fp, "  %llu files read (%.1f MB), %llu log lines\n", (unsigned long long)r->files.files,
+  fprintf(fp, "  %llu files read (%.1f MB), %llu log lines", (unsigned long long)r->files.files,
           (double)r->files.bytes / 1e6, (unsigned long long)r->logs.lines);
+  if (r->files.files_left) /* read once, by the log hunt: not hashed or scanned again */
+    fprintf(fp, " in %llu log files read by the log rules only",
+            (unsigned long long)r->files.files_left);
+  fputc('\n', fp);
 
   size_t shown = 0, total = 0;
   for (size_t i = 0; i < r->n_f; i++) total += r->f[i].f.severity >= EXH_SEV_LOW;
@@ -214,6 +230,32 @@ static json_t *jtime(int64_t ms) {
   char t[40];
   exhi_format_time_ms(ms, t, sizeof t);
   return json_string(t);
+}
+
+static json_t *step_json(const exhi_cf *c) {
+  json_t *st = json_object();
+  json_object_set_new(st, "@timestamp", jtime(c->f.event_time_ms));
+  json_object_set_new(st, "rule_id", jstr(c->f.rule_id));
+  json_object_set_new(st, "message", jstr(c->f.message));
+  json_object_set_new(st, "path", jstr(c->f.path));
+  return st;
+}
+
+static json_t *incident_json(const exh_check_result *r, const exhi_incident *in) {
+  json_t *o = json_object();
+  json_object_set_new(o, "first_seen", jtime(in->first_ms));
+  json_object_set_new(o, "last_seen", jtime(in->last_ms));
+  json_t *ips = json_array();
+  for (size_t i = 0; i < in->n_ips; i++) json_array_append_new(ips, jstr(in->ips[i]));
+  json_object_set_new(o, "source_ips", ips);
+  json_object_set_new(o, "indicators", jstr(in->actors));
+  char why[200];
+  exhi_incident_joined(in->joined, why, sizeof why);
+  json_object_set_new(o, "joined_by", jstr(why));
+  json_t *steps = json_array();
+  for (size_t i = 0; i < in->n_steps; i++) json_array_append_new(steps, step_json(&r->f[in->steps[i]]));
+  json_object_set_new(o, "steps", steps);
+  return o;
 }
 
 static json_t *summary(const exh_check_result *r) {
@@ -306,6 +348,10 @@ static json_t *summary(const exh_check_result *r) {
     }
     json_object_set_new(inc, "steps", steps);
     json_object_set_new(x, "incident", inc);
+    /* The same steps split by what joins them (one entry when they are one story). */
+    json_t *incs = json_array();
+    for (size_t n = 0; n < r->n_inc; n++) json_array_append_new(incs, incident_json(r, &r->inc[n]));
+    json_object_set_new(x, "incidents", incs);
   }
   json_t *acts = json_array();
   for (size_t i = 0; i < r->n_acts; i++) {

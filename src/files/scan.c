@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE /* O_NOATIME */
 #include "rules.h"
+#include "scan.h"
 #include "walk.h"
 #include "yara.h"
 
@@ -18,6 +19,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,6 +46,9 @@ struct exh_files {
   exh_indicator_lookup ioc;
   bool has_ioc;
   EVP_MD *sha256, *sha1, *md5;
+  /* exh_files_config's skip folders and endings, copied */
+  char **skip_strs;
+  exhi_walk_skip skip;
 };
 
 typedef struct hit {
@@ -149,14 +154,76 @@ static bool is_hash_type(const char *t) {
   return t && (!strcmp(t, "sha256") || !strcmp(t, "sha1") || !strcmp(t, "md5"));
 }
 
-static void indicators(worker *w, job *j) {
+/* ---- collections with URL-encoded names (Velociraptor) ----------------- */
+
+static int hexval(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10 : -1;
+}
+
+/* Decodes one name's "%XX" into out (at most n bytes); an encoded separator
+ * or NUL stays inside the name as '_'. Returns the length written. */
+static size_t url_decode(const char *s, size_t len, char *out) {
+  size_t o = 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (c == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+      c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+      i += 2;
+      if (c == '/' || c == '\\' || c == '\0') c = '_';
+    }
+    out[o++] = c;
+  }
+  return o;
+}
+
+/* Is the name an encoded drive as Velociraptor writes it: "C%3A" (the auto
+ * accessor) or "%5C%5C.%5CC%3A" (\\.\C:, the ntfs accessor)? */
+static bool encoded_drive(const char *s, size_t len) {
+  if (len < 4 || strncasecmp(s + len - 3, "%3a", 3)) return false;
+  char c = (char)(s[len - 4] | 32);
+  if (c < 'a' || c > 'z') return false;
+  return len == 4 || (len >= 7 && !strncasecmp(s + len - 7, "%5c", 3));
+}
+
+/*
+ * The path as Windows named the file, for the path rules and indicators: in
+ * a Velociraptor collection (uploads/auto/C%3A/Program%20Files/...) the
+ * names below the encoded drive are URL-decoded and the drive reads "C:", so
+ * that "C:\Program Files\...\x.aspx" matches. Returns 0 when the path holds
+ * no encoded drive (then it is used as it is); else the decoded length
+ * (out has size EXHI_WALK_MAX_PATH + 1, enough: decoding only shortens).
+ */
+static size_t windows_path(const char *in, size_t len, char *out) {
+  size_t o = 0;
+  bool below = false, any = false;
+  for (size_t i = 0; i < len;) {
+    size_t e = i;
+    while (e < len && in[e] != '/') e++;
+    if (!below && encoded_drive(in + i, e - i)) {
+      out[o++] = in[e - 4];
+      out[o++] = ':';
+      below = any = true;
+    } else if (below) {
+      o += url_decode(in + i, e - i, out + o);
+    } else {
+      memcpy(out + o, in + i, e - i);
+      o += e - i;
+    }
+    if (e < len) out[o++] = '/';
+    i = e + 1;
+  }
+  out[o] = '\0';
+  return any ? o : 0;
+}
+
+static void indicators(worker *w, job *j, const char *path, size_t root_len, size_t name_off) {
   const exh_files *f = w->f;
   exh_indicator_hit hits[EXH_INDICATOR_MAX_HITS];
   size_t n = 0;
-  const char *rel = j->path + j->root_len;
+  const char *rel = path + root_len;
   while (*rel == '/') rel++;
-  exh_file_info fi = {.path = j->path, .rel_path = *rel ? rel : j->path + j->name_off,
-                      .name = j->path + j->name_off, .size = (int64_t)j->bytes,
+  exh_file_info fi = {.path = path, .rel_path = *rel ? rel : path + name_off,
+                      .name = path + name_off, .size = (int64_t)j->bytes,
                       .sha256 = j->sha256, .sha1 = j->sha1, .md5 = j->md5};
   exh_error e = {0};
   int rc = f->ioc.lookup(f->ioc.ctx, &fi, hits, EXH_INDICATOR_MAX_HITS, &n, &e);
@@ -338,8 +405,21 @@ static void scan_job(worker *w, job *j) {
   /* Path rules go first in a file's findings, then YARA, then indicators;
    * they are moved to the front here so the order is stable. */
   size_t yara_hits = j->n_hits;
-  exhi_file_ctx fc = {.path = j->path, .name = j->path + j->name_off,
-                      .loc = exhi_layout_classify(j->path, j->root_len), .mtime_ms = j->mtime_ms,
+  /* Rules and indicators see the Windows names (decoded in a Velociraptor
+   * collection); findings keep the path as found, to find the file again. */
+  char dec[EXHI_WALK_MAX_PATH + 1];
+  const char *path = j->path;
+  size_t root_len = j->root_len, name_off = j->name_off, plen = strlen(j->path);
+  if (plen <= EXHI_WALK_MAX_PATH && windows_path(j->path, plen, dec)) {
+    char droot[EXHI_WALK_MAX_PATH + 1];
+    size_t r = windows_path(j->path, j->root_len, droot);
+    root_len = r ? r : j->root_len;
+    const char *slash = strrchr(dec, '/');
+    name_off = slash ? (size_t)(slash + 1 - dec) : 0;
+    path = dec;
+  }
+  exhi_file_ctx fc = {.path = path, .name = path + name_off,
+                      .loc = exhi_layout_classify(path, root_len), .mtime_ms = j->mtime_ms,
                       .dir_median_mtime_ms = j->median_ms, .dir_files = j->dir_files,
                       .head = j->read_ok ? head : NULL, .head_len = head_len};
   exhi_pathrules_eval(&f->paths, &fc, on_path_rule, j);
@@ -353,7 +433,7 @@ static void scan_job(worker *w, job *j) {
       free(tmp);
     }
   }
-  if (f->has_ioc && j->read_ok) indicators(w, j);
+  if (f->has_ioc && j->read_ok) indicators(w, j, path, root_len, name_off);
 }
 
 static void *worker_main(void *arg) {
@@ -383,6 +463,27 @@ static int set_rule(exhi_rule *r, const char *id, const char *name, const char *
   return exhi_rule_set_attack(r, attack);
 }
 
+/* Copies the skip folders and endings into f (one array: dirs, then exts). */
+static int copy_skip(exh_files *f, const exh_files_config *cfg, exh_error *err) {
+  size_t nd = cfg->skip_dirs ? cfg->n_skip_dirs : 0, ne = cfg->skip_exts ? cfg->n_skip_exts : 0;
+  if (!nd) return EXH_OK; /* endings alone skip nothing */
+  if (nd > EXH_FILES_MAX_SKIP || ne > EXH_FILES_MAX_SKIP)
+    return exhi_err(err, EXH_ERR_LIMIT, "skip_dirs", 0, -1, "more than %d skip folders or endings",
+                    EXH_FILES_MAX_SKIP);
+  f->skip_strs = calloc(nd + ne + 1, sizeof *f->skip_strs);
+  if (!f->skip_strs) return exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "out of memory");
+  for (size_t i = 0; i < nd + ne; i++) {
+    const char *v = i < nd ? cfg->skip_dirs[i] : cfg->skip_exts[i - nd];
+    if (!v || !*v)
+      return exhi_err(err, EXH_ERR_INVALID, i < nd ? "skip_dirs" : "skip_exts", 0, -1,
+                      "entry %zu is empty", i < nd ? i : i - nd);
+    if (!(f->skip_strs[i] = strdup(v))) return exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "out of memory");
+  }
+  f->skip = (exhi_walk_skip){.dirs = (const char *const *)f->skip_strs, .n_dirs = nd,
+                             .exts = (const char *const *)f->skip_strs + nd, .n_exts = ne};
+  return EXH_OK;
+}
+
 int exh_files_new(const exh_files_config *cfg, exh_files **out, exh_error *err) {
   *out = NULL;
   exh_files_config def = {0};
@@ -397,11 +498,11 @@ int exh_files_new(const exh_files_config *cfg, exh_files **out, exh_error *err) 
     f->ioc = *cfg->indicators;
     f->has_ioc = true;
   }
-  int rc = EXH_OK;
+  int rc = copy_skip(f, cfg, err);
   f->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
   f->sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
   f->md5 = EVP_MD_fetch(NULL, "MD5", NULL);
-  if (!f->sha256 || !f->sha1 || !f->md5)
+  if (rc == EXH_OK && (!f->sha256 || !f->sha1 || !f->md5))
     rc = exhi_err(err, EXH_ERR_NOMEM, "OpenSSL", 0, -1, "cannot load the hash functions");
   for (size_t i = 0; rc == EXH_OK && i < exhi_files_path_count; i++)
     rc = exhi_pathrules_parse(exhi_files_path_blobs[i].name,
@@ -440,6 +541,8 @@ void exh_files_free(exh_files *f) {
   EVP_MD_free(f->sha256);
   EVP_MD_free(f->sha1);
   EVP_MD_free(f->md5);
+  for (size_t i = 0; f->skip_strs && f->skip_strs[i]; i++) free(f->skip_strs[i]);
+  free(f->skip_strs);
   free(f);
 }
 
@@ -584,11 +687,19 @@ int exh_files_scan(const exh_files *f, const char *root,
                    int (*on_finding)(void *ctx, const exh_finding *fd),
                    void (*on_error)(void *ctx, const exh_error *e), void *ctx,
                    exh_files_stats *stats, exh_error *err) {
+  return exhi_files_scan_skip(f, root, f->skip.n_dirs ? &f->skip : NULL, on_finding, on_error,
+                              ctx, stats, err);
+}
+
+int exhi_files_scan_skip(const exh_files *f, const char *root, const exhi_walk_skip *skip,
+                         int (*on_finding)(void *ctx, const exh_finding *fd),
+                         void (*on_error)(void *ctx, const exh_error *e), void *ctx,
+                         exh_files_stats *stats, exh_error *err) {
   exh_files_stats local = {0};
   if (!stats) stats = &local;
   exhi_walk *wk;
   exh_error werr = {0};
-  int rc = exhi_walk_new(root, &wk, &werr);
+  int rc = exhi_walk_new_skip(root, skip, &wk, &werr);
   if (!wk) {
     if (err) *err = werr;
     return rc;
@@ -646,6 +757,7 @@ int exh_files_scan(const exh_files *f, const char *root,
   stats->dirs += wc.dirs;
   stats->links_skipped += wc.links_skipped;
   stats->special_skipped += wc.special_skipped;
+  stats->files_left += wc.files_left;
   exhi_walk_free(wk);
   if (ws) workers_free(ws, f->threads);
   free(bs);

@@ -2,10 +2,12 @@
 #include "walk.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +29,7 @@ typedef struct frame {
   char *names;      /* NUL-separated names */
   int64_t median_ms;
   size_t nfiles;
+  bool skip;        /* the folder is, or lies below, a skip folder */
 } frame;
 
 struct exhi_walk {
@@ -34,6 +37,7 @@ struct exhi_walk {
   size_t depth;
   char path[EXHI_WALK_MAX_PATH + 1];
   int single;       /* root is a file: 1 until it is yielded */
+  const exhi_walk_skip *skip;
   struct stat single_st;
   exhi_walk_counts counts;
 };
@@ -67,6 +71,32 @@ static void frame_free(frame *f) {
   f->fd = -1;
 }
 
+/* Is the folder at w->path[0..len) a skip folder or below one? A folder
+ * below one is known from its parent's frame, so each folder costs one
+ * comparison per skip folder. */
+static bool in_skip_dir(const exhi_walk *w, size_t len) {
+  if (!w->skip || !w->skip->n_dirs) return false;
+  if (w->depth && w->stack[w->depth - 1].skip) return true;
+  for (size_t i = 0; i < w->skip->n_dirs; i++) {
+    const char *d = w->skip->dirs[i];
+    size_t dl = d ? strlen(d) : 0;
+    while (dl > 1 && d[dl - 1] == '/') dl--; /* "dir/" names "dir" */
+    if (dl && dl == len && !memcmp(d, w->path, len)) return true;
+  }
+  return false;
+}
+
+/* Does the name end with one of the skip endings (or are there none)? */
+static bool skip_name(const exhi_walk_skip *s, const char *name) {
+  if (!s->n_exts) return true;
+  size_t nl = strlen(name);
+  for (size_t i = 0; i < s->n_exts; i++) {
+    size_t el = s->exts[i] ? strlen(s->exts[i]) : 0;
+    if (el && el < nl && !strcasecmp(name + nl - el, s->exts[i])) return true;
+  }
+  return false;
+}
+
 /* Reads a folder's entries (fd is taken over) and pushes a frame. On error
  * the fd is closed and nothing is pushed. */
 static int push_dir(exhi_walk *w, int fd, size_t path_len, exh_error *err) {
@@ -83,7 +113,7 @@ static int push_dir(exhi_walk *w, int fd, size_t path_len, exh_error *err) {
     close(fd);
     return exhi_err(err, EXH_ERR_IO, w->path, 0, -1, "cannot read folder: %s", strerror(e));
   }
-  frame f = {.fd = fd, .path_len = path_len};
+  frame f = {.fd = fd, .path_len = path_len, .skip = in_skip_dir(w, path_len)};
   struct stat self;
   if (fstat(fd, &self) == 0) {
     f.dev = self.st_dev;
@@ -169,6 +199,11 @@ nomem_after:
 }
 
 int exhi_walk_new(const char *root, exhi_walk **out, exh_error *err) {
+  return exhi_walk_new_skip(root, NULL, out, err);
+}
+
+int exhi_walk_new_skip(const char *root, const exhi_walk_skip *skip, exhi_walk **out,
+                       exh_error *err) {
   *out = NULL;
   size_t rl = strlen(root);
   if (rl == 0) return exhi_err(err, EXH_ERR_INVALID, "argument", 0, -1, "empty path");
@@ -177,6 +212,7 @@ int exhi_walk_new(const char *root, exhi_walk **out, exh_error *err) {
   exhi_walk *w = calloc(1, sizeof *w);
   if (!w) return exhi_err(err, EXH_ERR_NOMEM, root, 0, -1, "out of memory");
   for (size_t i = 0; i < EXHI_WALK_MAX_DEPTH; i++) w->stack[i].fd = -1;
+  w->skip = skip;
   memcpy(w->path, root, rl + 1);
   /* "dir/" and "dir" give the same paths. */
   while (rl > 1 && w->path[rl - 1] == '/') w->path[--rl] = '\0';
@@ -278,6 +314,10 @@ int exhi_walk_next(exhi_walk *w, exhi_walk_entry *e, int *got, exh_error *err) {
     }
     if (!S_ISREG(en->mode)) {
       w->counts.special_skipped++;
+      continue;
+    }
+    if (f->skip && skip_name(w->skip, nm)) {
+      w->counts.files_left++;
       continue;
     }
     *e = (exhi_walk_entry){.path = w->path, .name = w->path + base, .dev = en->dev,

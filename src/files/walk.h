@@ -38,11 +38,25 @@ typedef struct exhi_walk_entry {
 
 typedef struct exhi_walk_counts {
   uint64_t dirs, links_skipped, special_skipped;
+  uint64_t files_left; /* files below a skip folder, not yielded */
 } exhi_walk_counts;
+
+/* Folders whose files another reader takes (exh_files_config.skip_dirs):
+ * borrowed, must outlive the walk. */
+typedef struct exhi_walk_skip {
+  const char *const *dirs; /* paths as the walk spells them (root + "/" + names) */
+  size_t n_dirs;
+  const char *const *exts; /* name endings, compared case-insensitively; */
+  size_t n_exts;           /* none: every file below the folders */
+} exhi_walk_skip;
 
 /* root may be a folder or a regular file (then the walk yields it alone).
  * A symbolic link given as root is followed: the user named it. */
 int exhi_walk_new(const char *root, exhi_walk **out, exh_error *err);
+/* The same, leaving out the files skip names (may be NULL); the folders
+ * are still entered, so what else they hold is yielded. */
+int exhi_walk_new_skip(const char *root, const exhi_walk_skip *skip, exhi_walk **out,
+                       exh_error *err);
 /*
  * Next regular file: EXH_OK and *got = 1 (e filled), EXH_OK and *got = 0 at
  * the end. Any other status is a folder or entry that could not be read,
