@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -68,9 +69,14 @@ static void help(FILE *fp) {
         "  -q, --quiet        print nothing; only the exit status\n"
         "  -h, --help         this text\n"
         "\n"
-        "Archives (zip, tar, tar.gz, 7z: a KAPE, Velociraptor or CyLR zip) are extracted\n"
-        "into a private temporary folder ($TMPDIR) that is removed afterwards: paths\n"
-        "that would leave it are refused, links never created, the size bounded.\n"
+        "Archives (zip, tar, tar.gz, 7z: a KAPE, Velociraptor or CyLR zip as it comes)\n"
+        "are extracted into a private temporary folder below $TMPDIR (mode 0700), removed\n"
+        "afterwards and on Ctrl-C: paths that would leave it are refused, links never\n"
+        "created, the size bounded by --max-extract and 512 MiB kept free on its disk\n"
+        "(set TMPDIR to a larger disk for a large collection). Reports name what is in\n"
+        "an archive by the archive as given, '!', and the member's name, separators as\n"
+        "'/': EXCH01.zip!/C/inetpub/wwwroot/aspnet_client/x.aspx (Velociraptor's names\n"
+        "as stored, URL-encoded: uploads/auto/C%3A/...).\n"
         "\n"
         "Not yet (later steps): reading archives in place without the temporary copy,\n"
         "more than one incident per server, recording indicator sightings.\n"
@@ -88,6 +94,7 @@ static void help(FILE *fp) {
 
 typedef struct server {
   char *root, *name;
+  const char *dir, *archive; /* an archive's: its temporary folder and its path as given */
   exh_check_result *result;
   exh_error err;
   int rc;
@@ -106,7 +113,8 @@ static void *worker(void *arg) {
     size_t i = atomic_fetch_add(&p->next, 1);
     if (i >= p->n) return NULL;
     server *s = &p->v[i];
-    s->rc = exh_check_run(p->check, s->root, s->name, &s->result, &s->err);
+    s->rc = exh_check_run_archive(p->check, s->root, s->name, s->dir, s->archive, &s->result,
+                                  &s->err);
   }
 }
 
@@ -116,6 +124,7 @@ typedef struct listing {
   int full;
   const char *archive_dir;  /* the folder an archive was extracted to, or NULL */
   const char *archive_name; /* the server name it stands for */
+  const char *archive_path; /* the archive as given (argv) */
 } listing;
 
 static int add_server(void *ctx, const char *root, const char *name) {
@@ -129,6 +138,8 @@ static int add_server(void *ctx, const char *root, const char *name) {
   s->root = strdup(root);
   /* An archive holding one server's tree: the archive names it. */
   s->name = strdup(l->archive_dir && !strcmp(root, l->archive_dir) ? l->archive_name : name);
+  s->dir = l->archive_dir;
+  s->archive = l->archive_path;
   if (!s->root || !s->name) {
     free(s->root);
     free(s->name);
@@ -168,6 +179,51 @@ static int load_iocs(const char *db, exh_ioc_set **set) {
   return 0;
 }
 
+/*
+ * The temporary folders of this run's archives, removed at the end and also
+ * when the run is interrupted (Ctrl-C, kill, a closed terminal): the signals
+ * are blocked in every thread and taken by one thread that removes the
+ * folders, then lets the signal end the process as it would have.
+ */
+static struct {
+  pthread_mutex_t mu;
+  char *dirs[MAX_ARCHIVES];
+  size_t n;
+} temps = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* release: also forget them (at the end; the reaper leaves the names to
+ * the threads still using them until the process ends). */
+static void temps_remove_all(int release) {
+  pthread_mutex_lock(&temps.mu);
+  for (size_t i = 0; i < temps.n; i++) {
+    exh_check_extract_remove(temps.dirs[i]);
+    if (release) free(temps.dirs[i]);
+  }
+  if (release) temps.n = 0;
+  pthread_mutex_unlock(&temps.mu);
+}
+
+static void *temps_reaper(void *arg) {
+  sigset_t *set = arg;
+  int sig;
+  if (sigwait(set, &sig) != 0) return NULL;
+  /* An extraction may still be writing into a folder: remove again until
+   * the folder itself is gone (then nothing more can be created in it). */
+  for (int tries = 0; tries < 1000; tries++) {
+    temps_remove_all(0);
+    int left = 0;
+    struct stat st;
+    pthread_mutex_lock(&temps.mu);
+    for (size_t i = 0; i < temps.n; i++) left |= lstat(temps.dirs[i], &st) == 0;
+    pthread_mutex_unlock(&temps.mu);
+    if (!left) break;
+  }
+  signal(sig, SIG_DFL);
+  pthread_sigmask(SIG_UNBLOCK, set, NULL);
+  raise(sig);
+  _exit(128 + sig); /* not reached unless the signal is ignored */
+}
+
 /* "EXCH01" from ".../EXCH01.tar.gz" or "EXCH01.zip". */
 static void archive_name(const char *path, char *out, size_t size) {
   const char *b = strrchr(path, '/');
@@ -205,8 +261,10 @@ int cmd_check(int argc, char **argv) {
   bool no_iocs = false, quiet = false;
   unsigned jobs = 2;
   uint64_t max_extract = EXH_CHECK_DEFAULT_MAX_EXTRACT;
-  char *tmpdirs[MAX_ARCHIVES];
   size_t n_tmp = 0;
+  sigset_t sigs;
+  pthread_t reaper;
+  int have_reaper = 0;
   int color = 0, c;
   exh_check_config cfg = {0};
   optind = 1;
@@ -274,10 +332,19 @@ int cmd_check(int argc, char **argv) {
     exh_ioc_set_free(set);
     return EXIT_ERROR;
   }
+  /* Interrupts are taken by the reaper, which removes the temporary folders. */
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
+  if (pthread_sigmask(SIG_BLOCK, &sigs, NULL) == 0) {
+    have_reaper = pthread_create(&reaper, NULL, temps_reaper, &sigs) == 0;
+    if (!have_reaper) pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+  }
   for (int i = optind; i < argc && !l.full; i++) {
     const char *root = argv[i];
     struct stat st;
-    l.archive_dir = l.archive_name = NULL;
+    l.archive_dir = l.archive_name = l.archive_path = NULL;
     char name[256];
     if (stat(root, &st) == 0 && S_ISREG(st.st_mode)) {
       /* An archive: a private extracted copy, removed at the end. */
@@ -287,21 +354,36 @@ int cmd_check(int argc, char **argv) {
         status = EXIT_ERROR;
         continue;
       }
-      int rc = exh_check_extract(root, max_extract, dir, sizeof dir, &err);
-      if (dir[0]) tmpdirs[n_tmp++] = strdup(dir);
+      /* Known to the reaper before anything is written into it. */
+      char *kept = NULL;
+      int rc = exh_check_tempdir_new(root, dir, sizeof dir, &err);
+      if (rc == EXH_OK && !(kept = strdup(dir))) {
+        exh_check_extract_remove(dir);
+        rc = EXH_ERR_NOMEM;
+        snprintf(err.text, sizeof err.text, "%s: out of memory", root);
+      }
+      if (kept) {
+        pthread_mutex_lock(&temps.mu);
+        temps.dirs[temps.n++] = kept;
+        pthread_mutex_unlock(&temps.mu);
+        n_tmp++;
+        rc = exh_check_extract_into(root, max_extract, kept, &err);
+      }
       if (rc != EXH_OK) {
         fprintf(stderr, "exhunt check: %s\n", err.text);
         status = EXIT_ERROR;
         continue;
       }
       archive_name(root, name, sizeof name);
-      l.archive_dir = tmpdirs[n_tmp - 1];
+      l.archive_dir = kept;
       l.archive_name = name;
+      l.archive_path = argv[i];
       root = l.archive_dir;
     }
     if (root && exh_check_servers(root, add_server, &l, &err) != EXH_OK) {
-      fprintf(stderr, "exhunt check: %s%s%s\n", l.archive_dir ? argv[i] : "",
-              l.archive_dir ? ": " : "", err.text);
+      /* Named by the archive, never by the temporary folder. */
+      if (l.archive_dir) exh_check_show_path(err.text, sizeof err.text, l.archive_dir, argv[i]);
+      fprintf(stderr, "exhunt check: %s\n", err.text);
       status = EXIT_ERROR;
     }
   }
@@ -375,9 +457,11 @@ int cmd_check(int argc, char **argv) {
     free(l.v[i].name);
   }
   free(l.v);
-  for (size_t i = 0; i < n_tmp; i++) {
-    if (tmpdirs[i]) exh_check_extract_remove(tmpdirs[i]);
-    free(tmpdirs[i]);
+  temps_remove_all(1);
+  if (have_reaper) {
+    pthread_cancel(reaper);
+    pthread_join(reaper, NULL);
+    pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
   }
   exh_check_free(chk);
   exh_ioc_set_free(set);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -24,6 +25,12 @@
 #define ARCHIVE_MAX_ENTRIES 2000000
 /* Folder depth of an entry: Windows paths stay well below this. */
 #define ARCHIVE_MAX_DEPTH 48
+/* Space left free on the temporary folder's file system: a collection
+ * (or a bomb under --max-extract) must not fill the responder's disk; the
+ * extraction stops with an error naming TMPDIR instead. */
+#define ARCHIVE_DISK_RESERVE (512ull << 20)
+/* How often the free space is looked at: every 64 MiB written. */
+#define ARCHIVE_DISK_CHECK_EVERY (64ull << 20)
 
 static int open_dir_at(int dfd, const char *name, int create) {
   if (create && mkdirat(dfd, name, 0700) != 0 && errno != EEXIST) return -1;
@@ -47,11 +54,18 @@ static int make_parents(int root, char *rel, const char **base) {
 }
 
 /* '\\' as '/', no leading "./" or "/", no empty, "." or ".." component.
+ * A drive ("C:\\Windows\\...", as some CyLR versions and hand-made zips
+ * store Windows paths) is kept as a folder named "C:" inside the private
+ * folder, where it is harmless; a drive-relative "C:x" is refused.
  * Returns 0 when the path is refused. */
 static int clean_path(const char *in, char *out, size_t size, int *depth) {
   size_t o = 0;
   *depth = 0;
-  if (in[0] == '/' || in[0] == '\\' || (in[0] && in[1] == ':')) return 0; /* absolute, C:\ */
+  if (in[0] == '/' || in[0] == '\\') return 0; /* absolute */
+  if (in[0] && in[1] == ':') {
+    int letter = ((in[0] | 32) >= 'a' && (in[0] | 32) <= 'z');
+    if (!letter || (in[2] != '/' && in[2] != '\\')) return 0;
+  }
   const char *p = in;
   while (*p) {
     const char *s = p;
@@ -70,20 +84,38 @@ static int clean_path(const char *in, char *out, size_t size, int *depth) {
   return o > 0 && *depth <= ARCHIVE_MAX_DEPTH;
 }
 
-int exhi_archive_extract(const char *path, uint64_t max_bytes, char *dir, size_t dir_size,
-                         exhi_archive_stats *st, exh_error *err) {
-  memset(st, 0, sizeof *st);
-  dir[0] = '\0';
+static const char *tmp_base(void) {
   const char *tmp = getenv("TMPDIR");
-  if (!tmp || !*tmp) tmp = "/tmp";
-  if ((size_t)snprintf(dir, dir_size, "%s/exhunt-check-XXXXXX", tmp) >= dir_size)
+  return tmp && *tmp ? tmp : "/tmp";
+}
+
+int exhi_archive_tempdir(const char *path, char *dir, size_t dir_size, exh_error *err) {
+  const char *tmp = tmp_base();
+  dir[0] = '\0';
+  if ((size_t)snprintf(dir, dir_size, "%s/exhunt-check-XXXXXX", tmp) >= dir_size) {
+    dir[0] = '\0';
     return exhi_err(err, EXH_ERR_LIMIT, path, 0, -1, "temporary folder path too long");
+  }
   if (!mkdtemp(dir)) { /* mode 0700: private */
     int e = errno;
     dir[0] = '\0';
     return exhi_err(err, EXH_ERR_IO, path, 0, -1, "cannot create a temporary folder in %s: %s", tmp,
                     strerror(e));
   }
+  return EXH_OK;
+}
+
+int exhi_archive_extract(const char *path, uint64_t max_bytes, char *dir, size_t dir_size,
+                         exhi_archive_stats *st, exh_error *err) {
+  memset(st, 0, sizeof *st);
+  int rc = exhi_archive_tempdir(path, dir, dir_size, err);
+  return rc ? rc : exhi_archive_extract_into(path, max_bytes, dir, st, err);
+}
+
+int exhi_archive_extract_into(const char *path, uint64_t max_bytes, const char *dir,
+                              exhi_archive_stats *st, exh_error *err) {
+  memset(st, 0, sizeof *st);
+  const char *tmp = tmp_base();
   int root = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   struct archive *a = archive_read_new();
   if (root < 0 || !a) {
@@ -103,6 +135,7 @@ int exhi_archive_extract(const char *path, uint64_t max_bytes, char *dir, size_t
   }
   static _Thread_local char buf[1 << 16];
   struct archive_entry *e;
+  uint64_t unchecked = ARCHIVE_DISK_CHECK_EVERY; /* look at the free space before the first write */
   for (;;) {
     int r = archive_read_next_header(a, &e);
     if (r == ARCHIVE_EOF) break;
@@ -159,6 +192,19 @@ int exhi_archive_extract(const char *path, uint64_t max_bytes, char *dir, size_t
                       (unsigned long long)max_bytes, rel);
         break;
       }
+      if (unchecked >= ARCHIVE_DISK_CHECK_EVERY) {
+        unchecked = 0;
+        struct statvfs vfs;
+        if (fstatvfs(root, &vfs) == 0 &&
+            (uint64_t)vfs.f_bavail * vfs.f_frsize < ARCHIVE_DISK_RESERVE + (uint64_t)n) {
+          rc = exhi_err(err, EXH_ERR_LIMIT, path, 0, -1,
+                        "less than %llu MiB left free in %s for the temporary copy; stopped at %s "
+                        "(set TMPDIR to a folder on a larger disk)",
+                        (unsigned long long)(ARCHIVE_DISK_RESERVE >> 20), tmp, rel);
+          break;
+        }
+      }
+      unchecked += (uint64_t)n;
       if (write(out, buf, (size_t)n) != n) {
         rc = exhi_err(err, EXH_ERR_IO, path, 0, -1, "writing the temporary copy: %s", strerror(errno));
         break;
@@ -190,6 +236,16 @@ int exh_check_extract(const char *archive, uint64_t max_bytes, char *dir, size_t
                       exh_error *err) {
   exhi_archive_stats st;
   return exhi_archive_extract(archive, max_bytes, dir, size, &st, err);
+}
+
+int exh_check_tempdir_new(const char *archive, char *dir, size_t size, exh_error *err) {
+  return exhi_archive_tempdir(archive, dir, size, err);
+}
+
+int exh_check_extract_into(const char *archive, uint64_t max_bytes, const char *dir,
+                           exh_error *err) {
+  exhi_archive_stats st;
+  return exhi_archive_extract_into(archive, max_bytes, dir, &st, err);
 }
 
 void exh_check_extract_remove(const char *dir) { exhi_archive_remove(dir); }
