@@ -17,6 +17,7 @@ import tarfile
 import tempfile
 import time
 import unittest
+import urllib.parse
 import zipfile
 
 EXHUNT = ''
@@ -129,6 +130,9 @@ class Names(Base):
         self.assertTrue(logs)
         for a in logs:
             self.assertTrue(a['file']['path'].startswith(name + '!/C/'), a['file']['path'])
+        # The path on the server itself, said to be so.
+        wins = {a['exhunt']['windows_path'] for a in alerts(recs) if a['rule']['id'].startswith('exh.files.')}
+        self.assertEqual(wins, {'C:\\' + SHELL[2:].replace('/', '\\'), 'C:\\' + DUMP[2:].replace('/', '\\')})
         iis = [a for a in logs if a['rule']['id'] == 'exh.logs.webshell.iis_access']
         self.assertEqual(iis[0]['file']['path'], name + '!/' + IIS_LOG)
         # Sources, the files to remove, the incident's steps.
@@ -214,6 +218,36 @@ class Names(Base):
         if rc != -signal.SIGINT:
             self.assertIn(rc, (0, 1))  # it finished first: then removed as usual
         self.assertEqual(os.listdir(self.tmpdir), [], 'an interrupted run left its copy')
+
+
+class Velociraptor(Base):
+    """A Velociraptor collection zip as it comes: names URL-encoded below
+    uploads/auto/C%3A/, shown as stored; the Windows path decoded only in
+    the field that says so (exhunt.windows_path)."""
+
+    def test_collection_zip(self):
+        z = os.path.join(self.work, 'Collection-EXCH13.zip')
+        enc = lambda m: 'uploads/auto/C%3A/' + '/'.join(urllib.parse.quote(c, safe='') for c in m.split('/')[1:])
+        write_zip(z, os.path.join(self.servers, 'mail13'), name=enc)
+        with zipfile.ZipFile(z, 'a') as zf:
+            zf.writestr('results/Windows.KapeFiles.Targets%2FAll File Metadata.json', '{}\n')
+            zf.writestr('log.json', '{}\n')
+        rc, out, err = self.run_check('--format', 'jsonl', 'Collection-EXCH13.zip')
+        self.assertEqual(rc, 1, err)
+        self.assert_no_temp(out, err)
+        recs = jsonl(out)
+        s = summaries(recs)['Collection-EXCH13']['exhunt']
+        self.assertEqual((s['verdict']['compromise'], s['verdict']['update']), ('compromised', 'unpatched'))
+        src = {x['id']: x for x in s['sources']}
+        self.assertEqual(src['frontend']['paths'], ['Collection-EXCH13.zip!/uploads/auto/C%3A/Program%20Files/'
+                                                    'Microsoft/Exchange%20Server/V15/FrontEnd/HttpProxy'])
+        shell = [a for a in alerts(recs) if a['rule']['id'] == 'exh.files.webshell.china_chopper'][0]
+        self.assertEqual(shell['file']['path'], 'Collection-EXCH13.zip!/' + enc(SHELL))
+        self.assertEqual(shell['exhunt']['windows_path'], 'C:\\' + SHELL[2:].replace('/', '\\'))
+        # The metadata files are not Windows files: no Windows path for them.
+        for a in alerts(recs):
+            if '/results/' in a.get('file', {}).get('path', ''):
+                self.assertNotIn('windows_path', a.get('exhunt', {}))
 
 
 class CyLR(Base):

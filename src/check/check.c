@@ -783,6 +783,7 @@ int exh_check_run_archive(const exh_check *c, const char *root, const char *name
   /* Named as the responder knows it before anything is built from the paths. */
   if (!rc && dir && archive && exhi_check_rename(r, dir, archive))
     rc = exhi_err(err, EXH_ERR_NOMEM, archive, 0, -1, "out of memory");
+  if (!rc && exhi_check_windows_paths(r)) rc = exhi_err(err, EXH_ERR_NOMEM, root, 0, -1, "out of memory");
   if (rc) {
     if (dir && archive && err) exh_check_show_path(err->text, sizeof err->text, dir, archive);
     exh_check_result_free(r);

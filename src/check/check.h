@@ -165,3 +165,9 @@ void exhi_archive_remove(const char *dir);
 /* Every path of r below dir (where an archive was extracted) renamed as the
  * archive's member: "ARCHIVE!/member"; dir itself as "ARCHIVE" (naming.c). */
 int exhi_check_rename(exh_check_result *r, const char *dir, const char *archive);
+/* "C:\\inetpub\\x.aspx" for a file of a collection whose drive's folder is
+ * known (C/, C:/, C_/, Velociraptor's C%3A/ with names decoded); NULL
+ * otherwise (malloc'd). exhi_check_windows_paths adds it to every file
+ * finding as exhunt.windows_path (naming.c). */
+char *exhi_windows_path(const char *path);
+int exhi_check_windows_paths(exh_check_result *r);

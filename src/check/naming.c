@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* A character that may continue a file name: "dir" must not match the start
  * of "dirX" (mkdtemp names have a fixed length, a collection's folders not). */
@@ -105,4 +106,111 @@ void exh_check_show_path(char *text, size_t size, const char *dir, const char *a
   if (!text || !dir || !archive) return;
   int nomem = 0;
   rename_buf(text, size, dir, archive, &nomem);
+}
+
+/* ---- the Windows path of a file in a collection ------------------------- */
+
+/* Folders found directly below a Windows system drive: what tells a drive's
+ * folder in a collection ("C/inetpub") from a folder that is named C. */
+static const char *const drive_children[] = {
+    "windows", "program files", "program files (x86)", "programdata", "inetpub", "users", "root",
+    "$recycle.bin", "perflogs", "exchangesetuplogs"};
+
+static int hexv(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10 : -1;
+}
+
+/* One folder name as Windows had it: Velociraptor's "%XX" decoded. */
+static size_t decode_name(const char *s, size_t n, char *out) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '%' && i + 2 < n && hexv(s[i + 1]) >= 0 && hexv(s[i + 2]) >= 0) {
+      out[o++] = (char)(hexv(s[i + 1]) * 16 + hexv(s[i + 2]));
+      i += 2;
+    } else {
+      out[o++] = s[i];
+    }
+  }
+  out[o] = '\0';
+  return o;
+}
+
+/* The drive letter a collection's folder stands for: "C" (KAPE), "C:" (a
+ * zip of Windows paths), "C_", "C%3A" (Velociraptor's auto accessor),
+ * "%5C%5C.%5CC%3A" (its ntfs accessor: \\.\C:); 0 when none. */
+static char drive_of(const char *dec) {
+  size_t l = strlen(dec);
+  if (l >= 4 && !strncmp(dec, "\\\\.\\", 4)) dec += 4, l -= 4;
+  int letter = l && ((dec[0] | 32) >= 'a' && (dec[0] | 32) <= 'z');
+  if (!letter || !(l == 1 || (l == 2 && (dec[1] == ':' || dec[1] == '_')))) return 0;
+  return (char)(dec[0] & ~32);
+}
+
+/* Path components longer than this are not Windows names (MAX_PATH is 260). */
+#define WINDOWS_NAME_MAX 1024
+
+char *exhi_windows_path(const char *path) {
+  if (!path) return NULL;
+  const char *bang = strstr(path, "!/"); /* inside an archive: look at the member only */
+  const char *p = bang ? bang + 2 : path;
+  char dec[WINDOWS_NAME_MAX * 3 + 1], next[WINDOWS_NAME_MAX * 3 + 1];
+  for (const char *s = p; *s;) {
+    const char *e = strchr(s, '/');
+    size_t n = e ? (size_t)(e - s) : strlen(s);
+    if (!e) break; /* a drive needs a folder below it */
+    const char *s2 = e + 1, *e2 = strchr(s2, '/');
+    size_t n2 = e2 ? (size_t)(e2 - s2) : strlen(s2);
+    if (n < WINDOWS_NAME_MAX && n2 < WINDOWS_NAME_MAX) {
+      decode_name(s, n, dec);
+      decode_name(s2, n2, next);
+      char drive = drive_of(dec);
+      int child = 0;
+      for (size_t i = 0; drive && i < sizeof drive_children / sizeof *drive_children && !child; i++)
+        child = !strcasecmp(next, drive_children[i]);
+      if (drive && child) {
+        /* "C:" then every name below, decoded, joined with '\'. */
+        size_t cap = 3 + strlen(s2) + 1, o = 0;
+        char *out = malloc(cap);
+        if (!out) return NULL;
+        out[o++] = drive;
+        out[o++] = ':';
+        for (const char *q = s2; *q;) {
+          const char *qe = strchr(q, '/');
+          size_t qn = qe ? (size_t)(qe - q) : strlen(q);
+          out[o++] = '\\';
+          char *d = out + o;
+          o += decode_name(q, qn, d); /* decoding never lengthens a name */
+          for (; *d; d++)
+            if (*d == '/' || *d == '\\') *d = '_'; /* an encoded separator stays inside its name */
+          q += qn + (qe ? 1 : 0);
+        }
+        out[o] = '\0';
+        return out;
+      }
+    }
+    s = e + 1;
+  }
+  return NULL;
+}
+
+int exhi_check_windows_paths(exh_check_result *r) {
+  for (size_t i = 0; i < r->n_f; i++) {
+    exh_finding *f = &r->f[i].f;
+    if (r->f[i].from != EXHI_FROM_FILES || !f->path) continue;
+    char *w = exhi_windows_path(f->path);
+    if (!w) continue;
+    exh_field *fl = realloc((exh_field *)(uintptr_t)f->fields, (f->n_fields + 1) * sizeof *fl);
+    char *name = strdup("exhunt.windows_path");
+    if (!fl || !name) {
+      if (fl) f->fields = fl;
+      free(w);
+      free(name);
+      return EXH_ERR_NOMEM;
+    }
+    fl[f->n_fields].name = name;
+    fl[f->n_fields].value = w;
+    f->fields = fl;
+    f->n_fields++;
+  }
+  return EXH_OK;
 }
