@@ -20,6 +20,8 @@
 #define MAX_ARCHIVES 256
 /* Servers checked at once: each already reads in parallel inside. */
 #define MAX_JOBS 64
+/* An archive password's length: tools write tens of characters at most. */
+#define MAX_PASSWORD 1024
 
 static void help(FILE *fp) {
   fputs("usage: exhunt check [OPTIONS] PATH...\n"
@@ -65,11 +67,16 @@ static void help(FILE *fp) {
         "      --no-iocs      do not use the indicator store\n"
         "      --as-of DATE   judge support at DATE (YYYY-MM-DD), not today\n"
         "      --max-extract SIZE  an archive may expand to at most SIZE (default 16G)\n"
+        "      --password-file FILE  the password of encrypted zips (KAPE --zpw, CyLR -zp):\n"
+        "                     the first line of FILE ('-': standard input), never an\n"
+        "                     argument, which other users could see\n"
         "      --color WHEN   auto (default), always or never; NO_COLOR is honoured\n"
         "  -q, --quiet        print nothing; only the exit status\n"
         "  -h, --help         this text\n"
-        "\n"
-        "Archives (zip, tar, tar.gz, 7z: a KAPE, Velociraptor or CyLR zip as it comes)\n"
+        "\n",
+        fp);
+  /* Two strings: C17 compilers need not take one longer than 4095 bytes. */
+  fputs("Archives (zip, tar, tar.gz, 7z: a KAPE, Velociraptor or CyLR zip as it comes)\n"
         "are extracted into a private temporary folder below $TMPDIR (mode 0700), removed\n"
         "afterwards and on Ctrl-C: paths that would leave it are refused, links never\n"
         "created, the size bounded by --max-extract and 512 MiB kept free on its disk\n"
@@ -224,6 +231,29 @@ static void *temps_reaper(void *arg) {
   _exit(128 + sig); /* not reached unless the signal is ignored */
 }
 
+/* The first line of path ("-": standard input), without its line end. */
+static int read_password(const char *path, char *out, size_t size) {
+  FILE *fp = strcmp(path, "-") ? fopen(path, "r") : stdin;
+  if (!fp) {
+    fprintf(stderr, "exhunt check: --password-file %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  int ok = fgets(out, (int)size, fp) != NULL;
+  if (fp != stdin) fclose(fp);
+  size_t n = ok ? strlen(out) : 0;
+  if (ok && n == size - 1 && out[n - 1] != '\n') {
+    fprintf(stderr, "exhunt check: --password-file %s: the password is longer than %d bytes\n", path,
+            MAX_PASSWORD);
+    return -1;
+  }
+  while (n && (out[n - 1] == '\n' || out[n - 1] == '\r')) out[--n] = '\0';
+  if (!n) {
+    fprintf(stderr, "exhunt check: --password-file %s: no password on its first line\n", path);
+    return -1;
+  }
+  return 0;
+}
+
 /* "EXCH01" from ".../EXCH01.tar.gz" or "EXCH01.zip". */
 static void archive_name(const char *path, char *out, size_t size) {
   const char *b = strrchr(path, '/');
@@ -248,7 +278,7 @@ static int parse_count(const char *s, long max, unsigned *out) {
 }
 
 int cmd_check(int argc, char **argv) {
-  enum { O_DB = 256, O_NOIOCS, O_ASOF, O_COLOR, O_HTML, O_MAXX };
+  enum { O_DB = 256, O_NOIOCS, O_ASOF, O_COLOR, O_HTML, O_MAXX, O_PWFILE };
   static const struct option opts[] = {
       {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
       {"jobs", required_argument, NULL, 'J'},   {"threads", required_argument, NULL, 'j'},
@@ -256,8 +286,10 @@ int cmd_check(int argc, char **argv) {
       {"as-of", required_argument, NULL, O_ASOF}, {"color", required_argument, NULL, O_COLOR},
       {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
       {"html", required_argument, NULL, O_HTML}, {"max-extract", required_argument, NULL, O_MAXX},
+      {"password-file", required_argument, NULL, O_PWFILE},
       {NULL, 0, NULL, 0}};
-  const char *format = "text", *output = NULL, *db = NULL, *html = NULL;
+  const char *format = "text", *output = NULL, *db = NULL, *html = NULL, *pwfile = NULL;
+  char password[MAX_PASSWORD + 2] = "";
   bool no_iocs = false, quiet = false;
   unsigned jobs = 2;
   uint64_t max_extract = EXH_CHECK_DEFAULT_MAX_EXTRACT;
@@ -288,6 +320,7 @@ int cmd_check(int argc, char **argv) {
     case O_NOIOCS: no_iocs = true; break;
     case O_ASOF: cfg.as_of = optarg; break;
     case O_HTML: html = optarg; break;
+    case O_PWFILE: pwfile = optarg; break;
     case O_MAXX:
       if (cli_parse_size(optarg, &max_extract)) {
         fprintf(stderr, "exhunt check: --max-extract takes a size such as 500M or 64G\n");
@@ -314,6 +347,7 @@ int cmd_check(int argc, char **argv) {
                     "Run 'exhunt check --help' for more.\n");
     return EXIT_ERROR;
   }
+  if (pwfile && read_password(pwfile, password, sizeof password) != 0) return EXIT_ERROR;
   int status = EXIT_CLEAN;
   exh_ioc_set *set = NULL;
   if (!no_iocs && load_iocs(db, &set) != 0) return EXIT_ERROR;
@@ -367,7 +401,7 @@ int cmd_check(int argc, char **argv) {
         temps.dirs[temps.n++] = kept;
         pthread_mutex_unlock(&temps.mu);
         n_tmp++;
-        rc = exh_check_extract_into(root, max_extract, kept, &err);
+        rc = exh_check_extract_into(root, max_extract, kept, password[0] ? password : NULL, &err);
       }
       if (rc != EXH_OK) {
         fprintf(stderr, "exhunt check: %s\n", err.text);
@@ -457,6 +491,7 @@ int cmd_check(int argc, char **argv) {
     free(l.v[i].name);
   }
   free(l.v);
+  explicit_bzero(password, sizeof password);
   temps_remove_all(1);
   if (have_reaper) {
     pthread_cancel(reaper);

@@ -808,10 +808,12 @@ EXH_API int exh_check_extract(const char *archive, uint64_t max_bytes, char *dir
 EXH_API void exh_check_extract_remove(const char *dir);
 /* exh_check_extract in two steps, so that a caller knows the folder (to
  * remove it on an interrupt) before the extraction starts: a new private
- * folder below $TMPDIR (mode 0700), then the archive extracted into it. */
+ * folder below $TMPDIR (mode 0700), then the archive extracted into it.
+ * password: an encrypted zip's (KAPE --zpw, CyLR -zp), or NULL; an
+ * encrypted member without it is an EXH_ERR_INVALID that says so. */
 EXH_API int exh_check_tempdir_new(const char *archive, char *dir, size_t size, exh_error *err);
 EXH_API int exh_check_extract_into(const char *archive, uint64_t max_bytes, const char *dir,
-                                   exh_error *err);
+                                   const char *password, exh_error *err);
 
 /*
  * As exh_check_run, for evidence extracted by exh_check_extract from archive

@@ -205,7 +205,7 @@ class Names(Base):
         with tarfile.open(big, 'w') as tf:
             for m, p in members(os.path.join(self.servers, 'mail13')):
                 tf.add(p, arcname=m)
-            for i in range(400):  # 400 MiB: seconds to extract, whatever the machine
+            for i in range(160):  # 160 MiB: long enough to be interrupted while extracting
                 tf.add(os.path.join(filler, 'f.bin'), arcname='C/Users/u/f%03d.bin' % i)
         env = dict(os.environ, TMPDIR=self.tmpdir, XDG_DATA_HOME='/nonexistent-exhunt-test')
         p = subprocess.Popen([EXHUNT, 'check', '-q', big], env=env, cwd=self.work)
@@ -218,6 +218,64 @@ class Names(Base):
         if rc != -signal.SIGINT:
             self.assertIn(rc, (0, 1))  # it finished first: then removed as usual
         self.assertEqual(os.listdir(self.tmpdir), [], 'an interrupted run left its copy')
+
+
+class Encrypted(Base):
+    """Zips encrypted with a password, as KAPE (--zpw) and CyLR (-zp) write
+    them: the password from a file, never an argument."""
+
+    def test_password_file(self):
+        pw = os.path.join(self.tmp, 'pw.txt')
+        with open(pw, 'w') as f:
+            f.write('s3cret pass\r\n')  # a Windows line end is not part of it
+        wrong = os.path.join(self.tmp, 'wrong.txt')
+        with open(wrong, 'w') as f:
+            f.write('s3cret\n')
+        for enc in ('zipcrypt', 'aes256'):
+            with self.subTest(encryption=enc):
+                z = os.path.join(self.work, 'MAIL13-%s.zip' % enc)
+                p = subprocess.run([MAKE_ARCHIVE, '--zip', 's3cret pass', enc, z,
+                                    os.path.join(self.servers, 'mail13')], capture_output=True)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                rc, out, err = self.run_check(os.path.basename(z))
+                self.assertEqual(rc, 2)
+                self.assertIn('is encrypted', err)
+                self.assertIn('--password-file', err)
+                rc, out, err = self.run_check('--password-file', wrong, os.path.basename(z))
+                self.assertEqual(rc, 2)
+                self.assertIn('ncorrect passphrase', err)
+                rc, out, err = self.run_check('--format', 'jsonl', '--password-file', pw, os.path.basename(z))
+                self.assertEqual(rc, 1, err)
+                s = summaries(jsonl(out))['MAIL13-' + enc]['exhunt']
+                self.assertEqual(s['verdict']['compromise'], 'compromised')
+        # From standard input, and the errors of a file without a password.
+        env = dict(os.environ, TMPDIR=self.tmpdir, XDG_DATA_HOME='/nonexistent-exhunt-test')
+        p = subprocess.run([EXHUNT, 'check', '-q', '--password-file', '-', 'MAIL13-aes256.zip'],
+                           input=b's3cret pass\n', capture_output=True, env=env, cwd=self.work)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        empty = os.path.join(self.tmp, 'empty.txt')
+        open(empty, 'w').close()
+        rc, out, err = self.run_check('--password-file', empty, 'MAIL13-aes256.zip')
+        self.assertEqual(rc, 2)
+        self.assertIn('no password', err)
+        rc, out, err = self.run_check('--password-file', os.path.join(self.tmp, 'nope'), 'MAIL13-aes256.zip')
+        self.assertEqual(rc, 2)
+
+    def test_member_names_in_errors_are_escaped(self):
+        """A cut archive whose broken member's name holds terminal escapes."""
+        z = os.path.join(self.work, 'evil.zip')
+        with zipfile.ZipFile(z, 'w', zipfile.ZIP_STORED) as zf:
+            zf.writestr('C/inetpub/logs/LogFiles/W3SVC1/u_ex1.log', b'#Fields: date\r\n')
+            zf.writestr('C/inetpub/wwwroot/\x1b]0;owned\x07\x1b[2J.aspx', os.urandom(1 << 20))
+        with open(z, 'rb') as f:
+            data = f.read()
+        with open(z, 'wb') as f:
+            f.write(data[:len(data) // 2])
+        rc, out, err = self.run_check('evil.zip')
+        self.assertEqual(rc, 2)
+        self.assertNotIn('\x1b', err)
+        self.assertNotIn('\x07', err)
+        self.assertIn('\\x1b]0;owned\\x07', err)
 
 
 class Velociraptor(Base):

@@ -1,9 +1,12 @@
 /*
- * Test helper: writes a 7z archive of a folder with libarchive (Python has
- * no 7z writer and Debian's 7z tools are not installed), so the end-to-end
- * tests can check a 7z collection as a responder would receive one.
+ * Test helper: writes an archive of a folder with libarchive, in the forms
+ * Python cannot write: 7z (no 7z writer, and Debian's 7z tools are not
+ * installed), and zip encrypted with a password (KAPE --zpw, CyLR -zp), so
+ * the end-to-end tests can check them as a responder would receive them.
  *
  * usage: make_archive OUT.7z DIR
+ *        make_archive --zip PASSWORD ENCRYPTION OUT.zip DIR
+ *          (ENCRYPTION: zipcrypt, aes128 or aes256)
  * Members are named by their path below DIR ("C/inetpub/..."), file times kept.
  */
 #define _GNU_SOURCE
@@ -49,12 +52,26 @@ static int add(const char *path, const struct stat *st, int flag, struct FTW *ft
 }
 
 int main(int argc, char **argv) {
+  const char *password = NULL, *encryption = NULL;
+  if (argc == 6 && !strcmp(argv[1], "--zip")) {
+    password = argv[2];
+    encryption = argv[3];
+    argv += 3;
+    argc -= 3;
+  }
   if (argc != 3) {
-    fprintf(stderr, "usage: make_archive OUT.7z DIR\n");
+    fprintf(stderr, "usage: make_archive OUT.7z DIR | make_archive --zip PASSWORD ENCRYPTION OUT.zip DIR\n");
     return 2;
   }
   out = archive_write_new();
-  if (archive_write_set_format_7zip(out) != ARCHIVE_OK || archive_write_open_filename(out, argv[1]) != ARCHIVE_OK) {
+  char opt[64];
+  snprintf(opt, sizeof opt, "zip:encryption=%s", encryption ? encryption : "");
+  int fmt = password ? archive_write_set_format_zip(out) : archive_write_set_format_7zip(out);
+  if (fmt == ARCHIVE_OK && password &&
+      (archive_write_set_options(out, opt) != ARCHIVE_OK ||
+       archive_write_set_passphrase(out, password) != ARCHIVE_OK))
+    fmt = ARCHIVE_FATAL;
+  if (fmt != ARCHIVE_OK || archive_write_open_filename(out, argv[1]) != ARCHIVE_OK) {
     fprintf(stderr, "make_archive: %s: %s\n", argv[1], archive_error_string(out));
     return 1;
   }

@@ -109,12 +109,20 @@ int exhi_archive_extract(const char *path, uint64_t max_bytes, char *dir, size_t
                          exhi_archive_stats *st, exh_error *err) {
   memset(st, 0, sizeof *st);
   int rc = exhi_archive_tempdir(path, dir, dir_size, err);
-  return rc ? rc : exhi_archive_extract_into(path, max_bytes, dir, st, err);
+  return rc ? rc : exhi_archive_extract_into(path, max_bytes, dir, NULL, st, err);
+}
+
+/* libarchive's message, which may quote a member's name: kept printable. */
+static const char *la_error(struct archive *a, char *buf, size_t size, const char *fallback) {
+  const char *m = archive_error_string(a);
+  exhi_escape_terminal(m ? m : fallback, buf, size);
+  return buf;
 }
 
 int exhi_archive_extract_into(const char *path, uint64_t max_bytes, const char *dir,
-                              exhi_archive_stats *st, exh_error *err) {
+                              const char *passphrase, exhi_archive_stats *st, exh_error *err) {
   memset(st, 0, sizeof *st);
+  char msg[512];
   const char *tmp = tmp_base();
   int root = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   struct archive *a = archive_read_new();
@@ -125,12 +133,18 @@ int exhi_archive_extract_into(const char *path, uint64_t max_bytes, const char *
   }
   archive_read_support_filter_all(a);
   archive_read_support_format_all(a);
+  /* KAPE (--zpw) and CyLR (-zp) encrypt their zips with a password. */
+  if (passphrase && archive_read_add_passphrase(a, passphrase) != ARCHIVE_OK) {
+    close(root);
+    archive_read_free(a);
+    return exhi_err(err, EXH_ERR_NOMEM, path, 0, -1, "cannot use the password");
+  }
   int rc = EXH_OK;
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOATIME);
   if (fd < 0 && errno == EPERM) fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0 || archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK) {
     rc = exhi_err(err, fd < 0 ? EXH_ERR_IO : EXH_ERR_PARSE, path, 0, -1, "cannot read as an archive: %s",
-                  fd < 0 ? strerror(errno) : archive_error_string(a) ? archive_error_string(a) : "unknown format");
+                  fd < 0 ? strerror(errno) : la_error(a, msg, sizeof msg, "unknown format"));
     goto done;
   }
   static _Thread_local char buf[1 << 16];
@@ -141,7 +155,7 @@ int exhi_archive_extract_into(const char *path, uint64_t max_bytes, const char *
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN) {
       rc = exhi_err(err, EXH_ERR_PARSE, path, 0, -1, "entry %zu: %s", st->entries + 1,
-                    archive_error_string(a) ? archive_error_string(a) : "unreadable (truncated?)");
+                    la_error(a, msg, sizeof msg, "unreadable (truncated?)"));
       break;
     }
     if (++st->entries > ARCHIVE_MAX_ENTRIES) {
@@ -156,6 +170,10 @@ int exhi_archive_extract_into(const char *path, uint64_t max_bytes, const char *
       st->refused++;
       continue;
     }
+    /* The member's name for messages: printable, and taken before
+     * make_parents cuts rel at its slashes. */
+    char shown[1024];
+    exhi_escape_terminal(rel, shown, sizeof shown);
     if (type == AE_IFDIR) {
       char *slash_end = rel + strlen(rel);
       *slash_end = '/';
@@ -177,19 +195,25 @@ int exhi_archive_extract_into(const char *path, uint64_t max_bytes, const char *
       st->refused++; /* a duplicate name, or a file where a folder is */
       continue;
     }
+    if (archive_entry_is_data_encrypted(e) && !passphrase) {
+      close(out);
+      rc = exhi_err(err, EXH_ERR_INVALID, path, 0, -1,
+                    "%s is encrypted: give the archive's password with --password-file FILE", shown);
+      break;
+    }
     for (;;) {
       la_ssize_t n = archive_read_data(a, buf, sizeof buf);
       if (n == 0) break;
       if (n < 0) {
-        rc = exhi_err(err, EXH_ERR_PARSE, path, 0, -1, "%s: %s", rel,
-                      archive_error_string(a) ? archive_error_string(a) : "unreadable (truncated?)");
+        rc = exhi_err(err, EXH_ERR_PARSE, path, 0, -1, "%s: %s", shown,
+                      la_error(a, msg, sizeof msg, "unreadable (truncated?)"));
         break;
       }
       st->bytes += (uint64_t)n;
       if (st->bytes > max_bytes) {
         rc = exhi_err(err, EXH_ERR_LIMIT, path, 0, -1,
                       "expands to more than %llu bytes (--max-extract); stopped at %s",
-                      (unsigned long long)max_bytes, rel);
+                      (unsigned long long)max_bytes, shown);
         break;
       }
       if (unchecked >= ARCHIVE_DISK_CHECK_EVERY) {
@@ -200,7 +224,7 @@ int exhi_archive_extract_into(const char *path, uint64_t max_bytes, const char *
           rc = exhi_err(err, EXH_ERR_LIMIT, path, 0, -1,
                         "less than %llu MiB left free in %s for the temporary copy; stopped at %s "
                         "(set TMPDIR to a folder on a larger disk)",
-                        (unsigned long long)(ARCHIVE_DISK_RESERVE >> 20), tmp, rel);
+                        (unsigned long long)(ARCHIVE_DISK_RESERVE >> 20), tmp, shown);
           break;
         }
       }
@@ -243,9 +267,9 @@ int exh_check_tempdir_new(const char *archive, char *dir, size_t size, exh_error
 }
 
 int exh_check_extract_into(const char *archive, uint64_t max_bytes, const char *dir,
-                           exh_error *err) {
+                           const char *password, exh_error *err) {
   exhi_archive_stats st;
-  return exhi_archive_extract_into(archive, max_bytes, dir, &st, err);
+  return exhi_archive_extract_into(archive, max_bytes, dir, password, &st, err);
 }
 
 void exh_check_extract_remove(const char *dir) { exhi_archive_remove(dir); }

@@ -155,10 +155,11 @@ typedef struct exhi_archive_stats {
 int exhi_archive_extract(const char *path, uint64_t max_bytes, char *dir, size_t dir_size,
                          exhi_archive_stats *st, exh_error *err);
 /* The two halves of exhi_archive_extract: a new private folder below
- * $TMPDIR (mode 0700), and the extraction into it (dir must be empty). */
+ * $TMPDIR (mode 0700), and the extraction into it (dir must be empty;
+ * passphrase: an encrypted zip's password, or NULL). */
 int exhi_archive_tempdir(const char *path, char *dir, size_t dir_size, exh_error *err);
 int exhi_archive_extract_into(const char *path, uint64_t max_bytes, const char *dir,
-                              exhi_archive_stats *st, exh_error *err);
+                              const char *passphrase, exhi_archive_stats *st, exh_error *err);
 /* Removes what exhi_archive_extract made (links not followed). */
 void exhi_archive_remove(const char *dir);
 
