@@ -7,6 +7,7 @@ run, after an error and after an interrupt.
 
 usage: e2e_check_archive.py EXHUNT SOURCE_ROOT MAKE_ARCHIVE
 """
+import io
 import json
 import os
 import shutil
@@ -276,6 +277,36 @@ class Encrypted(Base):
         self.assertNotIn('\x1b', err)
         self.assertNotIn('\x07', err)
         self.assertIn('\\x1b]0;owned\\x07', err)
+
+
+class DiskImages(Base):
+    """Disk images a collector writes instead of an archive (KAPE --vhdx):
+    an error that says what the file is and what to do."""
+
+    def test_vhdx_vhd_e01(self):
+        images = {
+            'EXCH01.vhdx': (b'vhdxfile'.ljust(64 << 10, b'\0') + b'head').ljust(128 << 10, b'\0'),
+            'EXCH01.vhd': b'conectix'.ljust(512, b'\0') + b'cxsparse'.ljust(1024, b'\0'),
+            'EXCH01.E01': b'EVF\x09\x0d\x0a\xff\x00\x01'.ljust(4096, b'\0'),
+        }
+        for name, data in images.items():
+            with open(os.path.join(self.work, name), 'wb') as f:
+                f.write(data)
+            rc, out, err = self.run_check(name)
+            self.assertEqual(rc, 2, name)
+            self.assertIn(name + ': not an archive but ', err)
+            self.assertIn('mount', err)
+        # A tar whose first member is named like the mark is still a tar.
+        t = os.path.join(self.work, 'near.tar')
+        with tarfile.open(t, 'w') as tf:
+            info = tarfile.TarInfo('vhdxfile')
+            info.size = 4
+            tf.addfile(info, io.BytesIO(b'head'))
+            for m, p in members(os.path.join(self.servers, 'mail10')):
+                tf.add(p, arcname=m)
+        rc, out, err = self.run_check('--format', 'jsonl', 'near.tar')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(summaries(jsonl(out))['near']['exhunt']['verdict']['compromise'], 'no evidence found')
 
 
 class Velociraptor(Base):

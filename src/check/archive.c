@@ -119,6 +119,33 @@ static const char *la_error(struct archive *a, char *buf, size_t size, const cha
   return buf;
 }
 
+/* Disk images that collectors write instead of an archive (KAPE --vhdx /
+ * --vhd, FTK Imager E01): libarchive does not read them, and "not an
+ * archive" would not tell the responder what to do. Magic numbers from the
+ * formats' specifications (VHDX: "vhdxfile" file type identifier at offset 0;
+ * VHD: the "conectix" footer copy at offset 0 of a dynamic disk; EWF:
+ * "EVF\t\r\n\xff\0"). */
+static int magic_at(int fd, off_t off, const char *magic, size_t n) {
+  char m[16];
+  return n <= sizeof m && pread(fd, m, n, off) == (ssize_t)n && !memcmp(m, magic, n);
+}
+
+/* Two marks each, so that a tar whose first member is named "vhdxfile" (its
+ * name is the tar's first bytes) stays a tar: VHDX's first header "head" at
+ * 64 KiB, a dynamic VHD's header "cxsparse" at 512, EWF's fields start 1. */
+static const char *disk_image(int fd) {
+  if (magic_at(fd, 0, "vhdxfile", 8) && magic_at(fd, 64 << 10, "head", 4))
+    return "a VHDX disk image (KAPE --vhdx): mount it read-only (for example guestmount --ro -a FILE -i "
+           "/mnt/x, or qemu-nbd --read-only) and check the mounted folder";
+  if (magic_at(fd, 0, "conectix", 8) && magic_at(fd, 512, "cxsparse", 8))
+    return "a VHD disk image (KAPE --vhd): mount it read-only (for example guestmount --ro -a FILE -i "
+           "/mnt/x) and check the mounted folder";
+  if (magic_at(fd, 0, "EVF\x09\x0d\x0a\xff\x00\x01", 9))
+    return "an EWF (E01) disk image: mount it read-only (ewfmount, then mount -o ro) and check the "
+           "mounted volume";
+  return NULL;
+}
+
 int exhi_archive_extract_into(const char *path, uint64_t max_bytes, const char *dir,
                               const char *passphrase, exhi_archive_stats *st, exh_error *err) {
   memset(st, 0, sizeof *st);
@@ -142,6 +169,11 @@ int exhi_archive_extract_into(const char *path, uint64_t max_bytes, const char *
   int rc = EXH_OK;
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOATIME);
   if (fd < 0 && errno == EPERM) fd = open(path, O_RDONLY | O_CLOEXEC);
+  const char *image = fd >= 0 ? disk_image(fd) : NULL;
+  if (image) {
+    rc = exhi_err(err, EXH_ERR_INVALID, path, 0, -1, "not an archive but %s", image);
+    goto done;
+  }
   if (fd < 0 || archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK) {
     rc = exhi_err(err, fd < 0 ? EXH_ERR_IO : EXH_ERR_PARSE, path, 0, -1, "cannot read as an archive: %s",
                   fd < 0 ? strerror(errno) : la_error(a, msg, sizeof msg, "unknown format"));
@@ -243,6 +275,7 @@ int exhi_archive_extract_into(const char *path, uint64_t max_bytes, const char *
   }
 done:
   archive_read_free(a);
+  if (fd >= 0) close(fd); /* libarchive's fd reader leaves it to its owner */
   close(root);
   return rc;
 }
