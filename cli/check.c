@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Servers in one run: a service provider's fifty, with room to spare. */
@@ -214,9 +215,11 @@ static void *temps_reaper(void *arg) {
   sigset_t *set = arg;
   int sig;
   if (sigwait(set, &sig) != 0) return NULL;
-  /* An extraction may still be writing into a folder: remove again until
-   * the folder itself is gone (then nothing more can be created in it). */
+  /* An extraction may still be writing into a folder: stop it (it stops
+   * within one 64 KiB block), and remove again until the folder is gone. */
+  exh_check_extract_stop();
   for (int tries = 0; tries < 1000; tries++) {
+    if (tries) nanosleep(&(struct timespec){0, 1000000}, NULL); /* 1 ms: let it see the stop */
     temps_remove_all(0);
     int left = 0;
     struct stat st;

@@ -814,6 +814,10 @@ EXH_API void exh_check_extract_remove(const char *dir);
 EXH_API int exh_check_tempdir_new(const char *archive, char *dir, size_t size, exh_error *err);
 EXH_API int exh_check_extract_into(const char *archive, uint64_t max_bytes, const char *dir,
                                    const char *password, exh_error *err);
+/* Makes every extraction of the process stop at its next 64 KiB block with
+ * "interrupted", so that an interrupt can remove the folders for good. An
+ * atomic store only: safe from any thread or a signal handler. */
+EXH_API void exh_check_extract_stop(void);
 
 /*
  * As exh_check_run, for evidence extracted by exh_check_extract from archive

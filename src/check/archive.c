@@ -12,6 +12,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdlib.h>
@@ -83,6 +84,12 @@ static int clean_path(const char *in, char *out, size_t size, int *depth) {
   out[o] = '\0';
   return o > 0 && *depth <= ARCHIVE_MAX_DEPTH;
 }
+
+/* Set by exh_check_extract_stop: every extraction of the process stops at
+ * its next block (an interrupt is cleaning up after it). */
+static atomic_int stop_all;
+
+void exh_check_extract_stop(void) { atomic_store(&stop_all, 1); }
 
 static const char *tmp_base(void) {
   const char *tmp = getenv("TMPDIR");
@@ -183,6 +190,10 @@ int exhi_archive_extract_into(const char *path, uint64_t max_bytes, const char *
   struct archive_entry *e;
   uint64_t unchecked = ARCHIVE_DISK_CHECK_EVERY; /* look at the free space before the first write */
   for (;;) {
+    if (atomic_load(&stop_all)) {
+      rc = exhi_err(err, EXH_ERR_IO, path, 0, -1, "interrupted");
+      break;
+    }
     int r = archive_read_next_header(a, &e);
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN) {
@@ -234,6 +245,10 @@ int exhi_archive_extract_into(const char *path, uint64_t max_bytes, const char *
       break;
     }
     for (;;) {
+      if (atomic_load(&stop_all)) {
+        rc = exhi_err(err, EXH_ERR_IO, path, 0, -1, "interrupted");
+        break;
+      }
       la_ssize_t n = archive_read_data(a, buf, sizeof buf);
       if (n == 0) break;
       if (n < 0) {
