@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Servers in one run: a service provider's fifty, with room to spare. */
@@ -19,6 +21,8 @@
 #define MAX_ARCHIVES 256
 /* Servers checked at once: each already reads in parallel inside. */
 #define MAX_JOBS 64
+/* An archive password's length: tools write tens of characters at most. */
+#define MAX_PASSWORD 1024
 
 static void help(FILE *fp) {
   fputs("usage: exhunt check [OPTIONS] PATH...\n"
@@ -71,13 +75,23 @@ static void help(FILE *fp) {
         "      --no-sightings use the store read-only: record nothing\n"
         "      --as-of DATE   judge support at DATE (YYYY-MM-DD), not today\n"
         "      --max-extract SIZE  an archive may expand to at most SIZE (default 16G)\n"
+        "      --password-file FILE  the password of encrypted zips (KAPE --zpw, CyLR -zp):\n"
+        "                     the first line of FILE ('-': standard input), never an\n"
+        "                     argument, which other users could see\n"
         "      --color WHEN   auto (default), always or never; NO_COLOR is honoured\n"
         "  -q, --quiet        print nothing; only the exit status\n"
         "  -h, --help         this text\n"
-        "\n"
-        "Archives (zip, tar, tar.gz, 7z: a KAPE, Velociraptor or CyLR zip) are extracted\n"
-        "into a private temporary folder ($TMPDIR) that is removed afterwards: paths\n"
-        "that would leave it are refused, links never created, the size bounded.\n"
+        "\n",
+        fp);
+  /* Two strings: C17 compilers need not take one longer than 4095 bytes. */
+  fputs("Archives (zip, tar, tar.gz, 7z: a KAPE, Velociraptor or CyLR zip as it comes)\n"
+        "are extracted into a private temporary folder below $TMPDIR (mode 0700), removed\n"
+        "afterwards and on Ctrl-C: paths that would leave it are refused, links never\n"
+        "created, the size bounded by --max-extract and 512 MiB kept free on its disk\n"
+        "(set TMPDIR to a larger disk for a large collection). Reports name what is in\n"
+        "an archive by the archive as given, '!', and the member's name, separators as\n"
+        "'/': EXCH01.zip!/C/inetpub/wwwroot/aspnet_client/x.aspx (Velociraptor's names\n"
+        "as stored, URL-encoded: uploads/auto/C%3A/...).\n"
         "\n"
         "Not yet (later steps): reading archives in place without the temporary copy.\n"
         "\n"
@@ -94,7 +108,7 @@ static void help(FILE *fp) {
 
 typedef struct server {
   char *root, *name;
-  const char *archive; /* the archive it was extracted from (argv), or NULL */
+  const char *dir, *archive; /* an archive's: its temporary folder and its path as given */
   exh_check_result *result;
   exh_error err;
   int rc;
@@ -113,7 +127,8 @@ static void *worker(void *arg) {
     size_t i = atomic_fetch_add(&p->next, 1);
     if (i >= p->n) return NULL;
     server *s = &p->v[i];
-    s->rc = exh_check_run(p->check, s->root, s->name, &s->result, &s->err);
+    s->rc = exh_check_run_archive(p->check, s->root, s->name, s->dir, s->archive, &s->result,
+                                  &s->err);
   }
 }
 
@@ -123,7 +138,7 @@ typedef struct listing {
   int full;
   const char *archive_dir;  /* the folder an archive was extracted to, or NULL */
   const char *archive_name; /* the server name it stands for */
-  const char *archive;      /* the archive's path as given */
+  const char *archive_path; /* the archive as given (argv) */
 } listing;
 
 static int add_server(void *ctx, const char *root, const char *name) {
@@ -137,7 +152,8 @@ static int add_server(void *ctx, const char *root, const char *name) {
   s->root = strdup(root);
   /* An archive holding one server's tree: the archive names it. */
   s->name = strdup(l->archive_dir && !strcmp(root, l->archive_dir) ? l->archive_name : name);
-  s->archive = l->archive;
+  s->dir = l->archive_dir;
+  s->archive = l->archive_path;
   if (!s->root || !s->name) {
     free(s->root);
     free(s->name);
@@ -174,6 +190,76 @@ static const char *store_in_evidence(const char *store, char **roots, int n) {
   return hit;
 }
 
+/*
+ * The temporary folders of this run's archives, removed at the end and also
+ * when the run is interrupted (Ctrl-C, kill, a closed terminal): the signals
+ * are blocked in every thread and taken by one thread that removes the
+ * folders, then lets the signal end the process as it would have.
+ */
+static struct {
+  pthread_mutex_t mu;
+  char *dirs[MAX_ARCHIVES];
+  size_t n;
+} temps = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* release: also forget them (at the end; the reaper leaves the names to
+ * the threads still using them until the process ends). */
+static void temps_remove_all(int release) {
+  pthread_mutex_lock(&temps.mu);
+  for (size_t i = 0; i < temps.n; i++) {
+    exh_check_extract_remove(temps.dirs[i]);
+    if (release) free(temps.dirs[i]);
+  }
+  if (release) temps.n = 0;
+  pthread_mutex_unlock(&temps.mu);
+}
+
+static void *temps_reaper(void *arg) {
+  sigset_t *set = arg;
+  int sig;
+  if (sigwait(set, &sig) != 0) return NULL;
+  /* An extraction may still be writing into a folder: stop it (it stops
+   * within one 64 KiB block), and remove again until the folder is gone. */
+  exh_check_extract_stop();
+  for (int tries = 0; tries < 1000; tries++) {
+    if (tries) nanosleep(&(struct timespec){0, 1000000}, NULL); /* 1 ms: let it see the stop */
+    temps_remove_all(0);
+    int left = 0;
+    struct stat st;
+    pthread_mutex_lock(&temps.mu);
+    for (size_t i = 0; i < temps.n; i++) left |= lstat(temps.dirs[i], &st) == 0;
+    pthread_mutex_unlock(&temps.mu);
+    if (!left) break;
+  }
+  signal(sig, SIG_DFL);
+  pthread_sigmask(SIG_UNBLOCK, set, NULL);
+  raise(sig);
+  _exit(128 + sig); /* not reached unless the signal is ignored */
+}
+
+/* The first line of path ("-": standard input), without its line end. */
+static int read_password(const char *path, char *out, size_t size) {
+  FILE *fp = strcmp(path, "-") ? fopen(path, "r") : stdin;
+  if (!fp) {
+    fprintf(stderr, "exhunt check: --password-file %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  int ok = fgets(out, (int)size, fp) != NULL;
+  if (fp != stdin) fclose(fp);
+  size_t n = ok ? strlen(out) : 0;
+  if (ok && n == size - 1 && out[n - 1] != '\n') {
+    fprintf(stderr, "exhunt check: --password-file %s: the password is longer than %d bytes\n", path,
+            MAX_PASSWORD);
+    return -1;
+  }
+  while (n && (out[n - 1] == '\n' || out[n - 1] == '\r')) out[--n] = '\0';
+  if (!n) {
+    fprintf(stderr, "exhunt check: --password-file %s: no password on its first line\n", path);
+    return -1;
+  }
+  return 0;
+}
+
 /* "EXCH01" from ".../EXCH01.tar.gz" or "EXCH01.zip". */
 static void archive_name(const char *path, char *out, size_t size) {
   const char *b = strrchr(path, '/');
@@ -198,7 +284,7 @@ static int parse_count(const char *s, long max, unsigned *out) {
 }
 
 int cmd_check(int argc, char **argv) {
-  enum { O_DB = 256, O_NOIOCS, O_ASOF, O_COLOR, O_HTML, O_MAXX, O_NOSIGHT };
+  enum { O_DB = 256, O_NOIOCS, O_ASOF, O_COLOR, O_HTML, O_MAXX, O_NOSIGHT, O_PWFILE };
   static const struct option opts[] = {
       {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
       {"jobs", required_argument, NULL, 'J'},   {"threads", required_argument, NULL, 'j'},
@@ -207,14 +293,18 @@ int cmd_check(int argc, char **argv) {
       {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
       {"html", required_argument, NULL, O_HTML}, {"max-extract", required_argument, NULL, O_MAXX},
       {"no-sightings", no_argument, NULL, O_NOSIGHT},
+      {"password-file", required_argument, NULL, O_PWFILE},
       {NULL, 0, NULL, 0}};
-  const char *format = "text", *output = NULL, *db = NULL, *html = NULL;
+  const char *format = "text", *output = NULL, *db = NULL, *html = NULL, *pwfile = NULL;
+  char password[MAX_PASSWORD + 2] = "";
   bool no_iocs = false, quiet = false, no_sightings = false;
   char dbpath[4096] = "";
   unsigned jobs = 2;
   uint64_t max_extract = EXH_CHECK_DEFAULT_MAX_EXTRACT;
-  char *tmpdirs[MAX_ARCHIVES];
   size_t n_tmp = 0;
+  sigset_t sigs;
+  pthread_t reaper;
+  int have_reaper = 0;
   int color = 0, c;
   exh_check_config cfg = {0};
   optind = 1;
@@ -239,6 +329,7 @@ int cmd_check(int argc, char **argv) {
     case O_NOSIGHT: no_sightings = true; break;
     case O_ASOF: cfg.as_of = optarg; break;
     case O_HTML: html = optarg; break;
+    case O_PWFILE: pwfile = optarg; break;
     case O_MAXX:
       if (cli_parse_size(optarg, &max_extract)) {
         fprintf(stderr, "exhunt check: --max-extract takes a size such as 500M or 64G\n");
@@ -265,6 +356,7 @@ int cmd_check(int argc, char **argv) {
                     "Run 'exhunt check --help' for more.\n");
     return EXIT_ERROR;
   }
+  if (pwfile && read_password(pwfile, password, sizeof password) != 0) return EXIT_ERROR;
   int status = EXIT_CLEAN;
   exh_ioc_set *set = NULL;
   if (!no_iocs && load_iocs(db, &set, dbpath, sizeof dbpath) != 0) return EXIT_ERROR;
@@ -291,10 +383,19 @@ int cmd_check(int argc, char **argv) {
     exh_ioc_set_free(set);
     return EXIT_ERROR;
   }
+  /* Interrupts are taken by the reaper, which removes the temporary folders. */
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
+  if (pthread_sigmask(SIG_BLOCK, &sigs, NULL) == 0) {
+    have_reaper = pthread_create(&reaper, NULL, temps_reaper, &sigs) == 0;
+    if (!have_reaper) pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+  }
   for (int i = optind; i < argc && !l.full; i++) {
     const char *root = argv[i];
     struct stat st;
-    l.archive_dir = l.archive_name = l.archive = NULL;
+    l.archive_dir = l.archive_name = l.archive_path = NULL;
     char name[256];
     if (stat(root, &st) == 0 && S_ISREG(st.st_mode)) {
       /* An archive: a private extracted copy, removed at the end. */
@@ -304,22 +405,36 @@ int cmd_check(int argc, char **argv) {
         status = EXIT_ERROR;
         continue;
       }
-      int rc = exh_check_extract(root, max_extract, dir, sizeof dir, &err);
-      if (dir[0]) tmpdirs[n_tmp++] = strdup(dir);
+      /* Known to the reaper before anything is written into it. */
+      char *kept = NULL;
+      int rc = exh_check_tempdir_new(root, dir, sizeof dir, &err);
+      if (rc == EXH_OK && !(kept = strdup(dir))) {
+        exh_check_extract_remove(dir);
+        rc = EXH_ERR_NOMEM;
+        snprintf(err.text, sizeof err.text, "%s: out of memory", root);
+      }
+      if (kept) {
+        pthread_mutex_lock(&temps.mu);
+        temps.dirs[temps.n++] = kept;
+        pthread_mutex_unlock(&temps.mu);
+        n_tmp++;
+        rc = exh_check_extract_into(root, max_extract, kept, password[0] ? password : NULL, &err);
+      }
       if (rc != EXH_OK) {
         fprintf(stderr, "exhunt check: %s\n", err.text);
         status = EXIT_ERROR;
         continue;
       }
       archive_name(root, name, sizeof name);
-      l.archive_dir = tmpdirs[n_tmp - 1];
+      l.archive_dir = kept;
       l.archive_name = name;
-      l.archive = argv[i];
+      l.archive_path = argv[i];
       root = l.archive_dir;
     }
     if (root && exh_check_servers(root, add_server, &l, &err) != EXH_OK) {
-      fprintf(stderr, "exhunt check: %s%s%s\n", l.archive_dir ? argv[i] : "",
-              l.archive_dir ? ": " : "", err.text);
+      /* Named by the archive, never by the temporary folder. */
+      if (l.archive_dir) exh_check_show_path(err.text, sizeof err.text, l.archive_dir, argv[i]);
+      fprintf(stderr, "exhunt check: %s\n", err.text);
       status = EXIT_ERROR;
     }
   }
@@ -340,10 +455,8 @@ int cmd_check(int argc, char **argv) {
     server *s = &l.v[i];
     size_t n = 0;
     if (s->rc != EXH_OK) continue;
-    /* An archive's temporary copy is gone after the run: name the archive. */
-    char as[4200] = "";
-    if (s->archive) snprintf(as, sizeof as, "%s:", s->archive);
-    if (exh_check_record_sightings(s->result, set, dbpath, s->archive ? as : NULL, &n, &err) != EXH_OK) {
+    /* An archive's findings are already named as its members (NAME!/...). */
+    if (exh_check_record_sightings(s->result, set, dbpath, NULL, &n, &err) != EXH_OK) {
       fprintf(stderr, "exhunt check: sightings not recorded: %s (--no-sightings skips this)\n", err.text);
       status = EXIT_ERROR;
     }
@@ -411,9 +524,12 @@ int cmd_check(int argc, char **argv) {
     free(l.v[i].name);
   }
   free(l.v);
-  for (size_t i = 0; i < n_tmp; i++) {
-    if (tmpdirs[i]) exh_check_extract_remove(tmpdirs[i]);
-    free(tmpdirs[i]);
+  explicit_bzero(password, sizeof password);
+  temps_remove_all(1);
+  if (have_reaper) {
+    pthread_cancel(reaper);
+    pthread_join(reaper, NULL);
+    pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
   }
   exh_check_free(chk);
   exh_ioc_set_free(set);

@@ -862,6 +862,33 @@ EXH_API int exh_check_write_html(const exh_check_result *const *r, size_t n, FIL
 EXH_API int exh_check_extract(const char *archive, uint64_t max_bytes, char *dir, size_t size,
                               exh_error *err);
 EXH_API void exh_check_extract_remove(const char *dir);
+/* exh_check_extract in two steps, so that a caller knows the folder (to
+ * remove it on an interrupt) before the extraction starts: a new private
+ * folder below $TMPDIR (mode 0700), then the archive extracted into it.
+ * password: an encrypted zip's (KAPE --zpw, CyLR -zp), or NULL; an
+ * encrypted member without it is an EXH_ERR_INVALID that says so. */
+EXH_API int exh_check_tempdir_new(const char *archive, char *dir, size_t size, exh_error *err);
+EXH_API int exh_check_extract_into(const char *archive, uint64_t max_bytes, const char *dir,
+                                   const char *password, exh_error *err);
+/* Makes every extraction of the process stop at its next 64 KiB block with
+ * "interrupted", so that an interrupt can remove the folders for good. An
+ * atomic store only: safe from any thread or a signal handler. */
+EXH_API void exh_check_extract_stop(void);
+
+/*
+ * As exh_check_run, for evidence extracted by exh_check_extract from archive
+ * into dir (root is dir or a folder below it): the report never names the
+ * temporary folder. Every path below dir (the server's label, the sources,
+ * findings' paths, fields and messages, read errors, the files to remove) is
+ * shown as the archive as given, "!", and the member's name:
+ * "EXCH01.zip!/C/inetpub/wwwroot/aspnet_client/x.aspx"; dir itself as
+ * "EXCH01.zip". So are the paths in err.
+ */
+EXH_API int exh_check_run_archive(const exh_check *c, const char *root, const char *name,
+                                  const char *dir, const char *archive, exh_check_result **out,
+                                  exh_error *err);
+/* The same renaming on any text (an error message): in place, cut to size. */
+EXH_API void exh_check_show_path(char *text, size_t size, const char *dir, const char *archive);
 /* The default bound of exhunt check --max-extract: 16 GiB. */
 #define EXH_CHECK_DEFAULT_MAX_EXTRACT (16ull << 30)
 

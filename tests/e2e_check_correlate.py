@@ -440,7 +440,8 @@ class Sightings(Base):
         self.assertEqual(rc, 1, err)
         locs = sorted(r['location'] for r in export(db) if r['host'] == 'EXCH13')
         self.assertEqual(len(locs), 2, locs)
-        self.assertTrue(all(loc.startswith(arch + ':/C/') for loc in locs), locs)
+        self.assertTrue(all(loc.startswith(arch + '!/C/') for loc in locs), locs)
+        self.assertFalse([loc for loc in locs if 'exhunt-check-' in loc], locs)
 
     def test_address_indicator_alone_is_attempted(self):
         """Near miss of the verdict: a listed address in the requests of a clean

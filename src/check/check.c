@@ -85,10 +85,11 @@ void exh_check_free(exh_check *c) {
 
 /* ---- servers in a path --------------------------------------------------- */
 
-/* "C", "C%3A" (Velociraptor), "C_": a drive's folder in a collection. */
+/* "C", "C%3A" (Velociraptor), "C_", "C:" (a zip of Windows paths): a
+ * drive's folder in a collection. */
 static int is_drive(const char *n) {
   size_t l = strlen(n);
-  return (l == 1 || (l == 4 && !strcasecmp(n + 1, "%3a")) || (l == 2 && n[1] == '_')) &&
+  return (l == 1 || (l == 4 && !strcasecmp(n + 1, "%3a")) || (l == 2 && (n[1] == '_' || n[1] == ':'))) &&
          (n[0] | 32) >= 'a' && (n[0] | 32) <= 'z';
 }
 
@@ -703,6 +704,12 @@ static const char *const hunted_exts[] = {".log", ".log.gz", ".evtx"};
 
 int exh_check_run(const exh_check *c, const char *root, const char *name,
                   exh_check_result **out, exh_error *err) {
+  return exh_check_run_archive(c, root, name, NULL, NULL, out, err);
+}
+
+int exh_check_run_archive(const exh_check *c, const char *root, const char *name,
+                          const char *dir, const char *archive, exh_check_result **out,
+                          exh_error *err) {
   *out = NULL;
   exh_check_result *r = calloc(1, sizeof *r);
   if (!r) return exhi_err(err, EXH_ERR_NOMEM, root, 0, -1, "out of memory");
@@ -713,6 +720,7 @@ int exh_check_run(const exh_check *c, const char *root, const char *name,
   int rc = r->root && r->name ? EXH_OK : exhi_err(err, EXH_ERR_NOMEM, root, 0, -1, "out of memory");
   if (!rc) rc = exhi_discover(root, &r->disc, err);
   if (rc) {
+    if (dir && archive && err) exh_check_show_path(err->text, sizeof err->text, dir, archive);
     exh_check_result_free(r);
     return rc;
   }
@@ -793,7 +801,12 @@ int exh_check_run(const exh_check *c, const char *root, const char *name,
       else keep_error_text(r, e.text);
     }
   }
+  /* Named as the responder knows it before anything is built from the paths. */
+  if (!rc && dir && archive && exhi_check_rename(r, dir, archive))
+    rc = exhi_err(err, EXH_ERR_NOMEM, archive, 0, -1, "out of memory");
+  if (!rc && exhi_check_windows_paths(r)) rc = exhi_err(err, EXH_ERR_NOMEM, root, 0, -1, "out of memory");
   if (rc) {
+    if (dir && archive && err) exh_check_show_path(err->text, sizeof err->text, dir, archive);
     exh_check_result_free(r);
     return rc;
   }

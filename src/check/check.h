@@ -226,5 +226,21 @@ typedef struct exhi_archive_stats {
  * at most max_bytes in all. On error dir may still name a folder to remove. */
 int exhi_archive_extract(const char *path, uint64_t max_bytes, char *dir, size_t dir_size,
                          exhi_archive_stats *st, exh_error *err);
+/* The two halves of exhi_archive_extract: a new private folder below
+ * $TMPDIR (mode 0700), and the extraction into it (dir must be empty;
+ * passphrase: an encrypted zip's password, or NULL). */
+int exhi_archive_tempdir(const char *path, char *dir, size_t dir_size, exh_error *err);
+int exhi_archive_extract_into(const char *path, uint64_t max_bytes, const char *dir,
+                              const char *passphrase, exhi_archive_stats *st, exh_error *err);
 /* Removes what exhi_archive_extract made (links not followed). */
 void exhi_archive_remove(const char *dir);
+
+/* Every path of r below dir (where an archive was extracted) renamed as the
+ * archive's member: "ARCHIVE!/member"; dir itself as "ARCHIVE" (naming.c). */
+int exhi_check_rename(exh_check_result *r, const char *dir, const char *archive);
+/* "C:\\inetpub\\x.aspx" for a file of a collection whose drive's folder is
+ * known (C/, C:/, C_/, Velociraptor's C%3A/ with names decoded); NULL
+ * otherwise (malloc'd). exhi_check_windows_paths adds it to every file
+ * finding as exhunt.windows_path (naming.c). */
+char *exhi_windows_path(const char *path);
+int exhi_check_windows_paths(exh_check_result *r);

@@ -36,7 +36,9 @@ const exhi_src_def exhi_src_defs[] = {
      0, "files written to unexpected paths (CVE-2021-26858)"},
     {"cmdlet", "Logging/CmdletInfra (Rps_Cmdlet)", "logging/cmdletinfra", EXHI_SRC_LOGS,
      EXHI_ROLE_OTHER, 0, "remote PowerShell cmdlets: mailbox exports, role assignments (ProxyShell)"},
-    {"iis", "inetpub/logs/LogFiles/W3SVC*", "inetpub/logs/logfiles/w3svc*", EXHI_SRC_LOGS,
+    /* The second place is IIS 6's default, which CyLR still collects by
+     * default (CyLR/src/CollectionPaths.cs: %SYSTEMROOT%\System32\LogFiles\W3SVC1). */
+    {"iis", "inetpub/logs/LogFiles/W3SVC*", "inetpub/logs/logfiles/w3svc*|windows/system32/logfiles/w3svc*", EXHI_SRC_LOGS,
      EXHI_ROLE_REQUESTS, 0, "every request IIS answered (requests to web shells)"},
     {"evtx", "Windows/System32/winevt/Logs", "windows/system32/winevt/logs", EXHI_SRC_LOGS,
      EXHI_ROLE_OTHER, 0, "Windows event logs (CVE-2021-26857, processes started by IIS)"},
@@ -104,6 +106,22 @@ static int tail_match(const char *lower, size_t len, const char *pat) {
   }
   if (len < pl || memcmp(lower + len - pl, pat, pl)) return 0;
   return len == pl || lower[len - pl - 1] == '/';
+}
+
+/* tail_match for each '|'-separated alternative of pats. */
+static int any_match(const char *lower, size_t len, const char *pats) {
+  char one[128];
+  for (const char *p = pats; *p;) {
+    const char *bar = strchr(p, '|');
+    size_t n = bar ? (size_t)(bar - p) : strlen(p);
+    if (n < sizeof one) {
+      memcpy(one, p, n);
+      one[n] = '\0';
+      if (tail_match(lower, len, one)) return 1;
+    }
+    p += n + (bar ? 1 : 0);
+  }
+  return 0;
 }
 
 static void note_path(exhi_src_found *s, const char *path) {
@@ -200,7 +218,7 @@ static void walk_dir(walker *w, int dfd, size_t len, size_t llen, int depth, uin
         const exhi_src_def *sd = &exhi_src_defs[s];
         if (sd->kind == EXHI_SRC_BUILD || (mask & (1u << s))) continue;
         if (sd->volume_child ? (is_volume && !strcmp(v[i].key, sd->pattern))
-                             : tail_match(w->lower, k2, sd->pattern)) {
+                             : any_match(w->lower, k2, sd->pattern)) {
           note_path(&d->src[s], w->path);
           m2 |= 1u << s;
         }
