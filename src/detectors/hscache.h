@@ -22,4 +22,10 @@ hs_error_t exhi_hs_compile_cached(const char *const *exprs, const unsigned *flag
                                   const unsigned *ids, unsigned n, hs_database_t **db,
                                   hs_compile_error_t **ce);
 
+/* The same for hs_compile_lit_multi (pure literals, lens[i] bytes each):
+ * cached under its own keys, never mistaken for a regex database. */
+hs_error_t exhi_hs_compile_lit_cached(const char *const *exprs, const size_t *lens,
+                                      const unsigned *flags, const unsigned *ids, unsigned n,
+                                      hs_database_t **db, hs_compile_error_t **ce);
+
 #endif
