@@ -312,20 +312,19 @@ static int lit_add(litset *ls, const char *p, size_t n, unsigned flags) {
   return 0;
 }
 
-/* p, and as a quoted CSV field writes it ('"' doubled) when it has one. */
+/* p, or when it has a '"' its longest run without one: Exchange's CSV
+ * writes a quote doubled in a quoted field, a hand-made file may not, and
+ * the reader takes both. */
 static int lit_add_csv(litset *ls, const char *p, size_t n, unsigned flags) {
-  if (lit_add(ls, p, n, flags)) return -1;
-  size_t q = 0;
-  for (size_t i = 0; i < n; i++) q += p[i] == '"';
-  if (!q) return 0;
-  char buf[2 * EXH_IOC_VALUE_MAX + 2];
-  if (n + q > sizeof buf) return 0; /* a normalised value is never this long */
-  size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    buf[o++] = p[i];
-    if (p[i] == '"') buf[o++] = '"';
+  if (!memchr(p, '"', n)) return lit_add(ls, p, n, flags);
+  size_t best = 0, best_len = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && p[j] != '"') j++;
+    if (j - i > best_len) best = i, best_len = j - i;
+    i = j + 1;
   }
-  return lit_add(ls, buf, o, flags);
+  return lit_add(ls, p + best, best_len, flags); /* none: every line */
 }
 
 /* An IPv6 address may be written with or without leading zeros, with any
@@ -394,7 +393,7 @@ static int literals_of(litset *ls, const exh_ioc *ioc) {
     char buf[EXH_IOC_VALUE_MAX + 1];
     if (n > EXH_IOC_VALUE_MAX) return 0;
     for (size_t i = 0; i < n; i++) buf[i] = v[i] == ' ' ? '+' : v[i];
-    return lit_add(ls, buf, n, 0);
+    return lit_add_csv(ls, buf, n, 0);
   }
   case EXH_IOC_FILENAME:
   case EXH_IOC_FILEPATH: {
@@ -486,10 +485,11 @@ int exhi_logioc_prepare(exhi_logioc *m, exh_error *err) {
     }
     hs_compile_error_t *ce = NULL;
     if (exhi_hs_compile_lit_cached(exprs, lens, flags, ids, (unsigned)u, &pf->db, &ce) != HS_SUCCESS) {
-      rc = exhi_err(err, EXH_ERR_PARSE, "indicators", 0, -1, "compiling the indicators' prefilter: %s",
-                    ce && ce->message ? ce->message : "vectorscan error");
+      /* (Out of memory in the compiler, say.) Every line, as without the
+       * prefilter: slower, never different. */
       hs_free_compile_error(ce);
       pf->db = NULL;
+      pf->picking = EXHI_LOGIOC_PICK_EVERY;
     } else if (hs_alloc_scratch(pf->db, &pf->proto) != HS_SUCCESS) {
       rc = exhi_err(err, EXH_ERR_NOMEM, "indicators", 0, -1, "out of memory");
     } else {
