@@ -777,8 +777,8 @@ static void scan_file(worker *w) {
     size_t from = 0;
     for (;;) {
       w->prefiltering = !exhi_lr_needs_all_lines(lr, w->schema.kind);
-      /* Indicators are values, not literals the prefilter knows: a web log
-       * is read line by line when there are any. */
+      /* Indicators: every line of a web log is looked up when their own
+       * prefilter cannot pick the lines (an indicator with no literal). */
       int ioc_kind = w->h->iocs.n_sets && exhi_logioc_kind(w->schema.kind);
       /* (2: the rules read every line anyway.) */
       w->ioc_lines = ioc_kind ? (w->prefiltering ? 1 : 2) : 0;
