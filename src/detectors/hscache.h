@@ -28,5 +28,10 @@ hs_error_t exhi_hs_compile_cached(const char *const *exprs, const unsigned *flag
  * (hs_free_database). What load reads a file through, and fuzz/fuzz_hscache.c
  * feeds. */
 hs_database_t *exhi_hs_cache_decode(const void *bytes, size_t len, const char *key, size_t klen);
+/* The same for hs_compile_lit_multi (pure literals, lens[i] bytes each):
+ * cached under its own keys, never mistaken for a regex database. */
+hs_error_t exhi_hs_compile_lit_cached(const char *const *exprs, const size_t *lens,
+                                      const unsigned *flags, const unsigned *ids, unsigned n,
+                                      hs_database_t **db, hs_compile_error_t **ce);
 
 #endif

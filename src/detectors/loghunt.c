@@ -110,6 +110,12 @@ int exh_loghunt_new(const exh_logrules *rules, const exh_loghunt_options *opt,
   else h->opt.since_ms = h->opt.until_ms = -1;
   h->store_set = exhi_logioc_add(&h->iocs, h->opt.iocs);
   exhi_logioc_add(&h->iocs, rules->own_iocs);
+  int rc = exhi_logioc_prepare(&h->iocs, err);
+  if (rc) {
+    exhi_logioc_release(&h->iocs);
+    free(h);
+    return rc;
+  }
   pthread_mutex_init(&h->mu, NULL);
   *out = h;
   return EXH_OK;
@@ -210,6 +216,9 @@ typedef struct worker {
   int ip_col, status_col, server_col;
   int64_t evtx_ms;       /* time of the event record being evaluated */
   exhi_logioc_cols ioc_cols;
+  exhi_logioc_lines *ioc_pick; /* the lines holding an indicator's literal */
+  int ioc_picked;        /* this slice's lines are picked for the indicators */
+  size_t block_len;
   const exh_ioc *cur_ioc; /* the indicator of the hit being added */
   size_t cur_set;
   const char *cur_field;
@@ -589,11 +598,41 @@ static int line_mask(void *c, size_t a, size_t b, uint64_t rules) {
 /* do_line's code for "the log kind changed: prefilter the rest again". */
 #define RESTART 1000
 
+/* The picked lines for the indicators before block offset `upto`, looked
+ * up; *here: whether the line at upto is one of them. */
+static int ioc_upto(worker *w, size_t upto, int *here) {
+  size_t a;
+  *here = 0;
+  while ((a = exhi_logioc_next(w->ioc_pick, upto + 1)) != SIZE_MAX) {
+    if (a == upto) {
+      *here = 1;
+      return 0;
+    }
+    const char *line = w->block + a;
+    const char *e = memchr(line, '\n', w->block_len - a);
+    size_t len = e ? (size_t)(e - line) : w->block_len - a;
+    /* Preamble lines come to do_line (the rules' prefilter reports each). */
+    if (!len || line[0] == '#' || (len == 1 && line[0] == '\r')) continue;
+    if (w->schema.nfields == 0) exhi_logschema_guess(&w->schema, line, len);
+    w->f->candidates++;
+    w->cur_line = line_at(w, a);
+    exhi_logrec_split(&w->rec, &w->schema, line, len);
+    int rc = exhi_logioc_match(&w->h->iocs, &w->ioc_cols, &w->rec, on_ioc, w);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
 /* One line (a candidate, or every line when the kind needs that). */
 static int do_line(void *c, size_t a, size_t b, uint64_t rules) {
   worker *w = c;
   const char *line = w->block + a;
   size_t len = b - a;
+  int ioc_here = 0;
+  if (w->ioc_picked) {
+    int rc = ioc_upto(w, a, &ioc_here);
+    if (rc) return rc;
+  }
   if (len && line[0] == '#') {
     int kind = w->schema.kind;
     exhi_logschema_header(&w->schema, line, len);
@@ -614,11 +653,18 @@ static int do_line(void *c, size_t a, size_t b, uint64_t rules) {
     if (rc) return rc;
     /* Every line came here for the indicators: the rules still see only
      * the lines their prefilter picks, as without indicators. */
-    uint64_t mask = 0;
-    rc = exhi_lr_prefilter(w->scan, &w->schema, line, len, line_mask, &mask, &w->err);
+    if (w->ioc_lines == 1) {
+      uint64_t mask = 0;
+      rc = exhi_lr_prefilter(w->scan, &w->schema, line, len, line_mask, &mask, &w->err);
+      if (rc) return rc;
+      if (!mask) return 0;
+      rules = mask;
+    }
+  } else if (ioc_here) {
+    /* Picked for an indicator too: split whole, looked up, then the rules. */
+    exhi_logrec_split(&w->rec, &w->schema, line, len);
+    int rc = exhi_logioc_match(&w->h->iocs, &w->ioc_cols, &w->rec, on_ioc, w);
     if (rc) return rc;
-    if (!mask) return 0;
-    rules = mask;
   } else if (w->schema.syntax == EXHI_SYN_W3C) {
     exhi_logrec_split_upto(&w->rec, &w->schema, line, len,
                            exhi_lr_cols_needed(w->scan, &w->schema, rules));
@@ -706,6 +752,7 @@ static void scan_file(worker *w) {
       break;
     }
     w->block = block;
+    w->block_len = len;
     w->counted_to = 0;
     /* The first data line: bind a layout for files without a preamble and
      * note the oldest time (evidence age). */
@@ -730,9 +777,20 @@ static void scan_file(worker *w) {
     size_t from = 0;
     for (;;) {
       w->prefiltering = !exhi_lr_needs_all_lines(lr, w->schema.kind);
-      /* Indicators are values, not literals the prefilter knows: a web log
-       * is read line by line when there are any. */
-      w->ioc_lines = w->prefiltering && w->h->iocs.n_sets && exhi_logioc_kind(w->schema.kind);
+      /* Indicators: every line of a web log is looked up when their own
+       * prefilter cannot pick the lines (an indicator with no literal). */
+      int ioc_kind = w->h->iocs.n_sets && exhi_logioc_kind(w->schema.kind);
+      /* (2: the rules read every line anyway.) */
+      w->ioc_lines = ioc_kind ? (w->prefiltering ? 1 : 2) : 0;
+      /* ...unless the indicators' own prefilter picks their lines. */
+      w->ioc_picked = 0;
+      if (ioc_kind && exhi_logioc_picking(&w->h->iocs) != EXHI_LOGIOC_PICK_EVERY) {
+        w->ioc_lines = 0;
+        w->ioc_picked = w->ioc_pick != NULL;
+        if (w->ioc_picked &&
+            (rc = exhi_logioc_pick(w->ioc_pick, block, from, len, &w->err)) != EXH_OK)
+          break;
+      }
       if (w->ioc_lines) w->prefiltering = 0;
       w->slice = from;
       if (!w->prefiltering)
@@ -740,6 +798,10 @@ static void scan_file(worker *w) {
       else
         rc = exhi_lr_prefilter(w->scan, &w->schema, block + from, len - from, do_line_pf, w,
                                &w->err);
+      if (!rc && w->ioc_picked) {
+        int here;
+        rc = ioc_upto(w, len, &here); /* the picked lines after the rules' last */
+      }
       if (rc != RESTART) break;
       from = w->restart_at;
       /* The kind changed on the block's last line, which had no line end
@@ -988,6 +1050,7 @@ int exh_loghunt_run(exh_loghunt *h, exh_error *err) {
   for (unsigned i = 0; i < n && !rc; i++) {
     ws[i].h = h;
     if ((rc = exhi_lr_scan_new(h->rules->lr, &ws[i].scan, err))) break;
+    if ((rc = exhi_logioc_lines_new(&h->iocs, &ws[i].ioc_pick, err))) break;
     if (pthread_create(&th[i], NULL, work, &ws[i]) != 0) {
       rc = exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "cannot start a thread");
       exhi_lr_scan_free(ws[i].scan);
@@ -997,7 +1060,10 @@ int exh_loghunt_run(exh_loghunt *h, exh_error *err) {
     started++;
   }
   for (unsigned i = 0; i < started; i++) pthread_join(th[i], NULL);
-  for (unsigned i = 0; ws && i < n; i++) exhi_lr_scan_free(ws[i].scan);
+  for (unsigned i = 0; ws && i < n; i++) {
+    exhi_lr_scan_free(ws[i].scan);
+    exhi_logioc_lines_free(ws[i].ioc_pick);
+  }
   free(ws);
   free(th);
   if (rc) return rc;
@@ -1193,6 +1259,7 @@ void exh_loghunt_free(exh_loghunt *h) {
   free(h->via);
   free(h->order);
   free(h->files);
+  exhi_logioc_release(&h->iocs);
   pthread_mutex_destroy(&h->mu);
   free(h);
 }

@@ -2,13 +2,17 @@
  * sets. The sets are immutable and lock-free, so workers call this on every
  * record of a web log; what makes it cheap is one hash lookup per field
  * after normalising the value on the stack. */
+#define _GNU_SOURCE /* memrchr, qsort_r */
 #include "logioc.h"
 
 #include "../ioc/ioc.h"
+#include "hscache.h"
 
+#include <arpa/inet.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- the indicator rules ----------------------------------------------- */
@@ -126,7 +130,10 @@ static int match_ip(const mctx *mc, const char *v, size_t len) {
 static int match_ua(const mctx *mc, const char *v, size_t len, int w3c) {
   int rc = lookup(mc, EXHI_LOGIOC_UA, EXH_IOC_USER_AGENT, v, len, "user_agent.original");
   if (rc || !w3c || !memchr(v, '+', len) || len > EXH_IOC_VALUE_MAX) return rc;
-  /* IIS writes the spaces of a user agent as '+'; feeds publish spaces. */
+  /* IIS writes the spaces of a user agent as '+'; feeds publish spaces.
+   * IIS writes every space so: a value with both (hand-edited) is taken as
+   * it is, so that the prefilter's two spellings of an agent cover it. */
+  if (memchr(v, ' ', len)) return 0;
   char buf[EXH_IOC_VALUE_MAX + 1];
   for (size_t i = 0; i < len; i++) buf[i] = v[i] == '+' ? ' ' : v[i];
   return lookup(mc, EXHI_LOGIOC_UA, EXH_IOC_USER_AGENT, buf, len, "user_agent.original");
@@ -173,6 +180,12 @@ static int match_path(const mctx *mc, const char *v, size_t len) {
 }
 
 static int match_url(const mctx *mc, const char *host, size_t hl, const char *path, size_t pl) {
+  /* host + path is a URL when the path starts it and the host holds none
+   * of its delimiters: then an indicator's authority is the host column
+   * and the rest the path column, as the prefilter assumes. */
+  if (!pl || path[0] != '/' || memchr(host, '/', hl) || memchr(host, '?', hl) ||
+      memchr(host, '#', hl))
+    return 0;
   /* The log has no scheme: a URL indicator is published with either. */
   static const char *const schemes[] = {"https://", "http://"};
   char buf[EXH_IOC_VALUE_MAX + 1];
@@ -244,6 +257,377 @@ int exhi_logioc_match(const exhi_logioc *m, exhi_logioc_cols *cols, const exhi_l
     }
   }
   return 0;
+}
+
+/* ---- picking lines: the literal prefilter --------------------------------- */
+
+/* Literals compiled into one database. Compiling grows faster than the
+ * count (100 000: ~7 s, ~9 MiB; 500 000: about a minute); past this a set
+ * is looked up line by line, as before the prefilter. */
+#define PICK_MAX_LITERALS 500000
+
+struct exhi_logioc_pf {
+  hs_database_t *db; /* NULL: nothing to pick (or every line) */
+  hs_scratch_t *proto;
+  int picking;       /* enum exhi_logioc_picking */
+  size_t n_literals;
+};
+
+typedef struct lit {
+  size_t off, len;
+  unsigned flags;
+} lit;
+
+typedef struct litset {
+  char *buf;
+  size_t len, cap;
+  lit *v;
+  size_t n, cap_v;
+  int every; /* an indicator with no literal: every line */
+} litset;
+
+static int lit_add(litset *ls, const char *p, size_t n, unsigned flags) {
+  if (!n) {
+    ls->every = 1; /* cannot happen for a normalised value; be safe */
+    return 0;
+  }
+  if (ls->len + n > ls->cap) {
+    size_t nc = ls->cap ? ls->cap : 4096;
+    while (nc < ls->len + n) nc *= 2;
+    char *q = realloc(ls->buf, nc);
+    if (!q) return -1;
+    ls->buf = q;
+    ls->cap = nc;
+  }
+  if (ls->n == ls->cap_v) {
+    size_t nc = ls->cap_v ? ls->cap_v * 2 : 256;
+    lit *q = realloc(ls->v, nc * sizeof *q);
+    if (!q) return -1;
+    ls->v = q;
+    ls->cap_v = nc;
+  }
+  memcpy(ls->buf + ls->len, p, n);
+  ls->v[ls->n++] = (lit){ls->len, n, flags};
+  ls->len += n;
+  return 0;
+}
+
+/* p, or when it has a '"' its longest run without one: Exchange's CSV
+ * writes a quote doubled in a quoted field, a hand-made file may not, and
+ * the reader takes both. */
+static int lit_add_csv(litset *ls, const char *p, size_t n, unsigned flags) {
+  if (!memchr(p, '"', n)) return lit_add(ls, p, n, flags);
+  size_t best = 0, best_len = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && p[j] != '"') j++;
+    if (j - i > best_len) best = i, best_len = j - i;
+    i = j + 1;
+  }
+  return lit_add(ls, p + best, best_len, flags); /* none: every line */
+}
+
+/* An IPv6 address may be written with or without leading zeros, with any
+ * run of zero groups compressed, in any case, with its last 32 bits
+ * dotted: the text every spelling holds is a non-zero group among the
+ * first six followed by ':', extended by the next groups that have four
+ * digits (no leading zero can be added to them). The longest such run. */
+static int ipv6_literal(litset *ls, const char *v) {
+  unsigned char b[16];
+  if (inet_pton(AF_INET6, v, b) != 1) return lit_add(ls, v, strlen(v), HS_FLAG_CASELESS);
+  unsigned g[8];
+  for (int i = 0; i < 8; i++) g[i] = (unsigned)b[2 * i] << 8 | b[2 * i + 1];
+  char best[64] = "";
+  for (int i = 0; i < 6; i++) {
+    if (!g[i]) continue;
+    char cur[64];
+    int o = snprintf(cur, sizeof cur, "%x", g[i]);
+    for (int j = i + 1; j < 6 && g[j] >= 0x1000; j++) o += snprintf(cur + o, sizeof cur - (size_t)o, ":%x", g[j]);
+    snprintf(cur + o, sizeof cur - (size_t)o, ":");
+    if (strlen(cur) > strlen(best)) memcpy(best, cur, sizeof best);
+  }
+  if (!best[0]) { /* ::1, ::a.b.c.d: nothing every spelling holds */
+    ls->every = 1;
+    return 0;
+  }
+  return lit_add(ls, best, strlen(best), HS_FLAG_CASELESS);
+}
+
+/* URLs: the lookup joins the host and path columns (match_url), so the
+ * authority is the host column (case-blind) and the rest the path column
+ * (case as published). The path when it says enough, else the host. */
+#define URL_PATH_MIN 8
+static int url_literal(litset *ls, const char *v) {
+  const char *a = strstr(v, "://");
+  if (!a) return lit_add_csv(ls, v, strlen(v), HS_FLAG_CASELESS);
+  a += 3;
+  size_t al = strcspn(a, "/?#");
+  const char *rest = a + al;
+  size_t rl = strlen(rest);
+  if (rl >= URL_PATH_MIN || !al) return lit_add_csv(ls, rest, rl, 0);
+  return lit_add_csv(ls, a, al, HS_FLAG_CASELESS);
+}
+
+/* What every line whose web fields the exact lookup would find ioc in
+ * holds. Hashes are never looked up in logs: no literal. */
+static int literals_of(litset *ls, const exh_ioc *ioc) {
+  const char *v = ioc->value;
+  size_t n = strlen(v);
+  switch (ioc->type) {
+  case EXH_IOC_IPV4:
+    /* inet_pton takes no leading zeros nor short forms: the canonical
+     * text is in every line whose address matches (a longer address
+     * holding it, 10.0.0.12 for 10.0.0.1, is left to the lookup). */
+    return lit_add(ls, v, n, 0);
+  case EXH_IOC_IPV6:
+    return ipv6_literal(ls, v);
+  case EXH_IOC_DOMAIN:
+    return lit_add(ls, v, n, HS_FLAG_CASELESS);
+  case EXH_IOC_URL:
+    return url_literal(ls, v);
+  case EXH_IOC_USER_AGENT: {
+    /* As feeds publish it (and Exchange's CSV writes it), and with '+'
+     * for each space as IIS writes it (match_ua). */
+    if (lit_add_csv(ls, v, n, 0)) return -1;
+    if (!memchr(v, ' ', n)) return 0;
+    char buf[EXH_IOC_VALUE_MAX + 1];
+    if (n > EXH_IOC_VALUE_MAX) return 0;
+    for (size_t i = 0; i < n; i++) buf[i] = v[i] == ' ' ? '+' : v[i];
+    return lit_add_csv(ls, buf, n, 0);
+  }
+  case EXH_IOC_FILENAME:
+  case EXH_IOC_FILEPATH: {
+    /* The request's file name, case-blind: both lookups go by it
+     * (match_path), whatever the folders and separators. */
+    const char *name = strrchr(v, '/');
+    name = name ? name + 1 : v;
+    return lit_add_csv(ls, name, strlen(name), HS_FLAG_CASELESS);
+  }
+  default:
+    return 0;
+  }
+}
+
+/* The lookups refang what they are given (exh_ioc_normalize): a log value
+ * "203.0.113[.]20" finds 203.0.113.20. Any line with a defanging mark is
+ * picked when a set holds such types. */
+static const char *const defang_marks[] = {"[.]", "(.)", "{.}", "[dot]", "(dot)", "[:]", "[://]",
+                                           "[at]", "[@]", "hxxp"};
+
+static int cmp_lit(const void *pa, const void *pb, void *ctx) {
+  const lit *a = pa, *b = pb;
+  const char *buf = ctx;
+  if (a->len != b->len) return a->len < b->len ? -1 : 1;
+  int c = memcmp(buf + a->off, buf + b->off, a->len);
+  if (c) return c;
+  return a->flags < b->flags ? -1 : a->flags > b->flags;
+}
+
+int exhi_logioc_prepare(exhi_logioc *m, exh_error *err) {
+  if (m->pf) return EXH_OK;
+  exhi_logioc_pf *pf = calloc(1, sizeof *pf);
+  if (!pf) return exhi_err(err, EXH_ERR_NOMEM, "indicators", 0, -1, "out of memory");
+  m->pf = pf;
+  litset ls = {0};
+  int rc = EXH_OK;
+  unsigned any = 0;
+  for (size_t s = 0; s < m->n_sets; s++) any |= m->types[s];
+  /* Types a web log record is looked up for (exhi_logioc_match). */
+  const unsigned web = 1u << EXH_IOC_IPV4 | 1u << EXH_IOC_IPV6 | 1u << EXH_IOC_DOMAIN |
+                       1u << EXH_IOC_URL | 1u << EXH_IOC_USER_AGENT | 1u << EXH_IOC_FILENAME |
+                       1u << EXH_IOC_FILEPATH;
+  const unsigned refanged = 1u << EXH_IOC_IPV4 | 1u << EXH_IOC_IPV6 | 1u << EXH_IOC_DOMAIN |
+                            1u << EXH_IOC_URL;
+  if (!(any & web)) return EXH_OK; /* hashes only: nothing in a log line */
+  for (size_t s = 0; s < m->n_sets && !ls.every; s++) {
+    const exh_ioc *prev = NULL, *ioc;
+    for (size_t i = 0; (ioc = exhi_ioc_set_at(m->sets[s], i)) && !ls.every; i++) {
+      /* The sources of one value are neighbours: one literal per value. */
+      if (prev && prev->type == ioc->type && !strcmp(prev->value, ioc->value)) continue;
+      prev = ioc;
+      if (literals_of(&ls, ioc)) {
+        rc = exhi_err(err, EXH_ERR_NOMEM, "indicators", 0, -1, "out of memory");
+        goto out;
+      }
+      if (ls.n > PICK_MAX_LITERALS) ls.every = 1;
+    }
+  }
+  if (any & refanged)
+    for (size_t i = 0; i < EXHI_ARRAY_LEN(defang_marks); i++)
+      if (lit_add(&ls, defang_marks[i], strlen(defang_marks[i]), HS_FLAG_CASELESS)) {
+        rc = exhi_err(err, EXH_ERR_NOMEM, "indicators", 0, -1, "out of memory");
+        goto out;
+      }
+  if (ls.every) {
+    pf->picking = EXHI_LOGIOC_PICK_EVERY;
+    goto out;
+  }
+  /* One literal per distinct (text, case): the sets overlap, the user
+   * agents' two spellings may coincide. */
+  qsort_r(ls.v, ls.n, sizeof *ls.v, cmp_lit, ls.buf);
+  size_t u = 0;
+  for (size_t i = 0; i < ls.n; i++)
+    if (!u || cmp_lit(&ls.v[u - 1], &ls.v[i], ls.buf)) ls.v[u++] = ls.v[i];
+  ls.n = u;
+  const char **exprs = malloc(u * sizeof *exprs);
+  size_t *lens = malloc(u * sizeof *lens);
+  unsigned *flags = malloc(u * sizeof *flags), *ids = malloc(u * sizeof *ids);
+  if (!exprs || !lens || !flags || !ids) {
+    rc = exhi_err(err, EXH_ERR_NOMEM, "indicators", 0, -1, "out of memory");
+  } else {
+    for (size_t i = 0; i < u; i++) {
+      exprs[i] = ls.buf + ls.v[i].off;
+      lens[i] = ls.v[i].len;
+      flags[i] = ls.v[i].flags;
+      /* Which literal hit is never asked, but one id for all makes
+       * vectorscan's compiler take minutes for a few thousand literals. */
+      ids[i] = (unsigned)i;
+    }
+    hs_compile_error_t *ce = NULL;
+    if (exhi_hs_compile_lit_cached(exprs, lens, flags, ids, (unsigned)u, &pf->db, &ce) != HS_SUCCESS) {
+      /* (Out of memory in the compiler, say.) Every line, as without the
+       * prefilter: slower, never different. */
+      hs_free_compile_error(ce);
+      pf->db = NULL;
+      pf->picking = EXHI_LOGIOC_PICK_EVERY;
+    } else if (hs_alloc_scratch(pf->db, &pf->proto) != HS_SUCCESS) {
+      rc = exhi_err(err, EXH_ERR_NOMEM, "indicators", 0, -1, "out of memory");
+    } else {
+      pf->picking = EXHI_LOGIOC_PICK_LINES;
+      pf->n_literals = u;
+    }
+  }
+  free(exprs);
+  free(lens);
+  free(flags);
+  free(ids);
+out:
+  free(ls.buf);
+  free(ls.v);
+  return rc;
+}
+
+void exhi_logioc_release(exhi_logioc *m) {
+  if (!m->pf) return;
+  hs_free_scratch(m->pf->proto);
+  hs_free_database(m->pf->db);
+  free(m->pf);
+  m->pf = NULL;
+}
+
+int exhi_logioc_picking(const exhi_logioc *m) {
+  if (!m->n_sets) return EXHI_LOGIOC_PICK_NONE;
+  /* Not prepared: the safe way. */
+  return m->pf ? m->pf->picking : EXHI_LOGIOC_PICK_EVERY;
+}
+
+struct exhi_logioc_lines {
+  hs_scratch_t *scratch;
+  const hs_database_t *db;
+  size_t *starts; /* picked line starts, in block order */
+  size_t n, cap, next;
+  const char *block;
+  size_t len;     /* of the slice being scanned */
+  size_t base;    /* its offset in the block */
+  size_t cur_start, cur_end; /* the last picked line of the slice */
+  int have;       /* cur_* are set */
+  int oom;
+};
+
+int exhi_logioc_lines_new(const exhi_logioc *m, exhi_logioc_lines **out, exh_error *err) {
+  *out = NULL;
+  if (exhi_logioc_picking(m) != EXHI_LOGIOC_PICK_LINES) return EXH_OK;
+  exhi_logioc_lines *l = calloc(1, sizeof *l);
+  if (!l || hs_clone_scratch(m->pf->proto, &l->scratch) != HS_SUCCESS) {
+    free(l);
+    return exhi_err(err, EXH_ERR_NOMEM, "indicators", 0, -1, "out of memory");
+  }
+  l->db = m->pf->db;
+  *out = l;
+  return EXH_OK;
+}
+
+void exhi_logioc_lines_free(exhi_logioc_lines *l) {
+  if (!l) return;
+  hs_free_scratch(l->scratch);
+  free(l->starts);
+  free(l);
+}
+
+static int on_literal(unsigned id, unsigned long long from, unsigned long long to, unsigned fl,
+                      void *c) {
+  (void)id, (void)from, (void)fl;
+  exhi_logioc_lines *l = c;
+  size_t pos = to ? (size_t)to - 1 : 0; /* a byte of the literal: no line end */
+  if (pos >= l->len) pos = l->len ? l->len - 1 : 0;
+  /* Matches come in end order: one inside the last picked line adds
+   * nothing; else its line starts after the last line end before it. */
+  if (l->have && pos >= l->cur_start && pos < l->cur_end) return 0;
+  size_t lo = l->have && pos >= l->cur_end ? l->cur_end : 0;
+  const char *nl = pos > lo ? memrchr(l->block + lo, '\n', pos - lo) : NULL;
+  size_t start = nl ? (size_t)(nl - l->block) + 1 : lo;
+  const char *e = memchr(l->block + pos, '\n', l->len - pos);
+  if (l->n == l->cap) {
+    size_t nc = l->cap ? l->cap * 2 : 256;
+    size_t *q = realloc(l->starts, nc * sizeof *q);
+    if (!q) {
+      l->oom = 1;
+      return 1;
+    }
+    l->starts = q;
+    l->cap = nc;
+  }
+  l->starts[l->n++] = l->base + start;
+  l->cur_start = start;
+  l->cur_end = e ? (size_t)(e - l->block) : l->len;
+  l->have = 1;
+  return 0;
+}
+
+static int cmp_size(const void *a, const void *b) {
+  size_t x = *(const size_t *)a, y = *(const size_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+int exhi_logioc_pick(exhi_logioc_lines *l, const char *block, size_t from, size_t len,
+                     exh_error *err) {
+  l->n = l->next = 0;
+  l->oom = 0;
+  size_t off = from;
+  while (off < len) {
+    /* hs takes an unsigned int length: slices on line ends. */
+    size_t n = len - off;
+    if (n > (1u << 30)) {
+      const char *nl = memrchr(block + off, '\n', 1u << 30);
+      n = nl ? (size_t)(nl - (block + off)) + 1 : (1u << 30);
+    }
+    l->block = block + off;
+    l->len = n;
+    l->base = off;
+    l->have = 0;
+    hs_error_t e = hs_scan(l->db, block + off, (unsigned)n, 0, l->scratch, on_literal, l);
+    if (l->oom) return exhi_err(err, EXH_ERR_NOMEM, "indicators", 0, -1, "out of memory");
+    if (e != HS_SUCCESS)
+      return exhi_err(err, EXH_ERR_IO, "indicators", 0, -1, "vectorscan error %d", (int)e);
+    off += n;
+  }
+  /* Matches come in end order, so lines in block order; should they not,
+   * a line may also have been picked twice. */
+  int sorted = 1;
+  for (size_t i = 1; i < l->n && sorted; i++) sorted = l->starts[i] > l->starts[i - 1];
+  if (!sorted) {
+    qsort(l->starts, l->n, sizeof *l->starts, cmp_size);
+    size_t u = 0;
+    for (size_t i = 0; i < l->n; i++)
+      if (!u || l->starts[u - 1] != l->starts[i]) l->starts[u++] = l->starts[i];
+    l->n = u;
+  }
+  return EXH_OK;
+}
+
+size_t exhi_logioc_next(exhi_logioc_lines *l, size_t before) {
+  if (!l || l->next >= l->n || l->starts[l->next] >= before) return SIZE_MAX;
+  return l->starts[l->next++];
 }
 
 /* ---- the store side -------------------------------------------------------- */

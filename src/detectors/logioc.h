@@ -46,11 +46,15 @@ int exhi_logioc_kind(int kind);
 typedef int (*exhi_logioc_cb)(void *ctx, int which, size_t set, const exh_ioc *ioc,
                               const char *field);
 
+/* The literal prefilter of the sets' values (private to logioc.c). */
+typedef struct exhi_logioc_pf exhi_logioc_pf;
+
 /* The sets to look records up in, with the types each holds. */
 typedef struct exhi_logioc {
   const exh_ioc_set *sets[EXHI_LOGIOC_MAX_SETS];
   unsigned types[EXHI_LOGIOC_MAX_SETS]; /* bit per exh_ioc_type present */
   size_t n_sets;
+  exhi_logioc_pf *pf; /* owned: exhi_logioc_prepare / exhi_logioc_release */
 } exhi_logioc;
 
 /* Adds a set (borrowed) unless it is empty or there are already
@@ -60,6 +64,43 @@ int exhi_logioc_add(exhi_logioc *m, const exh_ioc_set *set);
 /* Looks rec's fields up in every set. Returns 0 or the callback's status. */
 int exhi_logioc_match(const exhi_logioc *m, exhi_logioc_cols *cols, const exhi_logrec *rec,
                       exhi_logioc_cb cb, void *ctx);
+
+/*
+ * Picking the lines worth looking up. Splitting every web-log line and
+ * looking its columns up costs several times the rules' own scan; instead
+ * one vectorscan literal database holds, for every indicator a log line can
+ * show, a piece of text every line the exact lookup would match contains
+ * (the address, the user agent as written with spaces and as IIS writes it,
+ * the host, a URL's path or host, a web shell's file name, case-blind where
+ * the lookup is), and the lines with a hit are the only ones split and
+ * looked up (exhi_logioc_match stays the judge). docs/logs.md lists the
+ * literals per type.
+ */
+
+/* Builds m's prefilter from its sets (compiled once, cached like the rule
+ * databases). Call after the last exhi_logioc_add, before any worker. */
+int exhi_logioc_prepare(exhi_logioc *m, exh_error *err);
+/* Frees what exhi_logioc_prepare built (the sets stay the caller's). */
+void exhi_logioc_release(exhi_logioc *m);
+
+enum exhi_logioc_picking {
+  EXHI_LOGIOC_PICK_NONE = 0,  /* no indicator a log line can show: look nothing up */
+  EXHI_LOGIOC_PICK_LINES = 1, /* look up the lines exhi_logioc_pick finds */
+  EXHI_LOGIOC_PICK_EVERY = -1 /* some indicator has no literal: every line */
+};
+int exhi_logioc_picking(const exhi_logioc *m);
+
+/* Per-thread picking state; NULL (and EXH_OK) when m picks no lines. */
+typedef struct exhi_logioc_lines exhi_logioc_lines;
+int exhi_logioc_lines_new(const exhi_logioc *m, exhi_logioc_lines **out, exh_error *err);
+void exhi_logioc_lines_free(exhi_logioc_lines *l);
+
+/* Finds the lines of block[from..len) that hold an indicator's literal;
+ * exhi_logioc_next then hands their start offsets (in block) out in order. */
+int exhi_logioc_pick(exhi_logioc_lines *l, const char *block, size_t from, size_t len,
+                     exh_error *err);
+/* The next picked line start below `before`, taken; SIZE_MAX when none. */
+size_t exhi_logioc_next(exhi_logioc_lines *l, size_t before);
 
 /* The sightings transaction on a store opened read-write. */
 int exhi_logioc_begin(exh_ioc_store *s, exh_error *err);

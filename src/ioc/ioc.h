@@ -83,4 +83,10 @@ int exhi_ioc_import_txn(exh_ioc_store *s, const char *name, const char *data,
                         int (*extra)(exh_ioc_store *s, void *ctx, exh_error *err),
                         void *extra_ctx, exh_error *err);
 
+/* The i-th indicator of a set (sorted by type, value, source: the sources
+ * of one value are neighbours), or NULL past the end. Borrowed from the
+ * set. For consumers that build their own index of the values (the web
+ * log prefilter of logioc.c). */
+const exh_ioc *exhi_ioc_set_at(const exh_ioc_set *set, size_t i);
+
 #endif

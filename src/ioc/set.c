@@ -234,6 +234,10 @@ size_t exh_ioc_set_lookup(const exh_ioc_set *set, int type, const char *value, s
   return 0;
 }
 
+const exh_ioc *exhi_ioc_set_at(const exh_ioc_set *set, size_t i) {
+  return set && i < set->n ? &set->iocs[i] : NULL;
+}
+
 size_t exh_ioc_set_count(const exh_ioc_set *set, int type) {
   if (!set || type <= 0 || type >= EXH_IOC_TYPE_COUNT) return 0;
   return set->per_type[type];
