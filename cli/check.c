@@ -172,24 +172,6 @@ static int load_iocs(const char *db, exh_ioc_set **set, char *path, size_t path_
   return -1;
 }
 
-/* Is the store inside one of the trees checked? Recording sightings there
- * would write into the evidence. Both sides resolved with realpath. */
-static const char *store_in_evidence(const char *store, char **roots, int n) {
-  char *rs = realpath(store, NULL);
-  if (!rs) return NULL;
-  const char *hit = NULL;
-  for (int i = 0; i < n && !hit; i++) {
-    char *rr = realpath(roots[i], NULL);
-    if (!rr) continue;
-    size_t l = strlen(rr);
-    if (!strcmp(rr, rs) || (!strncmp(rr, rs, l) && (rs[l] == '/' || !strcmp(rr, "/"))))
-      hit = roots[i];
-    free(rr);
-  }
-  free(rs);
-  return hit;
-}
-
 /*
  * The temporary folders of this run's archives, removed at the end and also
  * when the run is interrupted (Ctrl-C, kill, a closed terminal): the signals
@@ -360,7 +342,7 @@ int cmd_check(int argc, char **argv) {
   int status = EXIT_CLEAN;
   exh_ioc_set *set = NULL;
   if (!no_iocs && load_iocs(db, &set, dbpath, sizeof dbpath) != 0) return EXIT_ERROR;
-  const char *in = set && !no_sightings ? store_in_evidence(dbpath, argv + optind, argc - optind) : NULL;
+  const char *in = set && !no_sightings ? cli_store_in_evidence(dbpath, argv + optind, argc - optind) : NULL;
   if (in) {
     fprintf(stderr, "exhunt check: the indicator store %s is inside %s: recording sightings\n"
                     "would write into the evidence. Use --db FILE elsewhere, or --no-sightings.\n",

@@ -26,6 +26,12 @@ int cmd_check(int argc, char **argv);
  * 0, negative and overflowing sizes are refused. 0 on success, else -1. */
 int cli_parse_size(const char *s, uint64_t *out);
 
+/* The root among roots[0..n) that holds the file store (the indicator
+ * store), or NULL: recording sightings there would write into the evidence.
+ * Both sides resolved with realpath; a store that does not exist yet is in
+ * none. */
+const char *cli_store_in_evidence(const char *store, char **roots, int n);
+
 /* Colour on stdout: --color=auto|always|never, honouring NO_COLOR. */
 int cli_parse_color(const char *arg, int *mode);
 int cli_use_color(int mode, int fd);

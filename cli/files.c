@@ -192,24 +192,6 @@ static int load_set(const char *db, char *path, size_t size, exh_ioc_set **set) 
   return -1;
 }
 
-/* Is the store inside one of the trees scanned? Writing sightings there
- * would write into the evidence. Both sides resolved with realpath. */
-static const char *store_in_evidence(const char *store, char **roots, int n) {
-  char *rs = realpath(store, NULL);
-  if (!rs) return NULL;
-  const char *hit = NULL;
-  for (int i = 0; i < n && !hit; i++) {
-    char *rr = realpath(roots[i], NULL);
-    if (!rr) continue;
-    size_t l = strlen(rr);
-    if (!strcmp(rr, rs) || (!strncmp(rr, rs, l) && (rs[l] == '/' || !strcmp(rr, "/"))))
-      hit = roots[i];
-    free(rr);
-  }
-  free(rs);
-  return hit;
-}
-
 /* Writes the kept sightings in one transaction; the store is opened for
  * writing only now, and only when there is something to write. */
 static int record_sightings(run *r, const char *path) {
@@ -367,7 +349,7 @@ int cmd_files(int argc, char **argv) {
   if (set) {
     exh_ioc_files_lookup(set, &hook);
     cfg.indicators = &hook;
-    const char *in = no_sightings ? NULL : store_in_evidence(dbpath, argv + optind, argc - optind);
+    const char *in = no_sightings ? NULL : cli_store_in_evidence(dbpath, argv + optind, argc - optind);
     if (in) {
       fprintf(stderr, "exhunt files: the indicator store %s lies inside %s, which is scanned:\n"
                       "recording sightings would write into the evidence. Use --db FILE\n"

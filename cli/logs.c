@@ -245,6 +245,16 @@ int cmd_logs(int argc, char **argv) {
     exh_logrules_free(rules);
     return EXIT_ERROR;
   }
+  const char *in = set && !no_sightings ? cli_store_in_evidence(dbpath, argv + optind, argc - optind)
+                                        : NULL;
+  if (in) {
+    fprintf(stderr, "exhunt logs: the indicator store %s lies inside %s, which is read:\n"
+                    "recording sightings would write into the evidence. Use --db FILE\n"
+                    "elsewhere, or --no-sightings.\n", dbpath, in);
+    exh_ioc_set_free(set);
+    exh_logrules_free(rules);
+    return EXIT_ERROR;
+  }
   ho.iocs = set;
   progress pr = {.on = !quiet && isatty(STDERR_FILENO)};
   if (pr.on) {

@@ -111,3 +111,19 @@ int cli_use_color(int mode, int fd) {
   if (term && !strcmp(term, "dumb")) return 0;
   return isatty(fd);
 }
+
+const char *cli_store_in_evidence(const char *store, char **roots, int n) {
+  char *rs = realpath(store, NULL);
+  if (!rs) return NULL;
+  const char *hit = NULL;
+  for (int i = 0; i < n && !hit; i++) {
+    char *rr = realpath(roots[i], NULL);
+    if (!rr) continue;
+    size_t l = strlen(rr);
+    if (!strcmp(rr, rs) || (!strncmp(rr, rs, l) && (rs[l] == '/' || !strcmp(rr, "/"))))
+      hit = roots[i];
+    free(rr);
+  }
+  free(rs);
+  return hit;
+}

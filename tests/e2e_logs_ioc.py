@@ -186,6 +186,21 @@ class Store(unittest.TestCase):
         self.assertEqual(self.export(), [])
         self.assertEqual(os.stat(self.db).st_mtime_ns, before)
 
+    def test_store_inside_the_evidence(self):
+        """Sightings would write into the logs folder being read: refused,
+        unless --no-sightings (then the store is only read)."""
+        inside = os.path.join(self.logs, 'iocs.sqlite')
+        shutil.copy(self.db, inside)
+        before = os.stat(inside).st_mtime_ns
+        rc, recs, err = self.hunt('--db', inside)
+        self.assertEqual(rc, 2)
+        self.assertIn('would write into the evidence', err)
+        self.assertEqual(os.stat(inside).st_mtime_ns, before)
+        rc, recs, err = self.hunt('--db', inside, '--no-sightings')
+        self.assertEqual(rc, 1, err)
+        self.assertTrue(ioc_hits(recs, 'exh.logs.ioc.source_ip'))
+        self.assertEqual(os.stat(inside).st_mtime_ns, before)
+
     def test_no_hits_no_write(self):
         os.remove(os.path.join(self.logs, 'W3SVC1', 'u_ex210303.log'))
         with open(os.path.join(self.logs, 'HttpProxy', 'Ecp', 'HttpProxy_2021030306-1.LOG'), 'w') as f:
