@@ -169,6 +169,17 @@ static void test_lru(void) {
   char h[64];
   add(8, h);
   CHECK(exists(f) && exists(g) && exists(h));
+  setenv("EXHUNT_CACHE_MAX", " -1", 1); /* not a huge cap either */
+  char i9[64];
+  add(9, i9);
+  CHECK(exists(f) && exists(g) && exists(h) && exists(i9));
+  /* A cap with a unit: 1K is below any one of these files, so only the
+   * new one stays. */
+  setenv("EXHUNT_CACHE_MAX", "1K", 1);
+  char j[64];
+  add(10, j);
+  CHECK(exists(j));
+  CHECK(!exists(f) && !exists(g) && !exists(h) && !exists(i9));
 }
 
 /* Unused for 30 days: gone whatever the cap; 29 days: kept. */

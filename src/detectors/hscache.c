@@ -217,11 +217,12 @@ out:
  * K, M or G (binary units), else the default. */
 static uint64_t cache_max(void) {
   const char *v = getenv("EXHUNT_CACHE_MAX");
-  if (!v || !*v) return CACHE_MAX_DEFAULT;
+  /* Digits first: strtoull would take " -1" as a huge number. */
+  if (!v || v[0] < '0' || v[0] > '9') return CACHE_MAX_DEFAULT;
   char *end;
   errno = 0;
   unsigned long long n = strtoull(v, &end, 10);
-  if (errno || end == v || v[0] == '-') return CACHE_MAX_DEFAULT;
+  if (errno) return CACHE_MAX_DEFAULT;
   unsigned shift = 0;
   if (*end == 'K' || *end == 'k') shift = 10, end++;
   else if (*end == 'M' || *end == 'm') shift = 20, end++;
