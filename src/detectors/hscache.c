@@ -2,13 +2,16 @@
 #define _GNU_SOURCE
 #include "hscache.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A cache file larger than this is not ours (the rule set's biggest
@@ -16,6 +19,46 @@
  * 100 000 values is ~9 MiB). */
 #define CACHE_FILE_MAX (64u << 20)
 static const char MAGIC[8] = "EXHSDB1";
+
+/* The cache's size cap (EXHUNT_CACHE_MAX overrides it): the rule
+ * databases take ~1 MiB a set, an indicator prefilter ~9-14 MiB per
+ * 100 000 values, so this keeps some twenty large indicator sets, more
+ * than anyone switches between, in what a laptop does not miss. */
+#define CACHE_MAX_DEFAULT ((uint64_t)256 << 20)
+/* A file not loaded for this long is for a rule or indicator set no
+ * longer in use (each import of a changed set leaves the old one). */
+#define CACHE_MAX_AGE_DAYS 30
+/* A loaded file's mtime is set to now when older than this: the mtime is
+ * the "last used" the eviction goes by, and once a day is precise enough
+ * for a cap measured in days while costing a syscall at most daily. */
+#define TOUCH_AFTER_S (24 * 3600)
+/* A .tmp file this old is from a run that died while writing (a write
+ * takes well under a second): removed. A younger one may be in progress. */
+#define TMP_STALE_S 3600
+/* Entries the eviction looks at in one pass: a bound on its memory
+ * whatever was put in the folder (ours hold tens of files). */
+#define EVICT_MAX_ENTRIES 4096
+
+static atomic_ulong n_loaded, n_compiled, n_stored, n_evicted;
+
+void exhi_hs_cache_get_counts(exhi_hs_cache_counts *c) {
+  c->loaded = atomic_load(&n_loaded);
+  c->compiled = atomic_load(&n_compiled);
+  c->stored = atomic_load(&n_stored);
+  c->evicted = atomic_load(&n_evicted);
+}
+
+/* EXHUNT_CACHE_TRACE=1: one line on stderr per cache decision, for tests
+ * and for "why did that take so long". */
+static int tracing(void) {
+  const char *t = getenv("EXHUNT_CACHE_TRACE");
+  return t && t[0] && strcmp(t, "0");
+}
+
+static const char *base_name(const char *path) {
+  const char *b = strrchr(path, '/');
+  return b ? b + 1 : path;
+}
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n) {
   const unsigned char *b = p;
@@ -91,6 +134,12 @@ static int cache_dir(char *buf, size_t size) {
   size_t l = strlen(buf);
   if (snprintf(buf + l, size - l, "/hs") < 0) return 0;
   if (mkdir(buf, 0700) != 0 && errno != EEXIST) return 0;
+  /* Ours, really a folder (not a symlink to one: the eviction removes
+   * files in it), writable by no one else: else no cache. */
+  struct stat st;
+  if (lstat(buf, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+      (st.st_mode & (S_IWGRP | S_IWOTH)))
+    return 0;
   return 1;
 }
 
@@ -155,15 +204,137 @@ static hs_database_t *load(const char *path, const char *key, size_t klen) {
     goto out;
   if (!(buf = malloc((size_t)st.st_size)) || read_all(fd, buf, (size_t)st.st_size)) goto out;
   db = exhi_hs_cache_decode(buf, (size_t)st.st_size, key, klen);
+  /* Used: the eviction keeps recently used files. Failing to touch only
+   * makes the file look older. */
+  if (db && st.st_mtime < time(NULL) - TOUCH_AFTER_S) (void)futimens(fd, NULL);
 out:
   free(buf);
   close(fd);
   return db;
 }
 
+/* The size cap in bytes: EXHUNT_CACHE_MAX as a number with an optional
+ * K, M or G (binary units), else the default. */
+static uint64_t cache_max(void) {
+  const char *v = getenv("EXHUNT_CACHE_MAX");
+  /* Digits first: strtoull would take " -1" as a huge number. */
+  if (!v || v[0] < '0' || v[0] > '9') return CACHE_MAX_DEFAULT;
+  char *end;
+  errno = 0;
+  unsigned long long n = strtoull(v, &end, 10);
+  if (errno) return CACHE_MAX_DEFAULT;
+  unsigned shift = 0;
+  if (*end == 'K' || *end == 'k') shift = 10, end++;
+  else if (*end == 'M' || *end == 'm') shift = 20, end++;
+  else if (*end == 'G' || *end == 'g') shift = 30, end++;
+  if (*end || n > (UINT64_MAX >> shift)) return CACHE_MAX_DEFAULT;
+  return (uint64_t)n << shift;
+}
+
+/* Names the cache writes: 16 hex digits and ".db" (kind 1), or that and
+ * ".PID.SEQ.tmp" while being written (kind 2); 0 for anything else, which
+ * is never touched. */
+static int cache_name_kind(const char *n) {
+  for (int i = 0; i < 16; i++)
+    if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f'))) return 0;
+  if (strncmp(n + 16, ".db", 3)) return 0;
+  if (!n[19]) return 1;
+  size_t l = strlen(n);
+  return n[19] == '.' && l > 24 && !strcmp(n + l - 4, ".tmp") ? 2 : 0;
+}
+
+typedef struct cfile {
+  char name[20]; /* 16 hex + ".db" + NUL */
+  time_t mtime;
+  uint64_t size;
+} cfile;
+
+static int cmp_cfile(const void *pa, const void *pb) {
+  const cfile *a = pa, *b = pb;
+  if (a->mtime != b->mtime) return a->mtime < b->mtime ? -1 : 1;
+  return strcmp(a->name, b->name);
+}
+
+static void evict_one(int dfd, const char *name) {
+  /* unlinkat removes the entry itself (a symlink is never followed), and
+   * a file another run removed first is gone either way. */
+  if (unlinkat(dfd, name, 0) == 0) {
+    atomic_fetch_add(&n_evicted, 1);
+    if (tracing()) fprintf(stderr, "exhunt: cache: evicted %s\n", name);
+  }
+}
+
+/* Removes from the cache folder dir the files not used for
+ * CACHE_MAX_AGE_DAYS, stale .tmp files, then the least recently used
+ * (oldest mtime) until the rest fits the cap, never `keep` (just written).
+ * Only regular files of ours with the cache's names, directly in dir:
+ * the folder is opened without following a symlink and entries are
+ * looked at with lstat semantics. Two runs evicting at once may both try
+ * to remove a file: the second finds it gone. */
+static void evict(const char *dir, const char *keep) {
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0) return;
+  struct stat ds;
+  if (fstat(dfd, &ds) != 0 || ds.st_uid != geteuid()) {
+    close(dfd);
+    return;
+  }
+  DIR *d = fdopendir(dfd);
+  if (!d) {
+    close(dfd);
+    return;
+  }
+  uint64_t cap = cache_max(), total = 0;
+  time_t now = time(NULL);
+  cfile *files = NULL;
+  size_t n = 0, cap_files = 0, seen = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) && seen++ < EVICT_MAX_ENTRIES) {
+    int kind = cache_name_kind(e->d_name);
+    if (!kind) continue;
+    struct stat st;
+    if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_uid != geteuid())
+      continue;
+    if (kind == 2) {
+      if (st.st_mtime < now - TMP_STALE_S) evict_one(dfd, e->d_name);
+      continue;
+    }
+    total += (uint64_t)st.st_size;
+    if (!strcmp(e->d_name, keep)) continue;
+    if (st.st_mtime < now - (time_t)CACHE_MAX_AGE_DAYS * 24 * 3600) {
+      evict_one(dfd, e->d_name);
+      total -= (uint64_t)st.st_size;
+      continue;
+    }
+    if (n == cap_files) {
+      size_t nc = cap_files ? cap_files * 2 : 32;
+      cfile *q = realloc(files, nc * sizeof *q);
+      if (!q) break; /* the cap waits for the next write */
+      files = q;
+      cap_files = nc;
+    }
+    memcpy(files[n].name, e->d_name, sizeof files[n].name); /* kind 1: 19 chars + NUL */
+    files[n].mtime = st.st_mtime;
+    files[n].size = (uint64_t)st.st_size;
+    n++;
+  }
+  if (total > cap && n) {
+    qsort(files, n, sizeof *files, cmp_cfile);
+    for (size_t i = 0; i < n && total > cap; i++) {
+      evict_one(dfd, files[i].name);
+      total -= files[i].size;
+    }
+  }
+  free(files);
+  closedir(d); /* closes dfd */
+}
+
 /* Writes db beside path and renames it into place: a reader sees the
- * whole file or none, and parallel runs never mix their writes. */
-static void store(const char *path, const char *key, size_t klen, const hs_database_t *db) {
+ * whole file or none, and parallel runs never mix their writes. Then the
+ * cache is trimmed (evict). */
+static void store(const char *dir, const char *path, const char *key, size_t klen,
+                  const hs_database_t *db) {
   char *ser = NULL;
   size_t sl = 0;
   if (hs_serialize_database(db, &ser, &sl) != HS_SUCCESS) return;
@@ -175,47 +346,81 @@ static void store(const char *path, const char *key, size_t klen, const hs_datab
     return;
   }
   int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  int ok = 0;
   if (fd >= 0) {
     uint64_t kl = klen, dl = sl;
     int bad = write_all(fd, MAGIC, sizeof MAGIC) || write_all(fd, &kl, sizeof kl) ||
               write_all(fd, &dl, sizeof dl) || write_all(fd, key, klen) || write_all(fd, ser, sl);
     if (close(fd) != 0) bad = 1;
     if (bad || rename(tmp, path) != 0) unlink(tmp);
+    else ok = 1;
   }
   free(ser); /* hs_serialize_database allocates with the default allocator */
+  if (!ok) return;
+  atomic_fetch_add(&n_stored, 1);
+  if (tracing()) fprintf(stderr, "exhunt: cache: stored %s\n", base_name(path));
+  evict(dir, base_name(path));
 }
 
 static hs_error_t compile_cached(const char *const *exprs, const size_t *lens,
                                  const unsigned *flags, const unsigned *ids, unsigned n,
-                                 hs_database_t **db, hs_compile_error_t **ce) {
+                                 exhi_hs_cache_how *how, hs_database_t **db,
+                                 hs_compile_error_t **ce) {
   *db = NULL;
   *ce = NULL;
+  if (how) how->compiled = 0;
   char dir[4096], path[4200];
   size_t klen = 0;
   char *key = NULL;
+  const char *what = lens ? "literals" : "expressions";
   if (cache_dir(dir, sizeof dir) && (key = make_key(exprs, lens, flags, ids, n, &klen))) {
     uint64_t h = fnv(1469598103934665603ull, key, klen);
     snprintf(path, sizeof path, "%s/%016llx.db", dir, (unsigned long long)h);
     if ((*db = load(path, key, klen))) {
       free(key);
+      atomic_fetch_add(&n_loaded, 1);
+      if (tracing())
+        fprintf(stderr, "exhunt: cache: loaded %s (%u %s)\n", base_name(path), n, what);
       return HS_SUCCESS;
     }
   }
+  if (how) {
+    how->compiled = 1;
+    if (how->compiling) how->compiling(how->ctx, n);
+  }
+  atomic_fetch_add(&n_compiled, 1);
+  int trace = tracing();
+  struct timespec t0, t1;
+  if (trace) {
+    fprintf(stderr, "exhunt: cache: compiling %u %s\n", n, what);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+  }
   hs_error_t e = lens ? hs_compile_lit_multi(exprs, flags, ids, lens, n, HS_MODE_BLOCK, NULL, db, ce)
                       : hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL, db, ce);
-  if (e == HS_SUCCESS && key) store(path, key, klen, *db);
+  if (trace) {
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    fprintf(stderr, "exhunt: cache: compiled %u %s in %.3f s\n", n, what,
+            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+  }
+  if (e == HS_SUCCESS && key) store(dir, path, key, klen, *db);
   free(key);
   return e;
+}
+
+int exhi_hs_cache_on(void) {
+  char dir[4096];
+  return cache_dir(dir, sizeof dir);
 }
 
 hs_error_t exhi_hs_compile_cached(const char *const *exprs, const unsigned *flags,
                                   const unsigned *ids, unsigned n, hs_database_t **db,
                                   hs_compile_error_t **ce) {
-  return compile_cached(exprs, NULL, flags, ids, n, db, ce);
+  return compile_cached(exprs, NULL, flags, ids, n, NULL, db, ce);
 }
 
 hs_error_t exhi_hs_compile_lit_cached(const char *const *exprs, const size_t *lens,
                                       const unsigned *flags, const unsigned *ids, unsigned n,
-                                      hs_database_t **db, hs_compile_error_t **ce) {
-  return compile_cached(exprs, lens, flags, ids, n, db, ce);
+                                      exhi_hs_cache_how *how, hs_database_t **db,
+                                      hs_compile_error_t **ce) {
+  return compile_cached(exprs, lens, flags, ids, n, how, db, ce);
 }

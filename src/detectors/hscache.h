@@ -8,7 +8,15 @@
  * holds that whole key too and is used only when the key matches byte for
  * byte. Any problem with the cache (absent, unreadable, stale, written by
  * another vectorscan or CPU) means compiling as before: the cache can make a
- * run faster, never different. EXHUNT_NO_CACHE=1 turns it off. */
+ * run faster, never different. EXHUNT_NO_CACHE=1 turns it off.
+ *
+ * The folder is kept small: after each new file the files not used
+ * (loaded) for 30 days go, then the least recently used ones beyond a size
+ * cap (256 MiB; EXHUNT_CACHE_MAX=N[K|M|G] sets another). A file's mtime is
+ * its last use (set on load at most once a day). Only regular files with
+ * the cache's own names, directly in the folder, are ever removed.
+ * EXHUNT_CACHE_TRACE=1 prints each decision (loaded, compiling, stored,
+ * evicted) on stderr. */
 #ifndef EXHUNT_DETECTORS_HSCACHE_H
 #define EXHUNT_DETECTORS_HSCACHE_H
 
@@ -28,10 +36,31 @@ hs_error_t exhi_hs_compile_cached(const char *const *exprs, const unsigned *flag
  * (hs_free_database). What load reads a file through, and fuzz/fuzz_hscache.c
  * feeds. */
 hs_database_t *exhi_hs_cache_decode(const void *bytes, size_t len, const char *key, size_t klen);
+/* How a lit compile went, and a hook before a long one (all optional). */
+typedef struct exhi_hs_cache_how {
+  /* Called on a cache miss just before compiling n literals, e.g. to tell
+   * a user at a terminal why the run pauses. */
+  void (*compiling)(void *ctx, unsigned n);
+  void *ctx;
+  int compiled; /* out: 1 compiled (not in the cache), 0 loaded */
+} exhi_hs_cache_how;
+
 /* The same for hs_compile_lit_multi (pure literals, lens[i] bytes each):
  * cached under its own keys, never mistaken for a regex database. */
 hs_error_t exhi_hs_compile_lit_cached(const char *const *exprs, const size_t *lens,
                                       const unsigned *flags, const unsigned *ids, unsigned n,
-                                      hs_database_t **db, hs_compile_error_t **ce);
+                                      exhi_hs_cache_how *how, hs_database_t **db,
+                                      hs_compile_error_t **ce);
+
+/* Whether there is a cache to read and write (not EXHUNT_NO_CACHE, a
+ * usable folder): building a database ahead of its use is pointless
+ * without. */
+int exhi_hs_cache_on(void);
+
+/* What this process's cached compiles did so far (tests, benchmarks). */
+typedef struct exhi_hs_cache_counts {
+  unsigned long loaded, compiled, stored, evicted;
+} exhi_hs_cache_counts;
+void exhi_hs_cache_get_counts(exhi_hs_cache_counts *c);
 
 #endif

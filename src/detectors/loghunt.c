@@ -110,6 +110,8 @@ int exh_loghunt_new(const exh_logrules *rules, const exh_loghunt_options *opt,
   else h->opt.since_ms = h->opt.until_ms = -1;
   h->store_set = exhi_logioc_add(&h->iocs, h->opt.iocs);
   exhi_logioc_add(&h->iocs, rules->own_iocs);
+  /* A progress callback means a terminal that wants to hear (cli/logs.c). */
+  h->iocs.notice = h->opt.progress != NULL;
   int rc = exhi_logioc_prepare(&h->iocs, err);
   if (rc) {
     exhi_logioc_release(&h->iocs);

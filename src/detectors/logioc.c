@@ -265,12 +265,17 @@ int exhi_logioc_match(const exhi_logioc *m, exhi_logioc_cols *cols, const exhi_l
  * count (100 000: ~7 s, ~9 MiB; 500 000: about a minute); past this a set
  * is looked up line by line, as before the prefilter. */
 #define PICK_MAX_LITERALS 500000
+/* From this many literals a compile takes about a second or more (10 000:
+ * 0.25 s, 50 000: 2.5 s, 100 000: 7 s on one core of a 2020s x86), long
+ * enough that a user at a terminal should be told why nothing happens. */
+#define PICK_NOTICE_LITERALS 25000
 
 struct exhi_logioc_pf {
   hs_database_t *db; /* NULL: nothing to pick (or every line) */
   hs_scratch_t *proto;
   int picking;       /* enum exhi_logioc_picking */
   size_t n_literals;
+  int compiled;      /* the database was compiled, not loaded from the cache */
 };
 
 typedef struct lit {
@@ -423,6 +428,13 @@ static int cmp_lit(const void *pa, const void *pb, void *ctx) {
   return a->flags < b->flags ? -1 : a->flags > b->flags;
 }
 
+static void announce(void *ctx, unsigned n) {
+  (void)ctx;
+  if (n < PICK_NOTICE_LITERALS) return;
+  fprintf(stderr, "exhunt: compiling the indicators' prefilter (%u literals), once for this "
+                  "indicator set; later runs load it from the cache\n", n);
+}
+
 int exhi_logioc_prepare(exhi_logioc *m, exh_error *err) {
   if (m->pf) return EXH_OK;
   exhi_logioc_pf *pf = calloc(1, sizeof *pf);
@@ -484,7 +496,10 @@ int exhi_logioc_prepare(exhi_logioc *m, exh_error *err) {
       ids[i] = (unsigned)i;
     }
     hs_compile_error_t *ce = NULL;
-    if (exhi_hs_compile_lit_cached(exprs, lens, flags, ids, (unsigned)u, &pf->db, &ce) != HS_SUCCESS) {
+    exhi_hs_cache_how how = {.compiling = m->notice ? announce : NULL};
+    hs_error_t he = exhi_hs_compile_lit_cached(exprs, lens, flags, ids, (unsigned)u, &how, &pf->db, &ce);
+    pf->compiled = how.compiled;
+    if (he != HS_SUCCESS) {
       /* (Out of memory in the compiler, say.) Every line, as without the
        * prefilter: slower, never different. */
       hs_free_compile_error(ce);
@@ -505,6 +520,11 @@ out:
   free(ls.buf);
   free(ls.v);
   return rc;
+}
+
+void exhi_logioc_prefilter_info(const exhi_logioc *m, size_t *n_literals, int *compiled) {
+  *n_literals = m->pf ? m->pf->n_literals : 0;
+  *compiled = m->pf ? m->pf->compiled : 0;
 }
 
 void exhi_logioc_release(exhi_logioc *m) {

@@ -55,6 +55,10 @@ typedef struct exhi_logioc {
   unsigned types[EXHI_LOGIOC_MAX_SETS]; /* bit per exh_ioc_type present */
   size_t n_sets;
   exhi_logioc_pf *pf; /* owned: exhi_logioc_prepare / exhi_logioc_release */
+  /* Set by the caller: a compile long enough to notice (see
+   * exhi_logioc_prepare) is announced on stderr first. For a run at a
+   * terminal that is not quiet. */
+  int notice;
 } exhi_logioc;
 
 /* Adds a set (borrowed) unless it is empty or there are already
@@ -80,6 +84,10 @@ int exhi_logioc_match(const exhi_logioc *m, exhi_logioc_cols *cols, const exhi_l
 /* Builds m's prefilter from its sets (compiled once, cached like the rule
  * databases). Call after the last exhi_logioc_add, before any worker. */
 int exhi_logioc_prepare(exhi_logioc *m, exh_error *err);
+/* After exhi_logioc_prepare: the prefilter's distinct literals (0: none,
+ * or every line) and whether it was compiled now (1) or loaded from the
+ * cache (0). */
+void exhi_logioc_prefilter_info(const exhi_logioc *m, size_t *n_literals, int *compiled);
 /* Frees what exhi_logioc_prepare built (the sets stay the caller's). */
 void exhi_logioc_release(exhi_logioc *m);
 

@@ -89,4 +89,12 @@ int exhi_ioc_import_txn(exh_ioc_store *s, const char *name, const char *data,
  * log prefilter of logioc.c). */
 const exh_ioc *exhi_ioc_set_at(const exh_ioc_set *set, size_t i);
 
+/* Builds (or finds cached) the literal prefilter a hunt on this store's
+ * indicators uses (src/detectors/logioc.c), so that hunt does not compile
+ * it. notice: announce a long compile on stderr. *n_literals: its size (0:
+ * nothing a log line shows); *compiled: 1 compiled now, 0 already cached.
+ * Nothing is done without a cache (exhi_hs_cache_on). */
+int exhi_ioc_prefilter_warm(exh_ioc_store *s, int notice, size_t *n_literals, int *compiled,
+                            exh_error *err);
+
 #endif
