@@ -1782,8 +1782,12 @@ static uint64_t col_check(exhi_lr_scan *s, size_t start, size_t pos, uint64_t ma
   /* The whole token, bounded: a longer value is not vetoed (kept). */
   size_t a = s->tk_a, e = pos;
   size_t lim = a + MEMO_VAL_MAX < s->block_len ? a + MEMO_VAL_MAX + 1 : s->block_len;
-  while (e < lim && b[e] != ' ' && b[e] != '\n' && b[e] != '\r') e++;
+  /* As the reader splits: on spaces only (a CR inside a value is part of
+   * it); CRs end a value only where they end the line. */
+  while (e < lim && b[e] != ' ' && b[e] != '\n') e++;
   if (e - a > MEMO_VAL_MAX) return keep;
+  if (e == s->block_len || b[e] == '\n')
+    while (e > a && b[e - 1] == '\r') e--;
   const char *v = b + a;
   size_t vlen = e - a;
   if (vlen == 1 && v[0] == '-') vlen = 0; /* W3C's empty value */
