@@ -1864,6 +1864,22 @@ static int on_prefilter(unsigned id, unsigned long long from, unsigned long long
 
 static void bind_cols(exhi_lr_scan *s, const kindset *ks, int k, const exhi_logschema *schema);
 
+int exhi_lr_prefilter_cols_hold(exhi_lr_scan *s, const exhi_logschema *schema) {
+  if (!s->col_bits) return 1;
+  int kind = schema->kind;
+  if (kind < 0 || kind >= EXHI_LOG_KINDS || &s->lr->kinds[kind] != s->ks ||
+      schema->syntax != EXHI_SYN_W3C)
+    return 0;
+  bind_cols(s, s->ks, kind, schema);
+  int lim = schema->ua_col >= 0 ? schema->ua_col : EXHI_LOG_MAX_FIELDS - 1;
+  for (uint64_t m = s->col_bits; m; m &= m - 1) {
+    int bit = __builtin_ctzll(m);
+    int col = s->cols[kind][s->ks->bit_field[bit]];
+    if (col != s->bit_col[bit] || col < 0 || col >= lim || (size_t)col >= schema->nfields) return 0;
+  }
+  return 1;
+}
+
 int exhi_lr_prefilter(exhi_lr_scan *s, const exhi_logschema *schema, const char *block, size_t len,
                       exhi_lr_line_cb cb, void *ctx, exh_error *err) {
   int kind = schema->kind;
