@@ -333,7 +333,9 @@ typedef struct exh_files_config {
   /* Folders whose files another reader takes (exhunt check hands the log
    * folders to the log hunt): a regular file below one of them is not read
    * when its name ends with one of skip_exts (case-insensitive, e.g. ".log";
-   * n_skip_exts == 0: every file below them). The folders are still walked,
+   * n_skip_exts == 0: every file below them) and, when named by an ending,
+   * it reads as a log (its first 4 KiB: text without a NUL, gzip or an event
+   * log; a dump named x.log is scanned). The folders are still walked,
    * so whatever else they hold (a page, a dump, a tool) is scanned. Each is
    * a path as the scan spells it: the root as given (trailing '/' removed),
    * then "/" and the names below it. Copied by exh_files_new; at most

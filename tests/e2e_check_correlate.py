@@ -235,6 +235,21 @@ class Incidents(Base):
             self.assertIn('203.0.113.77', dom[d1:d2])
             self.assertIn('198.51.100.201', dom[d2:])
 
+    def test_shells_on_disk_stay_in_the_story_of_a_mass_exploitation(self):
+        """More exploited requests than the story keeps steps (a scan from
+        hundreds of addresses): the shells on disk are still in it."""
+        server, vol = self.march()
+        day = '2021-08-12'
+        lines = [iis_line(day, '09:%02d:%02d' % (i // 60, i % 60), 'GET', '/autodiscover/autodiscover.json',
+                          PROXYSHELL_QUERY, '198.51.%d.%d' % (100 + i // 200, 1 + i % 200),
+                          'python-requests/2.26.0', 200) for i in range(260)]
+        self.august(vol, day, lines, shell=('qwx4tz9m.aspx', day + 'T09:05:00Z'))
+        x, _, _ = self.run_all(server)
+        paths = [st['path'] for inc in x['incidents'] for st in inc['steps'] if st['path']]
+        names = {os.path.basename(p) for p in paths}
+        self.assertIn('qwx4tz9m.aspx', names)
+        self.assertIn('xpy07b5a.aspx', names)
+
     def test_attacker_back_after_months_is_one_incident(self):
         server, vol = self.march()
         day = '2021-08-12'

@@ -288,6 +288,44 @@ class KindChangeAtEnd(unittest.TestCase):
         self.check(*self.hunt('#Log-type: HttpProxy Logs\n'))
 
 
+class ColumnsChangeMidBlock(unittest.TestCase):
+    """IIS writes its preamble again when it restarts, with the fields of
+    that moment: after a #Fields line that moves the path column (here a
+    cs-host added before it), a shell request in the same read block is
+    found, as in a file that starts with that layout; the same preamble
+    written again changes nothing."""
+
+    FIELDS3 = ('#Fields: date time s-ip cs-method cs-host cs-uri-query cs-uri-stem s-port '
+               'cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus '
+               'sc-win32-status time-taken\n')
+
+    @staticmethod
+    def row3(i, stem, ip):
+        return ('2021-03-03 07:%02d:%02d 10.0.0.5 POST mail.contoso.example - %s 443 - %s '
+                'Mozilla/5.0 - 200 0 0 5\n' % (i // 60 % 60, i % 60, stem, ip))
+
+    def test_shells_on_both_sides(self):
+        pre = '#Software: Microsoft Internet Information Services 10.0\n'
+        text = (pre + FIELDS1 + row1(1, '/owa/auth/logon.aspx') +
+                row1(2, '/owa/auth/one.aspx', '198.51.100.11') +
+                pre + FIELDS1 + row1(3, '/owa/auth/two.aspx', '198.51.100.12') +
+                pre + self.FIELDS3 + self.row3(4, '/owa/auth/logon.aspx', '198.51.100.99') +
+                self.row3(5, '/owa/auth/three.aspx', '198.51.100.13') +
+                # the old path column (4) now holds the host: no request there
+                self.row3(6, '/owa/', '198.51.100.98').replace('mail.contoso.example',
+                                                           '/aspnet_client/no.aspx'))
+        tmp = tempfile.mkdtemp(prefix='exhunt-fieldsmid-')
+        try:
+            with open(os.path.join(tmp, 'u_ex210303.log'), 'w') as f:
+                f.write(text)
+            rc, recs, err = run('--no-iocs', tmp)
+        finally:
+            shutil.rmtree(tmp)
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(sorted(r['source']['ip'] for r in alerts(recs, 'exh.logs.webshell.iis_access')),
+                         ['198.51.100.11', '198.51.100.12', '198.51.100.13'])
+
+
 if __name__ == '__main__':
     EXHUNT = os.path.abspath(sys.argv[1])
     LOGS = os.path.join(os.path.abspath(sys.argv[2]), 'logs')

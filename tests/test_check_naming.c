@@ -31,6 +31,13 @@ static void windows_paths(void) {
   wp("k/d_/root/lsass.dmp", "D:\\root\\lsass.dmp");
   /* An encoded separator stays inside its name. */
   wp("v.zip!/uploads/auto/C%3A/inetpub/a%2F..%5Cb.aspx", "C:\\inetpub\\a_.._b.aspx");
+  /* KAPE and zips copy names as they are: a '%' there is part of the name
+   * on the server, decoded only below Velociraptor's encoded drive. */
+  wp("/cases/EXCH01/C/inetpub/wwwroot/a%2easpx", "C:\\inetpub\\wwwroot\\a%2easpx");
+  wp("EXCH01.zip!/C:/Program%20Files/x.aspx", "-");
+  wp("EXCH01.zip!/C_/inetpub/a%41.aspx", "C:\\inetpub\\a%41.aspx");
+  /* An encoded NUL neither ends the name nor the path. */
+  wp("v.zip!/uploads/auto/C%3A/inetpub/a%00b.aspx", "C:\\inetpub\\a_b.aspx");
   /* Near misses: a one-letter folder above something else, no drive at all,
    * a drive folder with nothing below it, the archive's own name. */
   wp("/home/u/x/notes/a.txt", "-");

@@ -35,6 +35,19 @@ static void put(const char *rel, const char *text) {
   fclose(f);
 }
 
+/* A file of n bytes (NULs allowed). */
+static void put_bytes(const char *rel, const void *data, size_t n) {
+  put(rel, "");
+  char p[512];
+  snprintf(p, sizeof p, "%s/%s", root, rel);
+  FILE *f = fopen(p, "wb");
+  if (!f || fwrite(data, 1, n, f) != n) {
+    perror(p);
+    exit(2);
+  }
+  fclose(f);
+}
+
 typedef struct seen {
   char names[16][64];
   size_t n;
@@ -79,14 +92,23 @@ int main(void) {
   put("V15/Logging/other.log", SHELL);                     /* above the folder */
   put("V15/Logging/HttpProxy.log", SHELL);                 /* a file named like the folder */
 
+  /* Named like a log, but no log the hunt reads (it skips a file with NULs
+   * at its start): an LSASS minidump hidden among the logs is scanned. A
+   * gzip log and an event log (binary too) are the hunt's. */
+  static const char dump[] = "MDMP\x93\xa7\0\0\0\0\0\0lsass.exe\0\0";
+  put_bytes("V15/Logging/HttpProxy/Owa/HttpProxy_2021030307-1.LOG", dump, sizeof dump);
+  static const char gz[] = "\x1f\x8b\x08\0\0\0\0\0\0\x03<%eval(Request.Item[\"k\"],\"unsafe\");%>";
+  put_bytes("V15/Logging/HttpProxy/Owa/HttpProxy_2021030305-1.LOG.gz", gz, sizeof gz);
+
   exh_files_config cfg = {.threads = 2};
   seen s;
   exh_files_stats st;
   /* Without skip folders every file is read: the test can fail. */
   scan(&cfg, &s, &st);
-  CHECK_INT(st.files, 7);
+  CHECK_INT(st.files, 9);
   CHECK_INT(st.files_left, 0);
   CHECK(has(&s, "HttpProxy_2021030306-1.LOG"));
+  CHECK(has(&s, "HttpProxy_2021030307-1.LOG"));
 
   char dir[512], dir_slash[512];
   snprintf(dir, sizeof dir, "%s/V15/Logging/HttpProxy", root);
@@ -98,9 +120,10 @@ int main(void) {
   cfg.skip_exts = exts;
   cfg.n_skip_exts = 3;
   scan(&cfg, &s, &st);
-  CHECK_INT(st.files_left, 2);
-  CHECK_INT(st.files, 5);
+  CHECK_INT(st.files_left, 3);
+  CHECK_INT(st.files, 6);
   CHECK(!has(&s, "HttpProxy_2021030306-1.LOG")); /* case-insensitive ending */
+  CHECK(has(&s, "HttpProxy_2021030307-1.LOG"));  /* the dump */
   CHECK(!has(&s, "old.log.gz"));
   CHECK(has(&s, "lsass.dmp"));
   CHECK(has(&s, "sneaky.aspx"));
@@ -111,7 +134,7 @@ int main(void) {
   /* No endings: every file below the folder is left. */
   cfg.n_skip_exts = 0;
   scan(&cfg, &s, &st);
-  CHECK_INT(st.files_left, 4);
+  CHECK_INT(st.files_left, 6);
   CHECK(!has(&s, "sneaky.aspx"));
   CHECK(has(&s, "HttpProxy_1.LOG"));
 

@@ -419,9 +419,29 @@ static void test_columns(void) {
       "2021-03-03 01:00:00 10.0.0.5 GET /OWA/AUTH/LOGON.ASPX - 443 - 1.2.3.4 UA - 200",
       /* 11: several spaces between columns are one separator */
       "2021-03-03 01:00:00 10.0.0.5 POST  /owa/auth/x2.aspx - 443 - 1.2.3.4 UA - 200",
+      /* 12: a CR inside the stem is part of the value the rule sees (the
+       * reader splits on spaces only): "logon.aspx" before it is no veto */
+      "2021-03-03 01:00:00 10.0.0.5 POST /owa/auth/logon.aspx\r.x.aspx - 443 - 1.2.3.4 UA - 200",
   };
   size_t n = sizeof lines / sizeof *lines;
-  CHECK_STR(col_candidates(sc, sch, iis, lines, n), "3;4;6;8;11;");
+  CHECK_STR(col_candidates(sc, sch, iis, lines, n), "3;4;6;8;11;12;");
+  {
+    /* ...and the rule does match it whole. */
+    exhi_logrec *r12 = calloc(1, sizeof *r12);
+    int hits = 0;
+    exhi_logrec_split(r12, sch, lines[12], strlen(lines[12]));
+    CHECK_INT(exhi_lr_eval(sc, r12, EXHI_LR_ALL, any_hit, &hits, &e), EXH_OK);
+    CHECK(hits > 0);
+    free(r12);
+  }
+  /* A CRLF line end is no part of the last column: a known-good page there
+   * is still vetoed. */
+  const char *last = "#Fields: date time s-ip cs-method cs-uri-stem";
+  const char *l3[] = {
+      "2021-03-03 01:00:00 10.0.0.5 GET /owa/auth/logon.aspx\r",
+      "2021-03-03 01:00:00 10.0.0.5 GET /owa/auth/x.aspx\r",
+  };
+  CHECK_STR(col_candidates(sc, sch, last, l3, 2), "1;");
   /* The path after the user agent: the reader may shift it (a user agent
    * with spaces), so no column check; every literal counts. */
   const char *late = "#Fields: date time cs(User-Agent) cs-uri-stem cs-uri-query";

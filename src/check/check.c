@@ -514,8 +514,13 @@ static void correlate(exh_check_result *r) {
     if (r->f[i].from == EXHI_FROM_FILES && is_post_exploitation(&r->f[i]) && r->f[i].f.path)
       shells[n_shells++] = last_name(r->f[i].f.path);
   r->first_ms = r->last_ms = -1;
+  /* The files on disk first, then the logs: the steps are bounded, and the
+   * requests of an exploitation from hundreds of addresses must not push
+   * the shells written to the disk out of the story. */
+  for (int pass = 0; pass < 2; pass++)
   for (size_t i = 0; i < r->n_f && r->n_steps < EXHI_CHECK_MAX_STEPS; i++) {
     exhi_cf *c = &r->f[i];
+    if ((c->from == EXHI_FROM_FILES) != (pass == 0)) continue;
     int in = level_of(c) >= EXH_COMP_EXPLOITED;
     if (!in && c->from == EXHI_FROM_LOGS) {
       const char *url = field_of(&c->f, "url.path");

@@ -120,12 +120,16 @@ static int hexv(char c) {
   return c >= '0' && c <= '9' ? c - '0' : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10 : -1;
 }
 
-/* One folder name as Windows had it: Velociraptor's "%XX" decoded. */
-static size_t decode_name(const char *s, size_t n, char *out) {
+/* One folder name as Windows had it: Velociraptor's "%XX" decoded when
+ * decode is set (KAPE and zips keep names as they are: a '%' there is part
+ * of the name); an encoded NUL becomes '_', so it cannot cut the path. */
+static size_t decode_name(const char *s, size_t n, char *out, int decode) {
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
-    if (s[i] == '%' && i + 2 < n && hexv(s[i + 1]) >= 0 && hexv(s[i + 2]) >= 0) {
-      out[o++] = (char)(hexv(s[i + 1]) * 16 + hexv(s[i + 2]));
+    if (decode && s[i] == '%' && i + 2 < n && hexv(s[i + 1]) >= 0 && hexv(s[i + 2]) >= 0) {
+      out[o] = (char)(hexv(s[i + 1]) * 16 + hexv(s[i + 2]));
+      if (!out[o]) out[o] = '_';
+      o++;
       i += 2;
     } else {
       out[o++] = s[i];
@@ -161,8 +165,11 @@ char *exhi_windows_path(const char *path) {
     const char *s2 = e + 1, *e2 = strchr(s2, '/');
     size_t n2 = e2 ? (size_t)(e2 - s2) : strlen(s2);
     if (n < WINDOWS_NAME_MAX && n2 < WINDOWS_NAME_MAX) {
-      decode_name(s, n, dec);
-      decode_name(s2, n2, next);
+      /* Only Velociraptor encodes its drive folder ("C%3A", "%5C%5C.%5CC%3A"),
+       * and only its names below are encoded. */
+      int encoded = memchr(s, '%', n) != NULL;
+      decode_name(s, n, dec, 1);
+      decode_name(s2, n2, next, encoded);
       char drive = drive_of(dec);
       int child = 0;
       for (size_t i = 0; drive && i < sizeof drive_children / sizeof *drive_children && !child; i++)
@@ -179,7 +186,7 @@ char *exhi_windows_path(const char *path) {
           size_t qn = qe ? (size_t)(qe - q) : strlen(q);
           out[o++] = '\\';
           char *d = out + o;
-          o += decode_name(q, qn, d); /* decoding never lengthens a name */
+          o += decode_name(q, qn, d, encoded); /* decoding never lengthens a name */
           for (; *d; d++)
             if (*d == '/' || *d == '\\') *d = '_'; /* an encoded separator stays inside its name */
           q += qn + (qe ? 1 : 0);

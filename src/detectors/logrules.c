@@ -1782,8 +1782,12 @@ static uint64_t col_check(exhi_lr_scan *s, size_t start, size_t pos, uint64_t ma
   /* The whole token, bounded: a longer value is not vetoed (kept). */
   size_t a = s->tk_a, e = pos;
   size_t lim = a + MEMO_VAL_MAX < s->block_len ? a + MEMO_VAL_MAX + 1 : s->block_len;
-  while (e < lim && b[e] != ' ' && b[e] != '\n' && b[e] != '\r') e++;
+  /* As the reader splits: on spaces only (a CR inside a value is part of
+   * it); CRs end a value only where they end the line. */
+  while (e < lim && b[e] != ' ' && b[e] != '\n') e++;
   if (e - a > MEMO_VAL_MAX) return keep;
+  if (e == s->block_len || b[e] == '\n')
+    while (e > a && b[e - 1] == '\r') e--;
   const char *v = b + a;
   size_t vlen = e - a;
   if (vlen == 1 && v[0] == '-') vlen = 0; /* W3C's empty value */
@@ -1859,6 +1863,22 @@ static int on_prefilter(unsigned id, unsigned long long from, unsigned long long
 }
 
 static void bind_cols(exhi_lr_scan *s, const kindset *ks, int k, const exhi_logschema *schema);
+
+int exhi_lr_prefilter_cols_hold(exhi_lr_scan *s, const exhi_logschema *schema) {
+  if (!s->col_bits) return 1;
+  int kind = schema->kind;
+  if (kind < 0 || kind >= EXHI_LOG_KINDS || &s->lr->kinds[kind] != s->ks ||
+      schema->syntax != EXHI_SYN_W3C)
+    return 0;
+  bind_cols(s, s->ks, kind, schema);
+  int lim = schema->ua_col >= 0 ? schema->ua_col : EXHI_LOG_MAX_FIELDS - 1;
+  for (uint64_t m = s->col_bits; m; m &= m - 1) {
+    int bit = __builtin_ctzll(m);
+    int col = s->cols[kind][s->ks->bit_field[bit]];
+    if (col != s->bit_col[bit] || col < 0 || col >= lim || (size_t)col >= schema->nfields) return 0;
+  }
+  return 1;
+}
 
 int exhi_lr_prefilter(exhi_lr_scan *s, const exhi_logschema *schema, const char *block, size_t len,
                       exhi_lr_line_cb cb, void *ctx, exh_error *err) {

@@ -97,6 +97,12 @@ int exhi_lr_prefilter(exhi_lr_scan *s, const exhi_logschema *schema, const char 
  * index % 64, as the prefilter reports; EXHI_LR_ALL for every rule). For each
  * rule that matches, calls hit(ctx, rule index, ioc detail or NULL). */
 #define EXHI_LR_ALL UINT64_MAX
+/* Whether the W3C columns the running exhi_lr_prefilter checks its hits
+ * against are still where schema puts them. A "#Fields" line met in its
+ * callbacks may move them; the candidates after that line were picked by
+ * the old columns, so the caller must read them again another way. */
+int exhi_lr_prefilter_cols_hold(exhi_lr_scan *s, const exhi_logschema *schema);
+
 typedef int (*exhi_lr_hit_cb)(void *ctx, size_t rule, const char *ioc_detail);
 int exhi_lr_eval(exhi_lr_scan *s, const exhi_logrec *rec, uint64_t rules, exhi_lr_hit_cb hit,
                  void *ctx, exh_error *err);

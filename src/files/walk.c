@@ -97,6 +97,30 @@ static bool skip_name(const exhi_walk_skip *s, const char *name) {
   return false;
 }
 
+/* Bytes of a file's start that tell a text log from a binary file: the log
+ * hunt's own test (loghunt.c, looks_binary) reads this much. */
+#define LOG_PEEK 4096
+
+/* Whether a file named like a log is one the log hunt reads: an event log
+ * ("ElfFile\0"), a gzip file, or text with no NUL in its first LOG_PEEK
+ * bytes. The hunt skips anything else as binary, so an LSASS dump or an
+ * archive named x.log must stay with the file scan. Opened read-only (link
+ * not followed, access time kept); a file that cannot be read is scanned,
+ * which reports why. */
+static bool reads_as_log(int dfd, const char *name) {
+  int fl = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK;
+  int fd = openat(dfd, name, fl | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = openat(dfd, name, fl);
+  if (fd < 0) return false;
+  unsigned char b[LOG_PEEK];
+  ssize_t n = pread(fd, b, sizeof b, 0);
+  close(fd);
+  if (n < 0) return false;
+  if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) return true;
+  if (n >= 8 && !memcmp(b, "ElfFile\0", 8)) return true;
+  return !memchr(b, '\0', (size_t)n);
+}
+
 /* Reads a folder's entries (fd is taken over) and pushes a frame. On error
  * the fd is closed and nothing is pushed. */
 static int push_dir(exhi_walk *w, int fd, size_t path_len, exh_error *err) {
@@ -316,7 +340,7 @@ int exhi_walk_next(exhi_walk *w, exhi_walk_entry *e, int *got, exh_error *err) {
       w->counts.special_skipped++;
       continue;
     }
-    if (f->skip && skip_name(w->skip, nm)) {
+    if (f->skip && skip_name(w->skip, nm) && (!w->skip->n_exts || reads_as_log(f->fd, nm))) {
       w->counts.files_left++;
       continue;
     }

@@ -97,7 +97,21 @@ int exhi_resume_read(exhi_resume *r, FILE *f, const char *path, uint64_t identit
   while (fgets(line, sizeof line, f)) {
     lineno++;
     size_t len = strlen(line);
-    if (!len || line[len - 1] != '\n') break; /* cut short by the crash */
+    if (!len || line[len - 1] != '\n') {
+      /* Cut short by the crash (or zeroed): the torn tail ends the file. A
+       * line too long for the log that does end is no line of a resume
+       * log (the output named by mistake?): refused, nothing cut back. */
+      if (len == sizeof line - 1) {
+        int c;
+        while ((c = fgetc(f)) != EOF && c != '\n') {
+        }
+        if (c == '\n')
+          return exhi_err(err, EXH_ERR_PARSE, path, lineno, -1,
+                          "a line longer than %d bytes: not an exhunt scan resume log",
+                          EXHI_RESUME_LINE_MAX - 2);
+      }
+      break;
+    }
     if (lineno == 1) {
       if (strncmp(line, HEADER, strlen(HEADER)) != 0)
         return exhi_err(err, EXH_ERR_PARSE, path, 1, -1, "not an exhunt scan resume log");

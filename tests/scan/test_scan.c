@@ -5,6 +5,7 @@
 #include "scan/scan.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void test_targets(void) {
@@ -300,6 +301,24 @@ static void test_resume(void) {
   while (f && (c = fgetc(f)) != EOF) lines += c == '\n';
   if (f) fclose(f);
   CHECK_INT(lines, 5); /* the unlogged record is gone: its host is scanned again */
+  /* --resume naming a scan's output by mistake (long JSON lines): refused,
+   * and the file is left whole. */
+  struct stat st0, st1;
+  CHECK_INT(stat(out, &st0), 0);
+  CHECK_INT(exhi_resume_open(&r, out, log, 99, &e), EXH_ERR_PARSE);
+  CHECK_INT(stat(out, &st1), 0);
+  CHECK_INT((long long)st1.st_size, (long long)st0.st_size);
+  f = fopen(out, "w");
+  if (f) {
+    fprintf(f, "{\"ip\":\"192.0.2.1\",\"port\":443,\"status\":\"success\",\"pad\":\"%0200d\"}\n", 0);
+    fclose(f);
+  }
+  CHECK_INT(stat(out, &st0), 0);
+  int rc = exhi_resume_open(&r, out, log, 99, &e);
+  CHECK_INT(rc, EXH_ERR_PARSE);
+  if (rc == EXH_OK) exhi_resume_close(&r, &e);
+  CHECK_INT(stat(out, &st1), 0);
+  CHECK_INT((long long)st1.st_size, (long long)st0.st_size);
   unlink(log);
   unlink(out);
   rmdir(dir);
@@ -347,6 +366,17 @@ static void test_resume_read(void) {
   CHECK_INT(read_log(H "3 20\n4 19\n", &n, &good, &end), EXH_ERR_PARSE); /* shrinking */
   CHECK_INT(read_log("exhunt-scan-resume 1 00000000000000ac\n", &n, &good, &end), EXH_ERR_INVALID);
   CHECK_INT(read_log("{\"ip\":\"192.0.2.1\"}\n", &n, &good, &end), EXH_ERR_PARSE);
+  /* A line longer than any the log holds is no torn tail (more follows):
+   * the file is not a resume log, and must not be cut back to "good". */
+  char longl[512];
+  snprintf(longl, sizeof longl, "{\"ip\":\"192.0.2.1\",\"port\":443,\"status\":\"success\",%0200d}\n{}\n", 0);
+  CHECK_INT(read_log(longl, &n, &good, &end), EXH_ERR_PARSE);
+  snprintf(longl, sizeof longl, H "3 10\n4 %0200d\n5 30\n", 0);
+  CHECK_INT(read_log(longl, &n, &good, &end), EXH_ERR_PARSE);
+  /* The same long line last, cut short by a crash: a torn tail. */
+  snprintf(longl, sizeof longl, H "3 10\n4 %0200d", 0);
+  CHECK_INT(read_log(longl, &n, &good, &end), EXH_OK);
+  CHECK_INT(good, (long long)strlen(H "3 10\n"));
 #undef H
 }
 
