@@ -116,6 +116,9 @@ static int is_step(const exh_check_result *r, size_t i) {
  * incident that has its client address, with its source and actor.
  */
 static int attach_indicators(exh_check_result *r) {
+  /* Steps are appended, then each list sorted once: sorting per finding
+   * would be quadratic with many indicator hits. */
+  int added = 0;
   for (size_t i = 0; i < r->n_f; i++) {
     const exhi_cf *c = &r->f[i];
     if (c->from != EXHI_FROM_LOGS || strncmp(c->f.rule_id, "exh.logs.ioc.", 13) || is_step(r, i))
@@ -130,19 +133,22 @@ static int attach_indicators(exh_check_result *r) {
       if (!ns) return EXH_ERR_NOMEM;
       in->steps = ns;
       in->steps[in->n_steps++] = i;
-      qsort_r(in->steps, in->n_steps, sizeof *in->steps, by_time, r);
       in->joined |= EXHI_JOIN_INDICATOR;
+      added = 1;
       if (c->f.actor) add_text(in->actors, sizeof in->actors, c->f.actor);
       add_text(in->actors, sizeof in->actors, fv(&c->f, "threat.indicator.provider"));
       /* The whole story (exhunt.incident) has it too. */
-      if (r->n_steps < EXHI_CHECK_MAX_STEPS) {
-        r->steps[r->n_steps++] = i;
-        qsort_r(r->steps, r->n_steps, sizeof r->steps[0], by_time, r);
-      }
+      if (r->n_steps < EXHI_CHECK_MAX_STEPS) r->steps[r->n_steps++] = i;
       if (c->f.actor) add_text(r->actors, sizeof r->actors, c->f.actor);
       add_text(r->actors, sizeof r->actors, fv(&c->f, "threat.indicator.provider"));
       break;
     }
+  }
+  if (added) {
+    for (size_t j = 0; j < r->n_inc; j++)
+      if (r->inc[j].joined & EXHI_JOIN_INDICATOR)
+        qsort_r(r->inc[j].steps, r->inc[j].n_steps, sizeof *r->inc[j].steps, by_time, r);
+    qsort_r(r->steps, r->n_steps, sizeof r->steps[0], by_time, r);
   }
   return EXH_OK;
 }
@@ -163,7 +169,7 @@ int exhi_incidents_split(exh_check_result *r) {
     if (!dup && ns < MAX_SHELLS) shells[ns++] = nm;
   }
   work *w = calloc(EXHI_CHECK_MAX_INCIDENTS, sizeof *w);
-  int *of = malloc(n * sizeof *of);
+  int *of = calloc(n, sizeof *of); /* zeroed: merge reads entries it then overwrites */
   unsigned char *keys = malloc(MAX_SHELLS);
   if (!w || !of || !keys) {
     free(w);
