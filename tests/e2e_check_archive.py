@@ -244,7 +244,9 @@ class Encrypted(Base):
                 self.assertIn('--password-file', err)
                 rc, out, err = self.run_check('--password-file', wrong, os.path.basename(z))
                 self.assertEqual(rc, 2)
-                self.assertIn('ncorrect passphrase', err)
+                # libarchive refuses most wrong passwords; ZipCrypto lets one in
+                # 256 per member through to damaged data, which exhunt names.
+                self.assertTrue('ncorrect passphrase' in err or 'wrong password' in err, err)
                 rc, out, err = self.run_check('--format', 'jsonl', '--password-file', pw, os.path.basename(z))
                 self.assertEqual(rc, 1, err)
                 s = summaries(jsonl(out))['MAIL13-' + enc]['exhunt']

@@ -252,8 +252,14 @@ int exhi_archive_extract_into(const char *path, uint64_t max_bytes, const char *
       la_ssize_t n = archive_read_data(a, buf, sizeof buf);
       if (n == 0) break;
       if (n < 0) {
-        rc = exhi_err(err, EXH_ERR_PARSE, path, 0, -1, "%s: %s", shown,
-                      la_error(a, msg, sizeof msg, "unreadable (truncated?)"));
+        /* ZipCrypto checks a password against one byte of each member's
+         * header: one wrong password in 256 gets past it and then reads as
+         * damaged data. Say so rather than blame the archive alone. */
+        int enc = archive_entry_is_data_encrypted(e) && passphrase;
+        rc = exhi_err(err, EXH_ERR_PARSE, path, 0, -1, "%s: %s%s", shown,
+                      la_error(a, msg, sizeof msg, "unreadable (truncated?)"),
+                      enc ? " (an encrypted member: a wrong password in --password-file reads as"
+                            " damaged data; check it)" : "");
         break;
       }
       st->bytes += (uint64_t)n;
