@@ -7,6 +7,7 @@
 
 #include "ioc/ioc.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,21 @@ static int fuzz_ioc_on_entry(void *ctx, const exhi_ioc_entry *e, exh_error *err)
 static void fuzz_ioc_on_skip(void *ctx, const char *where, const char *why) {
   (void)ctx;
   if (!where || !why || !*why) abort();
+}
+
+/* One parser over the input into the sink above; a failure must leave a
+ * terminated message. What every target's entry point does. */
+typedef int (*fuzz_ioc_parse_fn)(const char *data, size_t size, exhi_ioc_sink *sink,
+                                 exh_error *err);
+static int fuzz_ioc_run(const uint8_t *data, size_t size, fuzz_ioc_parse_fn parse) {
+  /* exh_ioc_import_file's bound is far above what a fuzzer explores. */
+  if (size > (1u << 20)) return 0;
+  size_t n = 0;
+  exhi_ioc_sink sink = {fuzz_ioc_on_entry, fuzz_ioc_on_skip, &n};
+  exh_error err;
+  int rc = parse((const char *)data, size, &sink, &err);
+  if (rc != EXH_OK && !memchr(err.text, '\0', sizeof err.text)) abort();
+  return 0;
 }
 
 #endif
