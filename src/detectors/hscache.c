@@ -424,3 +424,9 @@ hs_error_t exhi_hs_compile_lit_cached(const char *const *exprs, const size_t *le
                                       hs_compile_error_t **ce) {
   return compile_cached(exprs, lens, flags, ids, n, how, db, ce);
 }
+
+size_t exhi_hs_slice(const char *p, size_t n) {
+  if (n <= (1u << 30)) return n;
+  const char *nl = memrchr(p, '\n', 1u << 30);
+  return nl ? (size_t)(nl - p) + 1 : (1u << 30);
+}

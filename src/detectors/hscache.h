@@ -22,6 +22,7 @@
 
 #include <hs/hs.h>
 #include <stddef.h>
+#include <stddef.h>
 
 /* Like hs_compile_multi in HS_MODE_BLOCK with no platform: on success *db is
  * the caller's (hs_free_database); on failure *ce is set as
@@ -62,5 +63,10 @@ typedef struct exhi_hs_cache_counts {
   unsigned long loaded, compiled, stored, evicted;
 } exhi_hs_cache_counts;
 void exhi_hs_cache_get_counts(exhi_hs_cache_counts *c);
+
+/* hs_scan takes an unsigned int length: the length of the next slice of
+ * p[0..n) to scan, at most 1 GiB and ended on a line end when one is there,
+ * so that no line is split between two scans. */
+size_t exhi_hs_slice(const char *p, size_t n);
 
 #endif

@@ -615,12 +615,7 @@ int exhi_logioc_pick(exhi_logioc_lines *l, const char *block, size_t from, size_
   l->oom = 0;
   size_t off = from;
   while (off < len) {
-    /* hs takes an unsigned int length: slices on line ends. */
-    size_t n = len - off;
-    if (n > (1u << 30)) {
-      const char *nl = memrchr(block + off, '\n', 1u << 30);
-      n = nl ? (size_t)(nl - (block + off)) + 1 : (1u << 30);
-    }
+    size_t n = exhi_hs_slice(block + off, len - off);
     l->block = block + off;
     l->len = n;
     l->base = off;

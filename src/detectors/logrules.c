@@ -1905,14 +1905,9 @@ int exhi_lr_prefilter(exhi_lr_scan *s, const exhi_logschema *schema, const char 
       if (col >= 0 && col < lim && (size_t)col < schema->nfields) s->col_bits |= 1ull << bit;
     }
   }
-  /* hs takes an unsigned int length: scan in slices on line ends. */
   size_t off = 0;
   while (off < len) {
-    size_t n = len - off;
-    if (n > (1u << 30)) {
-      const char *nl = memrchr(block + off, '\n', 1u << 30);
-      n = nl ? (size_t)(nl - (block + off)) + 1 : (1u << 30);
-    }
+    size_t n = exhi_hs_slice(block + off, len - off);
     s->block = block + off;
     s->block_len = n;
     size_t first = s->n_lines;
