@@ -342,6 +342,17 @@ static int do_export(const opts *o) {
 }
 
 /* One value as a user gives it: every hit, one line each. */
+/* The end of a lookup line: "\tsource\tactor\treport\n" of the indicator. */
+static void put_origin(const exh_ioc *h) {
+  putchar('\t');
+  put(stdout, h->source);
+  putchar('\t');
+  put(stdout, *h->actor ? h->actor : "-");
+  putchar('\t');
+  put(stdout, *h->report ? h->report : "-");
+  putchar('\n');
+}
+
 static size_t lookup_one(const exh_ioc_set *set, int type, const char *v, size_t len) {
   int types[2] = {type ? type : exh_ioc_type_detect(v, len), 0};
   /* A path may be published as a path or only by its name. */
@@ -354,13 +365,7 @@ static size_t lookup_one(const exh_ioc_set *set, int type, const char *v, size_t
       put(stdout, v);
       putchar('\t');
       put(stdout, exh_ioc_type_name(h[i].type));
-      putchar('\t');
-      put(stdout, h[i].source);
-      putchar('\t');
-      put(stdout, *h[i].actor ? h[i].actor : "-");
-      putchar('\t');
-      put(stdout, *h[i].report ? h[i].report : "-");
-      putchar('\n');
+      put_origin(&h[i]);
     }
     total += n;
   }
@@ -378,13 +383,7 @@ static size_t lookup_one(const exh_ioc_set *set, int type, const char *v, size_t
       put(stdout, v);
       fputs("\tname of ", stdout);
       put(stdout, h[i].value);
-      putchar('\t');
-      put(stdout, h[i].source);
-      putchar('\t');
-      put(stdout, *h[i].actor ? h[i].actor : "-");
-      putchar('\t');
-      put(stdout, *h[i].report ? h[i].report : "-");
-      putchar('\n');
+      put_origin(&h[i]);
       total++;
     }
   }
