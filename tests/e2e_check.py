@@ -8,7 +8,6 @@ codes, and the evidence unchanged (bytes and times) after every run.
 usage: e2e_check.py EXHUNT SOURCE_ROOT
 """
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -19,9 +18,10 @@ import unittest
 import zipfile
 import urllib.parse
 
+from evidence import jsonl, snapshot, summaries  # tests/evidence.py
+
 EXHUNT = ''
 SRC = ''
-NOATIME = getattr(os, 'O_NOATIME', 0)
 
 
 def run(*args, env_extra=None):
@@ -31,31 +31,6 @@ def run(*args, env_extra=None):
     e.update(env_extra or {})
     p = subprocess.run([EXHUNT, 'check', *args], capture_output=True, env=e, timeout=300)
     return p.returncode, p.stdout.decode('utf-8', 'replace'), p.stderr.decode('utf-8', 'replace')
-
-
-def snapshot(root):
-    """Hash, size, mtime of every entry, read with O_NOATIME (links not followed)."""
-    snap = {}
-    for d, dirs, files in os.walk(root):
-        dirs.sort()
-        for n in sorted(files) + sorted(dirs):
-            p = os.path.join(d, n)
-            st = os.lstat(p)
-            h = ''
-            if os.path.isfile(p) and not os.path.islink(p):
-                fd = os.open(p, os.O_RDONLY | NOATIME)
-                with os.fdopen(fd, 'rb') as f:
-                    h = hashlib.sha256(f.read()).hexdigest()
-            snap[os.path.relpath(p, root)] = (h, st.st_size, st.st_mtime_ns)
-    return snap
-
-
-def jsonl(out):
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
-
-
-def summaries(recs):
-    return {r['host']['name']: r for r in recs if r.get('event', {}).get('dataset') == 'exhunt.check'}
 
 
 def alerts(recs, host):

@@ -8,7 +8,6 @@ run, after an error and after an interrupt.
 usage: e2e_check_archive.py EXHUNT SOURCE_ROOT MAKE_ARCHIVE
 """
 import io
-import json
 import os
 import shutil
 import signal
@@ -21,20 +20,14 @@ import unittest
 import urllib.parse
 import zipfile
 
+from evidence import jsonl, summaries  # tests/evidence.py
+
 EXHUNT = ''
 SRC = ''
 MAKE_ARCHIVE = ''
 SHELL = 'C/inetpub/wwwroot/aspnet_client/system_web/xpy07b5a.aspx'
 DUMP = 'C/Windows/Temp/lsass.dmp'
 IIS_LOG = 'C/inetpub/logs/LogFiles/W3SVC1/u_ex210303.log'
-
-
-def jsonl(out):
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
-
-
-def summaries(recs):
-    return {r['host']['name']: r for r in recs if r.get('event', {}).get('dataset') == 'exhunt.check'}
 
 
 def alerts(recs):

@@ -24,9 +24,10 @@ import unittest
 import urllib.parse
 import zipfile
 
+from evidence import jsonl, snapshot  # tests/evidence.py
+
 EXHUNT = ''
 SRC = ''
-NOATIME = getattr(os, 'O_NOATIME', 0)
 # A one-line shell the bundled YARA rules know (China Chopper, as MSTIC showed it).
 CHOPPER = '<%@ Page Language="Jscript"%><%eval(Request.Item["k"],"unsafe");%>\r\n'
 
@@ -38,25 +39,6 @@ def run(*args, env_extra=None, cmd='check'):
     e.update(env_extra or {})
     p = subprocess.run([EXHUNT, cmd, *args], capture_output=True, env=e, timeout=300)
     return p.returncode, p.stdout.decode('utf-8', 'replace'), p.stderr.decode('utf-8', 'replace')
-
-
-def snapshot(root):
-    snap = {}
-    for d, dirs, files in os.walk(root):
-        for n in sorted(files) + sorted(dirs):
-            p = os.path.join(d, n)
-            st = os.lstat(p)
-            h = ''
-            if os.path.isfile(p) and not os.path.islink(p):
-                fd = os.open(p, os.O_RDONLY | NOATIME)
-                with os.fdopen(fd, 'rb') as f:
-                    h = hashlib.sha256(f.read()).hexdigest()
-            snap[os.path.relpath(p, root)] = (h, st.st_size, st.st_mtime_ns)
-    return snap
-
-
-def jsonl(out):
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
 def summary(recs, host):
