@@ -213,7 +213,8 @@ typedef struct worker {
   int ioc_lines;         /* all lines, for the indicators; rules prefiltered per line */
   size_t slice;          /* offset of the prefiltered slice in block */
   size_t restart_at;     /* after a kind change: prefilter again from here */
-  int rest_all_lines;    /* the W3C columns moved mid-block: the rest line by line */
+  int restarted;         /* the block's layout changed mid-block (times) */
+  int rest_all_lines;    /* it changed again: the rest of the block line by line */
   const exhi_logschema *cols_schema; /* cached columns of on_hit */
   unsigned cols_gen;
   int ip_col, status_col, server_col;
@@ -639,18 +640,16 @@ static int do_line(void *c, size_t a, size_t b, uint64_t rules) {
   if (len && line[0] == '#') {
     int kind = w->schema.kind;
     exhi_logschema_header(&w->schema, line, len);
-    if (w->prefiltering && w->schema.kind != kind) {
+    /* The prefilter picked the lines after this one for the old layout: a
+     * new kind (other rules), or new columns (IIS writes its preamble again
+     * when it restarts, with the fields of that moment). The first change
+     * in a block prefilters the rest again; after that, the rest of the
+     * block is read line by line, so a block of alternating preambles costs
+     * its length once rather than once per preamble. */
+    if (w->prefiltering &&
+        (w->schema.kind != kind || !exhi_lr_prefilter_cols_hold(w->scan, &w->schema))) {
       w->restart_at = b + 1;
-      return RESTART;
-    }
-    /* New columns (IIS writes its preamble again when it restarts, with
-     * the fields of that moment): the prefilter checked the lines after
-     * this one against the old ones. The rest of the block is read line by
-     * line (linear, however many such lines a file holds); the next block
-     * is prefiltered with the new columns. */
-    if (w->prefiltering && !exhi_lr_prefilter_cols_hold(w->scan, &w->schema)) {
-      w->restart_at = b + 1;
-      w->rest_all_lines = 1;
+      if (w->restarted++) w->rest_all_lines = 1;
       return RESTART;
     }
     return 0;
@@ -788,7 +787,7 @@ static void scan_file(worker *w) {
     }
     int rc;
     size_t from = 0;
-    w->rest_all_lines = 0;
+    w->rest_all_lines = w->restarted = 0;
     for (;;) {
       w->prefiltering = !exhi_lr_needs_all_lines(lr, w->schema.kind) && !w->rest_all_lines;
       /* Indicators: every line of a web log is looked up when their own
