@@ -108,6 +108,12 @@ typedef struct kindset {
   unsigned char n_veto[64];
   uint32_t veto_item[64][VETO_MAX];
   uint64_t field_bits;     /* bits with bit_field >= 0 */
+  /* Column mode, for W3C lines whose field-bound bits all bind to columns
+   * (see colmode_prefilter): the prefilter split in two. kw_pre: the
+   * literals of the other bits, over raw lines (NULL: none); col_lits: the
+   * field-bound literals, scanned in one column's value at a time. */
+  hs_database_t *kw_pre, *col_lits;
+  uint64_t *kw_pre_mask, *col_lit_mask; /* per id: the bits it sets */
 } kindset;
 
 struct exhi_lr {
@@ -1295,6 +1301,51 @@ static int cmp_kreq(const void *a, const void *b) {
   return strcmp(x->expr, y->expr);
 }
 
+/* One of column mode's two databases: the prefilter's patterns (exprs,
+ * after its id 0, the preamble) whose bits meet `part`, each setting only
+ * those bits. */
+static int compile_part(const kindset *ks, const char *const *exprs, const unsigned *flags,
+                        const unsigned *origin, size_t n, uint64_t part, hs_database_t **db,
+                        uint64_t **mask, exhi_lr *lr, exh_error *err) {
+  const char **ex = malloc((n + 1) * sizeof *ex);
+  unsigned *fl = malloc((n + 1) * sizeof *fl), *id = malloc((n + 1) * sizeof *id);
+  unsigned *or = malloc((n + 1) * sizeof *or);
+  *mask = calloc(n + 1, sizeof **mask);
+  int rc = EXH_OK;
+  if (!ex || !fl || !id || !or || !*mask) {
+    rc = exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
+    goto done;
+  }
+  size_t m = 0;
+  for (size_t i = 1; i < n; i++) {
+    if (!(ks->pre_mask[i] & part)) continue;
+    ex[m] = exprs[i];
+    fl[m] = flags[i];
+    id[m] = (unsigned)m;
+    or[m] = origin[i];
+    (*mask)[m++] = ks->pre_mask[i] & part;
+  }
+  if (m && !(rc = compile_db(ex, fl, id, or, m, db, lr, err)) &&
+      hs_alloc_scratch(*db, &lr->proto) != HS_SUCCESS)
+    rc = exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "cannot allocate scan space");
+done:
+  free(ex);
+  free(fl);
+  free(id);
+  free(or);
+  return rc;
+}
+
+static int compile_colmode(kindset *ks, const char *const *exprs, const unsigned *flags,
+                           const unsigned *origin, size_t n, exhi_lr *lr, exh_error *err) {
+  int rc = compile_part(ks, exprs, flags, origin, n, ~ks->field_bits, &ks->kw_pre,
+                        &ks->kw_pre_mask, lr, err);
+  if (!rc)
+    rc = compile_part(ks, exprs, flags, origin, n, ks->field_bits, &ks->col_lits,
+                      &ks->col_lit_mask, lr, err);
+  return rc;
+}
+
 static int compile(exhi_lr *lr, exh_error *err) {
   size_t np = lr->n_pats;
   /* Prefilter literals: at most two per pattern (pre, pre2), plus '#'. */
@@ -1490,6 +1541,7 @@ static int compile(exhi_lr *lr, exh_error *err) {
     if ((rc = compile_db(exprs, flags, ids, origin, n, &ks->prefilter, lr, err))) goto out;
     if (hs_alloc_scratch(ks->prefilter, &lr->proto) != HS_SUCCESS)
       rc = exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "cannot allocate scan space");
+    if (!rc && ks->grouped && ks->field_bits) rc = compile_colmode(ks, exprs, flags, origin, n, lr, err);
   }
 out:
   free(exprs);
@@ -1569,6 +1621,10 @@ void exhi_lr_free(exhi_lr *lr) {
     hs_free_database(ks->keywords);
     hs_free_database(ks->prefilter);
     free(ks->pre_mask);
+    hs_free_database(ks->kw_pre);
+    hs_free_database(ks->col_lits);
+    free(ks->kw_pre_mask);
+    free(ks->col_lit_mask);
     free(ks->need);
     free(ks->field_mask);
     free(ks->fields);
@@ -1601,6 +1657,15 @@ int exhi_lr_needs_all_lines(const exhi_lr *lr, int kind) {
 #define MEMO_VAL_MAX 160
 /* Patterns one value may match and still be remembered. */
 #define MEMO_IDS 8
+/* Column mode's memo: most web requests are for a few dozen paths. */
+#define CMEMO_SLOTS 1024
+typedef struct cmemo {
+  uint64_t bits;
+  uint32_t len;           /* UINT32_MAX: empty slot */
+  int col;                /* the column; + 1024 for a line's last one */
+  char val[MEMO_VAL_MAX];
+} cmemo;
+
 typedef struct memo {
   const hs_database_t *db;  /* NULL: empty slot */
   uint32_t len, n_ids;
@@ -1637,7 +1702,15 @@ struct exhi_lr_scan {
   size_t vt_a;            /* veto verdict cached for the token at vt_a, */
   const char *vt_block;   /*   in this slice (NULL: none) */
   uint64_t vt_drop;       /*   the bits it clears */
+  const uint64_t *pm;     /* the running prefilter's id -> bits */
+  /* Column mode (W3C only): */
+  struct cmemo *cmemo;    /* CMEMO_SLOTS: a column's value -> its bits */
+  uint64_t cm_sig;        /* the kind and binding the memo's entries hold for */
+  uint64_t cm_bits;       /* the bits the literals found in a value set */
+  int no_colmode;         /* tests: column checks per hit instead */
 };
+
+void exhi_lr_scan_colmode(exhi_lr_scan *s, int on) { s->no_colmode = !on; }
 
 int exhi_lr_scan_new(const exhi_lr *lr, exhi_lr_scan **out, exh_error *err) {
   *out = NULL;
@@ -1648,7 +1721,10 @@ int exhi_lr_scan_new(const exhi_lr *lr, exhi_lr_scan **out, exh_error *err) {
   s->set = malloc((lr->n_pats + 1) * sizeof *s->set);
   s->val = malloc(EXHI_LR_FIELD_MAX);
   s->memo = calloc(MEMO_SLOTS, sizeof *s->memo);
-  if (!s->bits || !s->set || !s->val || !s->memo ||
+  s->cmemo = malloc(CMEMO_SLOTS * sizeof *s->cmemo);
+  if (s->cmemo)
+    for (size_t i = 0; i < CMEMO_SLOTS; i++) s->cmemo[i].len = UINT32_MAX;
+  if (!s->bits || !s->set || !s->val || !s->memo || !s->cmemo ||
       hs_clone_scratch(lr->proto, &s->scratch) != HS_SUCCESS ||
       hs_clone_scratch(lr->proto, &s->scratch2) != HS_SUCCESS) {
     exhi_lr_scan_free(s);
@@ -1669,6 +1745,7 @@ void exhi_lr_scan_free(exhi_lr_scan *s) {
   free(s->masks);
   free(s->val);
   free(s->memo);
+  free(s->cmemo);
   free(s);
 }
 
@@ -1822,7 +1899,7 @@ static int on_prefilter(unsigned id, unsigned long long from, unsigned long long
                         unsigned flags, void *c) {
   (void)from, (void)flags;
   exhi_lr_scan *s = c;
-  uint64_t mask = s->ks->pre_mask[id];
+  uint64_t mask = s->pm[id];
   size_t pos = to ? (size_t)to - 1 : 0;
   if (pos >= s->block_len) pos = s->block_len ? s->block_len - 1 : 0;
   /* Matches come in end order: one on the last candidate line adds its
@@ -1880,31 +1957,11 @@ int exhi_lr_prefilter_cols_hold(exhi_lr_scan *s, const exhi_logschema *schema) {
   return 1;
 }
 
-int exhi_lr_prefilter(exhi_lr_scan *s, const exhi_logschema *schema, const char *block, size_t len,
-                      exhi_lr_line_cb cb, void *ctx, exh_error *err) {
-  int kind = schema->kind;
-  if (kind < 0 || kind >= EXHI_LOG_KINDS) kind = EXHI_LOG_UNKNOWN;
-  s->ks = &s->lr->kinds[kind];
-  const hs_database_t *db = s->ks->prefilter;
-  s->block = block;
-  s->block_len = len;
+/* The candidate lines of block[0..len) by db's hits (s->pm gives each id's
+ * bits), in s->lines and s->masks, in line order. */
+static int scan_lines(exhi_lr_scan *s, const hs_database_t *db, const char *block, size_t len,
+                      exh_error *err) {
   s->n_lines = 0;
-  s->oom = 0;
-  s->hs_err = HS_SUCCESS;
-  s->col_bits = 0;
-  s->tk_line = (size_t)-1;
-  s->vt_block = NULL;
-  if (s->ks->field_bits && schema->syntax == EXHI_SYN_W3C) {
-    /* Columns up to the user agent are one token each (see split_w3c). */
-    bind_cols(s, s->ks, kind, schema);
-    int lim = schema->ua_col >= 0 ? schema->ua_col : EXHI_LOG_MAX_FIELDS - 1;
-    for (uint64_t m = s->ks->field_bits; m; m &= m - 1) {
-      int bit = __builtin_ctzll(m);
-      int col = s->cols[kind][s->ks->bit_field[bit]];
-      s->bit_col[bit] = col;
-      if (col >= 0 && col < lim && (size_t)col < schema->nfields) s->col_bits |= 1ull << bit;
-    }
-  }
   size_t off = 0;
   while (off < len) {
     size_t n = exhi_hs_slice(block + off, len - off);
@@ -1938,24 +1995,298 @@ int exhi_lr_prefilter(exhi_lr_scan *s, const exhi_logschema *schema, const char 
       s->masks[j] = m;
     }
   }
+  return EXH_OK;
+}
+
+/* (rule, group) bits -> the rules all of whose groups a line holds. */
+static uint64_t rules_of(const kindset *ks, uint64_t bits) {
+  uint64_t m = 0;
+  for (size_t r = 0; r < ks->n_rules; r++) {
+    uint64_t need = ks->need[r];
+    if (need && (bits & need) == need) m |= 1ull << (ks->rules[r] % 64);
+  }
+  return m;
+}
+
+static int on_collit(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+                     void *c) {
+  (void)from, (void)to, (void)flags;
+  exhi_lr_scan *s = c;
+  s->cm_bits |= s->ks->col_lit_mask[id];
+  return 0;
+}
+
+/* The bits of `want` (those bound to column c) that column c's value v
+ * (raw bytes; last: it ends the line) sets: a literal of the bit's group
+ * in it, and no veto of the bit's rule matching all of it. The same answer
+ * as col_check gives each hit in the column, remembered per value. */
+static uint64_t col_value_bits(exhi_lr_scan *s, int c, uint64_t want, const char *v, size_t vlen,
+                               int last) {
+  cmemo *m = NULL;
+  int key = c + (last ? 1024 : 0);
+  if (vlen <= MEMO_VAL_MAX) {
+    /* Runs once per line: the first, middle and last eight bytes, mixed
+     * independently. Values alike there only share a slot. */
+    uint64_t a = 0, b = 0, c8 = 0;
+    if (vlen >= 8) {
+      memcpy(&a, v, 8);
+      memcpy(&b, v + vlen / 2 - 4, 8);
+      memcpy(&c8, v + vlen - 8, 8);
+    } else {
+      for (size_t i = 0; i < vlen; i++) a |= (uint64_t)(unsigned char)v[i] << (8 * i);
+    }
+    uint64_t h = (a * 0x9E3779B97F4A7C15ull) ^ (b * 0xff51afd7ed558ccdull) ^
+                 (c8 * 0xc4ceb9fe1a85ec53ull) ^ ((uint64_t)(unsigned)key << 32 | vlen);
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 32;
+    m = &s->cmemo[h & (CMEMO_SLOTS - 1)];
+    if (m->len == vlen && m->col == key && !memcmp(m->val, v, vlen)) return m->bits;
+  }
+  s->cm_bits = 0;
+  if (vlen) {
+    hs_error_t e = hs_scan(s->ks->col_lits, v, (unsigned)vlen, 0, s->scratch, on_collit, s);
+    if (e != HS_SUCCESS) {
+      s->hs_err = e;
+      return want;
+    }
+  }
+  uint64_t bits = s->cm_bits & want, vet = 0;
+  /* A longer value is not vetoed, as by col_check (its candidates). */
+  for (uint64_t b = vlen <= MEMO_VAL_MAX ? bits : 0; b; b &= b - 1)
+    if (s->ks->n_veto[__builtin_ctzll(b)]) vet |= b & -b;
+  if (vet) {
+    /* The value as col_check reads it: CRs end it only at the line end. */
+    size_t dl = vlen;
+    if (last)
+      while (dl > 0 && v[dl - 1] == '\r') dl--;
+    if (dl == 1 && v[0] == '-') dl = 0; /* W3C's empty value */
+    uint64_t drop = 0, done = 0;
+    while (s->n_set) s->bits[s->set[--s->n_set]] = 0;
+    for (uint64_t b = vet; b; b &= b - 1) {
+      int bit = __builtin_ctzll(b);
+      int fi = s->ks->bit_field[bit];
+      if (!(done >> fi & 1)) {
+        hs_error_t e = field_scan(s, s->ks->fields[fi].db, v, dl, s->scratch);
+        if (e != HS_SUCCESS) {
+          s->hs_err = e;
+          return want;
+        }
+        done |= 1ull << fi;
+      }
+      for (unsigned k = 0; k < s->ks->n_veto[bit]; k++) {
+        const item *it = &s->lr->items[s->ks->veto_item[bit][k]];
+        for (size_t p = it->first_pat; p < it->first_pat + it->n_pats; p++)
+          if (s->bits[p]) drop |= 1ull << bit;
+      }
+    }
+    while (s->n_set) s->bits[s->set[--s->n_set]] = 0;
+    bits &= ~drop;
+  }
+  if (m) {
+    m->bits = bits;
+    m->len = (uint32_t)vlen;
+    m->col = key;
+    memcpy(m->val, v, vlen);
+  }
+  return bits;
+}
+
+/* Bits set in a 16-bit mask, without needing the popcnt instruction. */
+static unsigned pop16(unsigned x) {
+  x = x - ((x >> 1) & 0x5555u);
+  x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
+  x = (x + (x >> 4)) & 0x0f0fu;
+  return (x + (x >> 8)) & 0x1fu;
+}
+
+/* Where a line's tokenizing stands: the next byte, the index of the last
+ * token started (-1: none), whether that byte is inside it. */
+typedef struct toks {
+  size_t i;
+  int idx, in;
+} toks;
+
+/* Tokenizes p[0..n) on from t until token `want` has ended or the line
+ * has: the space-separated tokens, counted as col_check counts them. Sets
+ * st[want] and en[want] when the line has that token (t->idx >= want);
+ * the tokens before it are skipped 16 bytes at a time. */
+static void line_tokens(const char *p, size_t n, toks *t, int want, uint32_t *st, uint32_t *en) {
+  size_t i = t->i;
+  int idx = t->idx, in = t->in;
+#if defined(__SSE2__)
+  const __m128i sp = _mm_set1_epi8(' ');
+  for (; i + 16 <= n; i += 16) {
+    unsigned m = (unsigned)_mm_movemask_epi8(
+        _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + i)), sp));
+    unsigned ns = ~m & 0xffffu;
+    /* Token starts: a non-space after a space; ends: a space after one. */
+    unsigned starts = ns & ((m << 1) | (in ? 0u : 1u));
+    if (idx < want && idx + (int)pop16(starts) < want) {
+      idx += (int)pop16(starts);
+      in = !(m & 0x8000u);
+      continue;
+    }
+    unsigned ev = starts | (m & ((ns << 1) | (in ? 1u : 0u)));
+    for (; ev; ev &= ev - 1) {
+      unsigned j = (unsigned)__builtin_ctz(ev);
+      if (m >> j & 1) {
+        if (idx == want) {
+          en[idx] = (uint32_t)(i + j);
+          *t = (toks){i + j + 1, idx, 0};
+          return;
+        }
+      } else if (++idx == want) {
+        st[idx] = (uint32_t)(i + j);
+      }
+    }
+    in = !(m & 0x8000u);
+  }
+#endif
+  for (; i < n; i++) {
+    if (p[i] == ' ') {
+      if (in && idx == want) {
+        en[idx] = (uint32_t)i;
+        *t = (toks){i + 1, idx, 0};
+        return;
+      }
+      in = 0;
+    } else if (!in) {
+      in = 1;
+      if (++idx == want) st[idx] = (uint32_t)i;
+    }
+  }
+  if (in && idx == want) en[idx] = (uint32_t)n;
+  *t = (toks){n, idx, 0};
+}
+
+/* Column mode: the prefilter of a W3C block whose field-bound bits all
+ * bind to columns before the user agent. Their literals are common in
+ * legitimate requests ("/owa/auth/", ".aspx", "autodiscover.json"), so
+ * scanning raw lines for them costs a hit, a line search and a column
+ * check per request. Here every line's few needed columns are found, and
+ * each value's bits come from the memo (web servers answer a few dozen
+ * paths). A column is looked at only while a rule that needs it can still
+ * match: a query string (never the same twice) is scanned only on lines
+ * whose path has the rule's literal. The other bits' literals (keywords
+ * that may sit anywhere) are still found by scanning raw lines. The
+ * candidates are exactly those of the scan with column checks. */
+static int colmode_prefilter(exhi_lr_scan *s, const char *block, size_t len, exhi_lr_line_cb cb,
+                             void *ctx, exh_error *err) {
+  const kindset *ks = s->ks;
+  int cols[64], ncols = 0;
+  uint64_t colbits[64];
+  uint64_t sig = (uint64_t)(uintptr_t)ks * 0x9E3779B97F4A7C15ull;
+  for (uint64_t b = s->col_bits; b; b &= b - 1) {
+    int bit = __builtin_ctzll(b), c = s->bit_col[bit], j = 0;
+    sig = (sig ^ ((uint64_t)(unsigned)bit << 16 | (unsigned)c)) * 0xff51afd7ed558ccdull;
+    while (j < ncols && cols[j] < c) j++;
+    if (j == ncols || cols[j] != c) {
+      memmove(cols + j + 1, cols + j, (size_t)(ncols - j) * sizeof *cols);
+      memmove(colbits + j + 1, colbits + j, (size_t)(ncols - j) * sizeof *colbits);
+      cols[j] = c;
+      colbits[j] = 0;
+      ncols++;
+    }
+    colbits[j] |= 1ull << bit;
+  }
+  /* A value's bits hold for one kind and binding. */
+  if (sig != s->cm_sig) {
+    for (size_t i = 0; i < CMEMO_SLOTS; i++) s->cmemo[i].len = UINT32_MAX;
+    s->cm_sig = sig;
+  }
+  s->n_lines = 0;
+  if (ks->kw_pre) {
+    s->pm = ks->kw_pre_mask;
+    int rc = scan_lines(s, ks->kw_pre, block, len, err);
+    if (rc) return rc;
+  }
+  uint32_t st[EXHI_LOG_MAX_FIELDS], en[EXHI_LOG_MAX_FIELDS];
+  size_t ki = 0;
+  for (size_t a = 0; a < len;) {
+    const char *e = memchr(block + a, '\n', len - a);
+    size_t b = e ? (size_t)(e - block) : len;
+    const char *line = block + a;
+    size_t n = b - a;
+    uint64_t have = 0;
+    while (ki < s->n_lines && s->lines[ki] < a) ki++;
+    while (ki < s->n_lines && s->lines[ki] == a) have |= s->masks[ki++];
+    if (n && line[0] == '#') {
+      int rc = cb(ctx, a, b, 0);
+      if (rc) return rc;
+      a = b + 1;
+      continue;
+    }
+    uint64_t known = ~s->col_bits;
+    toks t = {0, -1, 0};
+    for (int ci = 0; ci < ncols; ci++) {
+      /* Wanted while a rule needing the column may still match. */
+      int wanted = 0;
+      for (size_t r = 0; r < ks->n_rules && !wanted; r++) {
+        uint64_t need = ks->need[r];
+        wanted = (need & colbits[ci]) && !(need & known & ~have);
+      }
+      known |= colbits[ci];
+      if (!wanted) continue;
+      int c = cols[ci];
+      line_tokens(line, n, &t, c, st, en);
+      if (t.idx < c) break; /* the line has no such column, nor later ones */
+      have |= col_value_bits(s, c, colbits[ci], line + st[c], en[c] - st[c], en[c] == n);
+      if (s->hs_err)
+        return exhi_err(err, EXH_ERR_IO, "rules", 0, -1, "vectorscan error %d", (int)s->hs_err);
+    }
+    uint64_t m = rules_of(ks, have);
+    if (m) {
+      int rc = cb(ctx, a, b, m);
+      if (rc) return rc;
+    }
+    a = b + 1;
+  }
+  return EXH_OK;
+}
+
+int exhi_lr_prefilter(exhi_lr_scan *s, const exhi_logschema *schema, const char *block, size_t len,
+                      exhi_lr_line_cb cb, void *ctx, exh_error *err) {
+  int kind = schema->kind;
+  if (kind < 0 || kind >= EXHI_LOG_KINDS) kind = EXHI_LOG_UNKNOWN;
+  s->ks = &s->lr->kinds[kind];
+  const hs_database_t *db = s->ks->prefilter;
+  s->pm = s->ks->pre_mask;
+  s->block = block;
+  s->block_len = len;
+  s->n_lines = 0;
+  s->oom = 0;
+  s->hs_err = HS_SUCCESS;
+  s->col_bits = 0;
+  s->tk_line = (size_t)-1;
+  s->vt_block = NULL;
+  if (s->ks->field_bits && schema->syntax == EXHI_SYN_W3C) {
+    /* Columns up to the user agent are one token each (see split_w3c). */
+    bind_cols(s, s->ks, kind, schema);
+    int lim = schema->ua_col >= 0 ? schema->ua_col : EXHI_LOG_MAX_FIELDS - 1;
+    for (uint64_t m = s->ks->field_bits; m; m &= m - 1) {
+      int bit = __builtin_ctzll(m);
+      int col = s->cols[kind][s->ks->bit_field[bit]];
+      s->bit_col[bit] = col;
+      if (col >= 0 && col < lim && (size_t)col < schema->nfields) s->col_bits |= 1ull << bit;
+    }
+  }
+  if (s->col_bits && s->col_bits == s->ks->field_bits && s->ks->col_lits && !s->no_colmode)
+    return colmode_prefilter(s, block, len, cb, ctx, err);
+  int rc = scan_lines(s, db, block, len, err);
+  if (rc) return rc;
   for (size_t i = 0; i < s->n_lines; i++) {
     size_t a = s->lines[i];
     uint64_t m = s->masks[i];
     while (i + 1 < s->n_lines && s->lines[i + 1] == a) m |= s->masks[++i];
     if (s->ks->grouped) {
-      /* (rule, group) bits -> the rules all of whose groups the line holds. */
-      uint64_t acc = m;
-      m = 0;
-      for (size_t r = 0; r < s->ks->n_rules; r++) {
-        uint64_t need = s->ks->need[r];
-        if (need && (acc & need) == need) m |= 1ull << (s->ks->rules[r] % 64);
-      }
+      m = rules_of(s->ks, m);
       /* Some literals but not all of any rule: not a candidate. */
       if (!m && block[a] != '#') continue;
     }
     const char *e = memchr(block + a, '\n', len - a);
     size_t b = e ? (size_t)(e - block) : len;
-    int rc = cb(ctx, a, b, m);
+    rc = cb(ctx, a, b, m);
     if (rc) return rc;
   }
   return EXH_OK;

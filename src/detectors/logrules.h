@@ -103,6 +103,11 @@ int exhi_lr_prefilter(exhi_lr_scan *s, const exhi_logschema *schema, const char 
  * the old columns, so the caller must read them again another way. */
 int exhi_lr_prefilter_cols_hold(exhi_lr_scan *s, const exhi_logschema *schema);
 
+/* Tests: on (the default) lets exhi_lr_prefilter read W3C lines column by
+ * column where it can; off makes it check each raw hit's column instead.
+ * Both give the same candidates. */
+void exhi_lr_scan_colmode(exhi_lr_scan *s, int on);
+
 typedef int (*exhi_lr_hit_cb)(void *ctx, size_t rule, const char *ioc_detail);
 int exhi_lr_eval(exhi_lr_scan *s, const exhi_logrec *rec, uint64_t rules, exhi_lr_hit_cb hit,
                  void *ctx, exh_error *err);
