@@ -319,14 +319,28 @@ static void test_regex_factors(void) {
             "2 /owa/auth/x.aspx - 200;3 /owa/auth/a.css x=.ASHX 200;");
   /* Pieces under 4 bytes are not worth a scan: only the long one counts. */
   CHECK_STR(candidates("abcdef.*xy", "1 abcdef\n2 xy\n"), "1 abcdef;");
-  /* A selection whose patterns must all match: each is required. */
+  /* A selection whose patterns must all match: each is required... */
+  CHECK_STR(candidates_det("  a:\n    '|contains': 'webshell.aspx'\n"
+                           "    '|re|i': 'powershell.*webshell\\.aspx.*@'\n"
+                           "  condition: a\n",
+                           "1 /x/webshell.aspx - 200\n"
+                           "2 /x/webshell.aspx @x/PowerShell&e=webshell.aspx%3f@x\n"
+                           "3 /powershell - 200\n"),
+            "2 /x/webshell.aspx @x/PowerShell&e=webshell.aspx%3f@x;");
+  /* ...except keyword literals inside requests every client makes (most
+   * lines of a busy server): the rule's rarer literal is enough. */
   CHECK_STR(candidates_det("  a:\n    '|contains': 'autodiscover.json'\n"
                            "    '|re|i': 'powershell.*autodiscover\\.json.*@'\n"
                            "  condition: a\n",
                            "1 /autodiscover/autodiscover.json - 200\n"
                            "2 /autodiscover/autodiscover.json @x/PowerShell&e=autodiscover.json%3f@x\n"
                            "3 /powershell - 200\n"),
-            "2 /autodiscover/autodiscover.json @x/PowerShell&e=autodiscover.json%3f@x;");
+            "2 /autodiscover/autodiscover.json @x/PowerShell&e=autodiscover.json%3f@x;"
+            "3 /powershell - 200;");
+  /* A rule with nothing but common literals keeps them. */
+  CHECK_STR(candidates_det("  a:\n    '|contains': 'autodiscover.json'\n  condition: a\n",
+                           "1 /autodiscover/autodiscover.json - 200\n3 /powershell - 200\n"),
+            "1 /autodiscover/autodiscover.json - 200;");
   /* A literal under 4 bytes is no group of its own when the rule has a
    * longer one: '@' would make nearly every line a candidate. */
   CHECK_STR(candidates_det("  a:\n    '|contains|all':\n      - '@'\n      - 'abcdef'\n"

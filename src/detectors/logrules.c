@@ -8,6 +8,7 @@
 #include "hscache.h"
 #include "yamltree.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1212,12 +1213,57 @@ static int lit_short(const char *e) {
   return n < 4;
 }
 
+/* Requests every Exchange client makes all day: a literal inside one of
+ * them is in most lines of a busy server's web logs. (Microsoft Learn:
+ * "Autodiscover for Exchange" (AutodiscoverV2), Outlook on the web,
+ * Exchange Web Services, MAPI over HTTP, Exchange ActiveSync, Outlook
+ * Anywhere, the offline address book.) */
+static const char *const common_requests[] = {
+    "/autodiscover/autodiscover.json", "/autodiscover/autodiscover.xml", "/owa/service.svc",
+    "/ews/exchange.asmx", "/mapi/emsmdb/", "/mapi/nspi/", "/microsoft-server-activesync",
+    "/rpc/rpcproxy.dll", "/oab/",
+};
+
+/* Whether a prefilter literal (as sb_lit escapes it) sits inside one of
+ * the common requests, whatever the case. Alternations are not. */
+static int lit_common(const char *e) {
+  char lit[64];
+  size_t n = 0;
+  if (e[0] == '(') return 0;
+  for (const char *p = e; *p; n++) {
+    if (n + 1 >= sizeof lit) return 0;
+    if (p[0] == '\\' && p[1] == 'x' && isxdigit((unsigned char)p[2]) && isxdigit((unsigned char)p[3])) {
+      char h[3] = {p[2], p[3], 0};
+      lit[n] = (char)strtol(h, NULL, 16);
+      p += 4;
+    } else if (p[0] == '\\' && p[1]) {
+      lit[n] = p[1];
+      p += 2;
+    } else {
+      lit[n] = *p++;
+    }
+  }
+  for (size_t i = 0; i < EXHI_ARRAY_LEN(common_requests); i++) {
+    const char *c = common_requests[i];
+    size_t cl = strlen(c);
+    for (size_t o = 0; n && o + n <= cl; o++) {
+      size_t k = 0;
+      while (k < n && tolower((unsigned char)c[o + k]) == tolower((unsigned char)lit[k])) k++;
+      if (k == n) return 1;
+    }
+  }
+  return 0;
+}
+
 /* Keeps a rule's groups of literals, renumbered from 0, and drops its
  * groups that hold a prefilter-mode regex or a literal under 4 bytes:
  * those may hit anywhere (user.name|re: '.' hits every byte), so they are
  * worth scanning for only when they are all the rule has, and then as its
- * one group. Returns the groups left. */
-static unsigned prune_groups(reqs *q, size_t from) {
+ * one group. Likewise a group of keyword literals (whole line) all inside
+ * common requests, when the rule has another group: scanning for
+ * "autodiscover.json" costs a hit on most lines, and a line the rule
+ * matches has the other group's literal anyway. Returns the groups left. */
+static unsigned prune_groups(const exhi_lr *lr, reqs *q, size_t from) {
   unsigned ng = q->ngroups, kept = 0;
   unsigned char weak[64] = {0};
   unsigned char *w = ng <= 64 ? weak : calloc(ng, 1);
@@ -1227,6 +1273,18 @@ static unsigned prune_groups(reqs *q, size_t from) {
   }
   for (size_t i = from; i < q->n; i++)
     if ((q->v[i].flags & HS_FLAG_PREFILTER) || lit_short(q->v[i].expr)) w[q->v[i].group] = 1;
+  /* Common keyword groups: 2 marks them, while a group that stays is
+   * neither weak nor common. */
+  unsigned char comm[64] = {0};
+  if (ng <= 64) {
+    for (unsigned g = 0; g < ng; g++) comm[g] = !w[g];
+    for (size_t i = from; i < q->n; i++)
+      if (lr->pats[q->v[i].pat].field || !lit_common(q->v[i].expr)) comm[q->v[i].group] = 0;
+    int other = 0;
+    for (unsigned g = 0; g < ng; g++) other |= !w[g] && !comm[g];
+    for (unsigned g = 0; g < ng && other; g++)
+      if (comm[g]) w[g] = 2;
+  }
   for (unsigned g = 0; g < ng; g++) kept += !w[g];
   if (!kept) {
     keep_group(q, from, 0, 0);
@@ -1372,7 +1430,7 @@ static int compile(exhi_lr *lr, exh_error *err) {
     int ok = node_groups(lr, ru->cond, ((cond *)ru->cond)->root, &rq,
                          ru->kinds == 1u << EXHI_LOG_IIS);
     if (!ok) rq.n = r_first[r];
-    else rq.ngroups = prune_groups(&rq, r_first[r]);
+    else rq.ngroups = prune_groups(lr, &rq, r_first[r]);
     r_n[r] = rq.n - r_first[r];
     r_groups[r] = ok ? rq.ngroups : 0;
     for (int k = 0; k < EXHI_LOG_KINDS; k++) {
