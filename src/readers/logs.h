@@ -97,6 +97,8 @@ void exhi_logschema_header(exhi_logschema *s, const char *line, size_t len);
 /* Refines the kind from the file name (HttpProxy_..., u_ex..., a folder name)
  * when the content did not tell. */
 void exhi_logschema_hint_path(exhi_logschema *s, const char *path);
+/* The kind a file's name and folder suggest (EXHI_LOG_UNKNOWN: none). */
+int exhi_logkind_of_path(const char *path);
 /* For a data row when no #Fields line was seen: recognises the layouts that
  * come without one. Returns 1 when a layout was bound. */
 int exhi_logschema_guess(exhi_logschema *s, const char *line, size_t len);

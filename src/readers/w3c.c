@@ -198,20 +198,24 @@ void exhi_logschema_header(exhi_logschema *s, const char *line, size_t len) {
 /* Case-insensitive search for a path component-ish word. */
 static bool path_has(const char *path, const char *word) { return contains_ci(path, word); }
 
-void exhi_logschema_hint_path(exhi_logschema *s, const char *path) {
-  if (s->kind != EXHI_LOG_UNKNOWN && s->kind != EXHI_LOG_EXCHANGE) return;
+int exhi_logkind_of_path(const char *path) {
   const char *base = strrchr(path, '/');
   base = base ? base + 1 : path;
-  int k = EXHI_LOG_UNKNOWN;
   /* Not "HttpProxy" anywhere: FrontEnd/HttpProxy holds the web pages
    * (owa/auth/logon.aspx), which are no logs. */
   if (path_has(path, "Logging/HttpProxy") || has_prefix_ci(base, strlen(base), "HttpProxy"))
-    k = EXHI_LOG_HTTPPROXY;
-  else if (path_has(path, "OABGenerator")) k = EXHI_LOG_OABGEN;
-  else if (path_has(path, "ECP/Server") || path_has(base, "ECPServer")) k = EXHI_LOG_ECP_SERVER;
-  else if (path_has(path, "ECP/Activity") || path_has(base, "ECPActivity")) k = EXHI_LOG_ECP_ACTIVITY;
-  else if (path_has(base, "Rps_Cmdlet")) k = EXHI_LOG_RPS_CMDLET;
-  else if (has_prefix_ci(base, strlen(base), "u_ex")) k = EXHI_LOG_IIS;
+    return EXHI_LOG_HTTPPROXY;
+  if (path_has(path, "OABGenerator")) return EXHI_LOG_OABGEN;
+  if (path_has(path, "ECP/Server") || path_has(base, "ECPServer")) return EXHI_LOG_ECP_SERVER;
+  if (path_has(path, "ECP/Activity") || path_has(base, "ECPActivity")) return EXHI_LOG_ECP_ACTIVITY;
+  if (path_has(base, "Rps_Cmdlet")) return EXHI_LOG_RPS_CMDLET;
+  if (has_prefix_ci(base, strlen(base), "u_ex")) return EXHI_LOG_IIS;
+  return EXHI_LOG_UNKNOWN;
+}
+
+void exhi_logschema_hint_path(exhi_logschema *s, const char *path) {
+  if (s->kind != EXHI_LOG_UNKNOWN && s->kind != EXHI_LOG_EXCHANGE) return;
+  int k = exhi_logkind_of_path(path);
   if (k != EXHI_LOG_UNKNOWN) {
     s->kind = k;
     exhi_logschema_touch(s);
