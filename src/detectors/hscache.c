@@ -67,6 +67,18 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
   return h;
 }
 
+/* The CPU, as vectorscan sees it: asked once per process. It is part of
+ * every key, and asking (cpuid, which a virtual machine traps) for each of
+ * the ~32 databases of a hunt was a tenth of a short run. */
+static pthread_once_t platform_once = PTHREAD_ONCE_INIT;
+static hs_platform_info_t platform;
+static int platform_ok;
+
+static void platform_init(void) {
+  memset(&platform, 0, sizeof platform);
+  platform_ok = hs_populate_platform(&platform) == HS_SUCCESS;
+}
+
 /* The key: every input of the compile, unambiguously (lengths first).
  * lens: NULL for NUL-terminated regexes, else literals of lens[i] bytes,
  * whose keys carry a mode tag after the version (regex keys are unchanged,
@@ -77,9 +89,8 @@ static char *make_key(const char *const *exprs, const size_t *lens, const unsign
   static const char lit_tag[] = "\001literals";
   /* The CPU too: a database built for one (AVX-512 here, none under
    * valgrind) must not be loaded, or overwritten, by another. */
-  hs_platform_info_t plat;
-  memset(&plat, 0, sizeof plat);
-  if (hs_populate_platform(&plat) != HS_SUCCESS) return NULL;
+  if (pthread_once(&platform_once, platform_init) || !platform_ok) return NULL;
+  const hs_platform_info_t plat = platform;
   size_t len = strlen(ver) + 1 + sizeof plat + sizeof n + (lens ? sizeof lit_tag : 0);
   for (unsigned i = 0; i < n; i++)
     len += (lens ? lens[i] + sizeof lens[i] : strlen(exprs[i]) + 1) + 2 * sizeof(unsigned);
