@@ -680,6 +680,8 @@ typedef struct exh_ioc_pull_result {
  * Fetches url with a conditional GET (the ETag and Last-Modified the store
  * kept from the previous pull of that URL) and imports the body in one
  * transaction together with the new validators. url must be http(s).
+ * libcurl (libcurl.so.4) is loaded on the first call: EXH_ERR_NOTFOUND,
+ * naming it and its Debian package, when it cannot be.
  */
 EXH_API int exh_ioc_pull(exh_ioc_store *s, const char *url,
                          const exh_ioc_pull_opts *opts,
@@ -859,7 +861,9 @@ EXH_API int exh_check_write_html(const exh_check_result *const *r, size_t n, FIL
  * for exh_check_servers / exh_check_run: at most max_bytes in all; entries
  * with absolute or ".." paths are refused, links and special files never
  * created, file times kept. On error, dir may still name a folder: remove
- * it with exh_check_extract_remove, as after the check.
+ * it with exh_check_extract_remove, as after the check. libarchive
+ * (libarchive.so.13) is loaded on the first extraction: EXH_ERR_NOTFOUND,
+ * naming it and its Debian package, when it cannot be.
  */
 EXH_API int exh_check_extract(const char *archive, uint64_t max_bytes, char *dir, size_t size,
                               exh_error *err);

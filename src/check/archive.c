@@ -8,9 +8,8 @@
  */
 #define _GNU_SOURCE
 #include "check.h"
+#include "core/dl_archive.h" /* libarchive, loaded on first use */
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <fcntl.h>
@@ -156,6 +155,8 @@ static const char *disk_image(int fd) {
 int exhi_archive_extract_into(const char *path, uint64_t max_bytes, const char *dir,
                               const char *passphrase, exhi_archive_stats *st, exh_error *err) {
   memset(st, 0, sizeof *st);
+  int loaded = exhi_dl_archive(err);
+  if (loaded) return loaded;
   char msg[512];
   const char *tmp = tmp_base();
   int root = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -66,6 +67,18 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
   return h;
 }
 
+/* The CPU, as vectorscan sees it: asked once per process. It is part of
+ * every key, and asking (cpuid, which a virtual machine traps) for each of
+ * the ~32 databases of a hunt was a tenth of a short run. */
+static pthread_once_t platform_once = PTHREAD_ONCE_INIT;
+static hs_platform_info_t platform;
+static int platform_ok;
+
+static void platform_init(void) {
+  memset(&platform, 0, sizeof platform);
+  platform_ok = hs_populate_platform(&platform) == HS_SUCCESS;
+}
+
 /* The key: every input of the compile, unambiguously (lengths first).
  * lens: NULL for NUL-terminated regexes, else literals of lens[i] bytes,
  * whose keys carry a mode tag after the version (regex keys are unchanged,
@@ -76,9 +89,8 @@ static char *make_key(const char *const *exprs, const size_t *lens, const unsign
   static const char lit_tag[] = "\001literals";
   /* The CPU too: a database built for one (AVX-512 here, none under
    * valgrind) must not be loaded, or overwritten, by another. */
-  hs_platform_info_t plat;
-  memset(&plat, 0, sizeof plat);
-  if (hs_populate_platform(&plat) != HS_SUCCESS) return NULL;
+  if (pthread_once(&platform_once, platform_init) || !platform_ok) return NULL;
+  const hs_platform_info_t plat = platform;
   size_t len = strlen(ver) + 1 + sizeof plat + sizeof n + (lens ? sizeof lit_tag : 0);
   for (unsigned i = 0; i < n; i++)
     len += (lens ? lens[i] + sizeof lens[i] : strlen(exprs[i]) + 1) + 2 * sizeof(unsigned);
@@ -112,6 +124,27 @@ static char *make_key(const char *const *exprs, const size_t *lens, const unsign
   return k;
 }
 
+/* Makes path's missing folders (0700), parents first: ~/.cache may not
+ * exist on a fresh account. 0 when one cannot be made. */
+static int make_folders(char *path) {
+  for (char *p = path + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    int bad = mkdir(path, 0700) != 0 && errno != EEXIST;
+    *p = '/';
+    if (bad) return 0;
+  }
+  return mkdir(path, 0700) == 0 || errno == EEXIST;
+}
+
+/* The folder's verdict, kept for the rest of the process: a hunt loads
+ * some thirty databases, and each asked for the folder (four mkdir calls
+ * and an lstat, every one of them made again). Kept per path, since the
+ * environment that names it may change between calls (tests do). */
+static pthread_mutex_t dir_mu = PTHREAD_MUTEX_INITIALIZER;
+static char dir_known[4096]; /* the last folder judged, "" before the first */
+static int dir_known_ok;
+
 /* The cache folder, created (0700) when missing; 0 when there is none. */
 static int cache_dir(char *buf, size_t size) {
   const char *off = getenv("EXHUNT_NO_CACHE");
@@ -119,28 +152,28 @@ static int cache_dir(char *buf, size_t size) {
   const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
   int w;
   /* XDG Base Directory spec: a relative XDG_CACHE_HOME is invalid. */
-  if (xdg && xdg[0] == '/') w = snprintf(buf, size, "%s/exhunt", xdg);
-  else if (home && home[0] == '/') w = snprintf(buf, size, "%s/.cache/exhunt", home);
+  if (xdg && xdg[0] == '/') w = snprintf(buf, size, "%s/exhunt/hs", xdg);
+  else if (home && home[0] == '/') w = snprintf(buf, size, "%s/.cache/exhunt/hs", home);
   else return 0;
-  if (w < 0 || (size_t)w + 32 >= size) return 0;
-  /* Parents first: ~/.cache may not exist on a fresh account. */
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(buf, 0700) != 0 && errno != EEXIST) return 0;
-    *p = '/';
+  if (w < 0 || (size_t)w + 32 >= size || (size_t)w >= sizeof dir_known) return 0;
+  pthread_mutex_lock(&dir_mu);
+  int ok;
+  if (dir_known[0] && strcmp(dir_known, buf) == 0) {
+    ok = dir_known_ok;
+  } else {
+    /* Ours, really a folder (not a symlink to one: the eviction removes
+     * files in it), writable by no one else: else no cache. Made only
+     * when missing, so a run on an existing cache makes no mkdir call. */
+    struct stat st;
+    int there = lstat(buf, &st) == 0;
+    if (!there && errno == ENOENT && make_folders(buf)) there = lstat(buf, &st) == 0;
+    ok = there && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+         !(st.st_mode & (S_IWGRP | S_IWOTH));
+    memcpy(dir_known, buf, (size_t)w + 1);
+    dir_known_ok = ok;
   }
-  if (mkdir(buf, 0700) != 0 && errno != EEXIST) return 0;
-  size_t l = strlen(buf);
-  if (snprintf(buf + l, size - l, "/hs") < 0) return 0;
-  if (mkdir(buf, 0700) != 0 && errno != EEXIST) return 0;
-  /* Ours, really a folder (not a symlink to one: the eviction removes
-   * files in it), writable by no one else: else no cache. */
-  struct stat st;
-  if (lstat(buf, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-      (st.st_mode & (S_IWGRP | S_IWOTH)))
-    return 0;
-  return 1;
+  pthread_mutex_unlock(&dir_mu);
+  return ok;
 }
 
 static int read_all(int fd, void *dst, size_t n) {

@@ -351,6 +351,21 @@ typedef struct cve_row {
   long long file_line;
 } cve_row;
 
+/* A row's place when rows are grouped by product, then CVE, in file order
+ * within a group (idx breaks ties: qsort is not stable). */
+typedef struct row_key {
+  size_t product;
+  uint32_t cve;
+  size_t idx;
+} row_key;
+
+static int cmp_row_key(const void *pa, const void *pb) {
+  const row_key *a = pa, *b = pb;
+  if (a->product != b->product) return a->product < b->product ? -1 : 1;
+  if (a->cve != b->cve) return a->cve < b->cve ? -1 : 1;
+  return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
 static int cmp_str_ptr(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
@@ -394,6 +409,8 @@ static int load_cves(exh_kb *kb, table_src *ct, table_src *cp, exh_error *err) {
   int rc = EXH_OK;
   cve_row *rows = NULL;
   char **ids = NULL;
+  row_key *keys = NULL;
+  size_t *group = NULL, *first_group = NULL;
   size_t nrows = 0, cap = 1024;
   exhi_csv *c = malloc(sizeof *c);
   rows = malloc(cap * sizeof *rows);
@@ -492,17 +509,32 @@ static int load_cves(exh_kb *kb, table_src *ct, table_src *cp, exh_error *err) {
   }
   if (rc) goto out;
 
-  /* Per product: which CVEs concern it. */
+  /* Rows grouped by (product, CVE): each line below looks at its product's
+   * group of each CVE, not at every row (lines x CVEs x rows was most of
+   * the time `exhunt assess BUILD` takes). group[g] is where group g starts
+   * in keys, group[ngroups] == nrows; a product's groups are in CVE order
+   * from first_group[p] on. */
+  keys = malloc((nrows ? nrows : 1) * sizeof *keys);
+  group = malloc((nrows + 1) * sizeof *group);
+  first_group = malloc((kb->nproducts + 1) * sizeof *first_group);
+  if (!keys || !group || !first_group) { rc = NOMEM(err, ct); goto out; }
+  for (size_t i = 0; i < nrows; i++)
+    keys[i] = (row_key){.product = rows[i].product, .cve = rows[i].cve, .idx = i};
+  qsort(keys, nrows, sizeof *keys, cmp_row_key);
+  size_t ngroups = 0;
+  for (size_t i = 0; i < nrows; i++)
+    if (i == 0 || keys[i].product != keys[i - 1].product || keys[i].cve != keys[i - 1].cve)
+      group[ngroups++] = i;
+  group[ngroups] = nrows;
+
+  /* Per product: which CVEs concern it (its groups' CVEs, ascending). */
+  size_t g = 0;
   for (size_t p = 0; p < kb->nproducts; p++) {
     kb_product *P = &kb->products[p];
     P->cves = exhi_arena_alloc(&kb->arena, (kb->ncves ? kb->ncves : 1) * sizeof(uint32_t));
     if (!P->cves) { rc = NOMEM(err, ct); goto out; }
-    for (size_t v = 0; v < kb->ncves; v++)
-      for (size_t i = 0; i < nrows; i++)
-        if (rows[i].cve == v && rows[i].product == p) {
-          P->cves[P->ncves++] = (uint32_t)v;
-          break;
-        }
+    first_group[p] = g;
+    for (; g < ngroups && keys[group[g]].product == p; g++) P->cves[P->ncves++] = keys[group[g]].cve;
   }
   /* Per line: for each CVE of the product, the row that decides it. */
   for (size_t l = 0; l < kb->nlines && !rc; l++) {
@@ -512,10 +544,10 @@ static int load_cves(exh_kb *kb, table_src *ct, table_src *cp, exh_error *err) {
     if (!L->cves) { rc = NOMEM(err, ct); break; }
     for (size_t k = 0; k < P->ncves; k++) {
       uint32_t v = P->cves[k];
+      size_t gk = first_group[L->product] + k;
       const cve_row *exact = NULL, *plus = NULL;
-      for (size_t i = 0; i < nrows; i++) {
-        const cve_row *r = &rows[i];
-        if (r->cve != v || r->product != L->product) continue;
+      for (size_t j = group[gk]; j < group[gk + 1]; j++) {
+        const cve_row *r = &rows[keys[j].idx];
         if (r->line == l && !r->plus) exact = r;
         else if (r->plus && r->line <= l && (!plus || r->line > plus->line)) plus = r;
       }
@@ -555,6 +587,9 @@ out:
   free(c);
   free(rows);
   free(ids);
+  free(keys);
+  free(group);
+  free(first_group);
   return rc;
 }
 

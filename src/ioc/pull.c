@@ -3,8 +3,8 @@
  * with the feed's new ETag / Last-Modified (a failed import keeps the old
  * validators, so the next pull fetches the body again). */
 #include "ioc.h"
+#include "core/dl_curl.h" /* libcurl, loaded on first use */
 
-#include <curl/curl.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +134,8 @@ int exh_ioc_pull(exh_ioc_store *s, const char *url, const exh_ioc_pull_opts *opt
                     "only http:// and https:// URLs can be pulled");
   if (s->flags & EXH_IOC_READONLY)
     return exhi_err(err, EXH_ERR_INVALID, s->path, 0, -1, "store opened read-only");
+  int loaded = exhi_dl_curl(err);
+  if (loaded) return loaded;
   static bool curl_ready;
   if (!curl_ready) {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

@@ -12,9 +12,9 @@
  * are followed by hand and only to the same host.
  */
 #include "scan/scan.h"
+#include "core/dl_curl.h" /* libcurl, loaded on first use */
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -492,6 +492,8 @@ int exhi_scan_run(const exhi_targets *t, const exhi_perm *perm, uint64_t shard, 
     return exhi_err(err, EXH_ERR_INVALID, "--concurrency", 0, -1, "must be 1 to %d", EXHI_SCAN_MAX_CONCURRENCY);
   if (nshards < 1 || shard >= nshards)
     return exhi_err(err, EXH_ERR_INVALID, "--shard", 0, -1, "shard must be below the number of shards");
+  int loaded = exhi_dl_curl(err);
+  if (loaded) return loaded;
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
     return exhi_err(err, EXH_ERR_INVALID, "libcurl", 0, -1, "curl_global_init failed");
   engine e = {.timer_ms = -1, .policy = policy, .opts = opts};

@@ -4,9 +4,9 @@
  * the same keys), read with libmaxminddb. Lookups are local: no traffic.
  */
 #include "scan/scan.h"
+#include "core/dl_maxminddb.h" /* libmaxminddb, loaded on first use */
 
 #include <ctype.h>
-#include <maxminddb.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +19,8 @@ int exhi_geo_open(exhi_geo **out, const char *const *paths, size_t n, exh_error 
   *out = NULL;
   if (n > EXHI_GEO_MAX_DBS)
     return exhi_err(err, EXH_ERR_LIMIT, "--geoip", 0, -1, "at most %d databases", EXHI_GEO_MAX_DBS);
+  int loaded = exhi_dl_maxminddb(err);
+  if (loaded) return loaded;
   exhi_geo *g = calloc(1, sizeof *g);
   if (!g) return exhi_err(err, EXH_ERR_NOMEM, "--geoip", 0, -1, "out of memory");
   for (size_t i = 0; i < n; i++) {

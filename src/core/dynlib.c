@@ -1,0 +1,99 @@
+/* Libraries loaded on first use: see dynlib.h. */
+#define EXHI_DYNLIB_IMPL
+#include "dl_archive.h"
+#include "dl_curl.h"
+#include "dl_maxminddb.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <string.h>
+
+exhi_curl_api exhi_curl;
+exhi_archive_api exhi_archive;
+exhi_maxminddb_api exhi_maxminddb;
+
+typedef struct dynlib {
+  const char *file;     /* the soname dlopen looks for */
+  const char *package;  /* the Debian package that provides it */
+  const char *needs;    /* who needs it, for the message */
+  const char *const *names; /* the table's functions, in field order */
+  size_t n;
+  void *table; /* n function pointers, filled only once all are found */
+  pthread_once_t once;
+  int code; /* EXH_OK once loaded */
+  char text[EXH_ERROR_TEXT_MAX];
+} dynlib;
+
+#define NAME(f) #f,
+#define COUNT(f) +1
+static const char *const curl_names[] = {EXHI_CURL_FUNCTIONS(NAME)};
+static const char *const archive_names[] = {EXHI_ARCHIVE_FUNCTIONS(NAME)};
+static const char *const maxminddb_names[] = {EXHI_MAXMINDDB_FUNCTIONS(NAME)};
+/* The tables are filled as arrays of pointers (POSIX: a function pointer
+ * has the representation of a void *, which is what dlsym returns). */
+_Static_assert(sizeof(exhi_curl_api) == (0 EXHI_CURL_FUNCTIONS(COUNT)) * sizeof(void *), "curl table");
+_Static_assert(sizeof(exhi_archive_api) == (0 EXHI_ARCHIVE_FUNCTIONS(COUNT)) * sizeof(void *),
+               "archive table");
+_Static_assert(sizeof(exhi_maxminddb_api) == (0 EXHI_MAXMINDDB_FUNCTIONS(COUNT)) * sizeof(void *),
+               "maxminddb table");
+
+static dynlib curl_lib = {"libcurl.so.4", "libcurl4", "exhunt scan and exhunt ioc pull", curl_names,
+                          EXHI_ARRAY_LEN(curl_names), &exhi_curl, PTHREAD_ONCE_INIT, 0, ""};
+static dynlib archive_lib = {"libarchive.so.13", "libarchive13", "exhunt check on an archive",
+                             archive_names, EXHI_ARRAY_LEN(archive_names), &exhi_archive,
+                             PTHREAD_ONCE_INIT, 0, ""};
+static dynlib maxminddb_lib = {"libmaxminddb.so.0", "libmaxminddb0", "exhunt scan --geoip",
+                               maxminddb_names, EXHI_ARRAY_LEN(maxminddb_names), &exhi_maxminddb,
+                               PTHREAD_ONCE_INIT, 0, ""};
+
+/* Runs once per library. The handle is never closed: the library stays for
+ * the life of the process, as a linked one would (libcurl keeps global state
+ * and atexit-like cleanups that must not point into unmapped code). */
+static void load(dynlib *l) {
+  exh_error e;
+  void *h = dlopen(l->file, RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    const char *why = dlerror();
+    l->code = exhi_err(&e, EXH_ERR_NOTFOUND, l->file, 0, -1,
+                       "cannot be loaded (%s); it is needed by %s: install the Debian package %s",
+                       why ? why : "no reason given", l->needs, l->package);
+    memcpy(l->text, e.text, sizeof l->text);
+    return;
+  }
+  void *found[32];
+  _Static_assert(EXHI_ARRAY_LEN(curl_names) <= 32 && EXHI_ARRAY_LEN(archive_names) <= 32 &&
+                     EXHI_ARRAY_LEN(maxminddb_names) <= 32,
+                 "found[] holds every table");
+  for (size_t i = 0; i < l->n; i++) {
+    dlerror();
+    found[i] = dlsym(h, l->names[i]);
+    if (!found[i]) {
+      const char *why = dlerror();
+      l->code = exhi_err(&e, EXH_ERR_NOTFOUND, l->file, 0, -1,
+                         "has no %s (%s), so it is not the library needed by %s: install the "
+                         "Debian package %s",
+                         l->names[i], why ? why : "a NULL symbol", l->needs, l->package);
+      memcpy(l->text, e.text, sizeof l->text);
+      dlclose(h);
+      return;
+    }
+  }
+  memcpy(l->table, found, l->n * sizeof(void *));
+  l->code = EXH_OK;
+}
+
+static void load_curl(void) { load(&curl_lib); }
+static void load_archive(void) { load(&archive_lib); }
+static void load_maxminddb(void) { load(&maxminddb_lib); }
+
+/* pthread_once fails only on misuse; its status is checked all the same. */
+static int get(dynlib *l, void (*fn)(void), exh_error *err) {
+  if (pthread_once(&l->once, fn))
+    return exhi_err(err, EXH_ERR_NOTFOUND, l->file, 0, -1, "cannot be loaded (pthread_once failed)");
+  if (l->code == EXH_OK) return EXH_OK;
+  return exhi_err(err, l->code, NULL, 0, -1, "%s", l->text);
+}
+
+int exhi_dl_curl(exh_error *err) { return get(&curl_lib, load_curl, err); }
+int exhi_dl_archive(exh_error *err) { return get(&archive_lib, load_archive, err); }
+int exhi_dl_maxminddb(exh_error *err) { return get(&maxminddb_lib, load_maxminddb, err); }

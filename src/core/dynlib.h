@@ -1,0 +1,32 @@
+/*
+ * Libraries that one command needs, loaded on first use (dlopen) instead of
+ * by the program loader at every start: libcurl (scan, ioc pull), libarchive
+ * (check on an archive), libmaxminddb (scan --geoip). Linked normally they
+ * cost every run of exhunt ~6 ms before main (libcurl alone brings in gnutls,
+ * krb5, ldap, ssh2...), most of `exhunt assess BUILD`.
+ *
+ * Each library has a header (core/dl_curl.h, core/dl_archive.h,
+ * core/dl_maxminddb.h) that includes the library's own header, declares a
+ * table of the functions exhunt calls, typed from the library's prototypes,
+ * and maps each function's name onto its table entry, so call sites read as
+ * plain libcurl/libarchive code. The one rule: call the library's exhi_dl_*
+ * loader before the first of its functions (a table entry is NULL before).
+ */
+#ifndef EXHUNT_DYNLIB_H
+#define EXHUNT_DYNLIB_H
+
+#include "internal.h"
+
+/* One table field per function, with the type of the library's declaration. */
+#define EXHI_DL_FIELD(f) __typeof__(f) *f;
+
+/* Each loads its library once per process (thread-safe: the first caller
+ * loads, the others wait) and fills its table. EXH_OK then and on every
+ * later call. When the library file cannot be loaded or lacks a function:
+ * EXH_ERR_NOTFOUND on this and every later call, the text naming the file,
+ * dlerror()'s words and the Debian package that provides it. */
+int exhi_dl_curl(exh_error *err);
+int exhi_dl_archive(exh_error *err);
+int exhi_dl_maxminddb(exh_error *err);
+
+#endif
