@@ -836,10 +836,19 @@ static void scan_file(worker *w) {
         for (size_t at = from; at < len && !rc;) {
           size_t n = piece_at_line_end(block + at, len - at);
           w->slice = at;
+          line_at(w, at);
+          uint64_t base = w->line_base;
           rc = exhi_lr_prefilter(w->scan, &w->schema, block + at, n, do_line_pf, w, &w->err);
           /* Lines are numbered in order: the piece's picked lines first. */
           if (!rc && w->ioc_picked) rc = ioc_before(w, at + n);
-          if (!rc) line_at(w, at + n);
+          size_t ends = exhi_lr_prefilter_line_ends(w->scan);
+          if (!rc && ends != SIZE_MAX && w->counted_to <= at + n) {
+            /* The prefilter read every line: no need to count them again. */
+            w->line_base = base + ends;
+            w->counted_to = at + n;
+          } else if (!rc) {
+            line_at(w, at + n);
+          }
           at += n;
         }
       }

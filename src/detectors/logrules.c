@@ -1766,6 +1766,7 @@ struct exhi_lr_scan {
   uint64_t cm_sig;        /* the kind and binding the memo's entries hold for */
   uint64_t cm_bits;       /* the bits the literals found in a value set */
   int no_colmode;         /* tests: column checks per hit instead */
+  size_t cm_line_ends;    /* line ends of the last call in column mode */
 };
 
 void exhi_lr_scan_colmode(exhi_lr_scan *s, int on) { s->no_colmode = !on; }
@@ -2260,10 +2261,11 @@ static int colmode_prefilter(exhi_lr_scan *s, const char *block, size_t len, exh
     if (rc) return rc;
   }
   uint32_t st[EXHI_LOG_MAX_FIELDS], en[EXHI_LOG_MAX_FIELDS];
-  size_t ki = 0;
+  size_t ki = 0, ends = 0;
   for (size_t a = 0; a < len;) {
     const char *e = memchr(block + a, '\n', len - a);
     size_t b = e ? (size_t)(e - block) : len;
+    ends += e != NULL;
     const char *line = block + a;
     size_t n = b - a;
     uint64_t have = 0;
@@ -2300,8 +2302,11 @@ static int colmode_prefilter(exhi_lr_scan *s, const char *block, size_t len, exh
     }
     a = b + 1;
   }
+  s->cm_line_ends = ends;
   return EXH_OK;
 }
+
+size_t exhi_lr_prefilter_line_ends(const exhi_lr_scan *s) { return s->cm_line_ends; }
 
 int exhi_lr_prefilter(exhi_lr_scan *s, const exhi_logschema *schema, const char *block, size_t len,
                       exhi_lr_line_cb cb, void *ctx, exh_error *err) {
@@ -2310,6 +2315,7 @@ int exhi_lr_prefilter(exhi_lr_scan *s, const exhi_logschema *schema, const char 
   s->ks = &s->lr->kinds[kind];
   const hs_database_t *db = s->ks->prefilter;
   s->pm = s->ks->pre_mask;
+  s->cm_line_ends = SIZE_MAX;
   s->block = block;
   s->block_len = len;
   s->n_lines = 0;

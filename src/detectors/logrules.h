@@ -103,6 +103,10 @@ int exhi_lr_prefilter(exhi_lr_scan *s, const exhi_logschema *schema, const char 
  * the old columns, so the caller must read them again another way. */
 int exhi_lr_prefilter_cols_hold(exhi_lr_scan *s, const exhi_logschema *schema);
 
+/* The line ends of the block the last exhi_lr_prefilter call read, when it
+ * read every line to the block's end (column mode); else SIZE_MAX. */
+size_t exhi_lr_prefilter_line_ends(const exhi_lr_scan *s);
+
 /* Tests: on (the default) lets exhi_lr_prefilter read W3C lines column by
  * column where it can; off makes it check each raw hit's column instead.
  * Both give the same candidates. */
