@@ -87,7 +87,8 @@ void exhi_lr_scan_free(exhi_lr_scan *s);
 
 /* Calls cb(ctx, start, end) for each line of block[0..len) that contains a
  * hit of the kind's prefilter or starts with '#', in order, once per line,
- * with the rules whose literals it holds (bit = rule index % 64).
+ * with the rules whose literals it holds (bit = rule index % 64; nothing
+ * to go by for a '#' line, which is a preamble).
  * A callback's non-zero return stops the scan and is returned. */
 typedef int (*exhi_lr_line_cb)(void *ctx, size_t start, size_t end, uint64_t rules);
 int exhi_lr_prefilter(exhi_lr_scan *s, const exhi_logschema *schema, const char *block, size_t len,
