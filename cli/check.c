@@ -88,7 +88,8 @@ static void help(FILE *fp) {
         "are extracted into a private temporary folder below $TMPDIR (mode 0700), removed\n"
         "afterwards and on Ctrl-C: paths that would leave it are refused, links never\n"
         "created, the size bounded by --max-extract and 512 MiB kept free on its disk\n"
-        "(set TMPDIR to a larger disk for a large collection). Reports name what is in\n"
+        "(set TMPDIR to a larger disk for a large collection, outside the evidence: one\n"
+        "inside a folder being checked is refused). Reports name what is in\n"
         "an archive by the archive as given, '!', and the member's name, separators as\n"
         "'/': EXCH01.zip!/C/inetpub/wwwroot/aspnet_client/x.aspx (Velociraptor's names\n"
         "as stored, URL-encoded: uploads/auto/C%3A/...).\n"
@@ -347,6 +348,24 @@ int cmd_check(int argc, char **argv) {
     fprintf(stderr, "exhunt check: the indicator store %s is inside %s: recording sightings\n"
                     "would write into the evidence. Use --db FILE elsewhere, or --no-sightings.\n",
             dbpath, in);
+    exh_ioc_set_free(set);
+    return EXIT_ERROR;
+  }
+  /* Archives are extracted below TMPDIR: inside a folder given as evidence,
+   * that would write into it (and the folder's check would read the copy). */
+  int archives = 0;
+  for (int i = optind; i < argc; i++) {
+    struct stat ast;
+    archives |= stat(argv[i], &ast) == 0 && S_ISREG(ast.st_mode);
+  }
+  const char *tmpdir = getenv("TMPDIR");
+  if (!tmpdir || !*tmpdir) tmpdir = "/tmp";
+  const char *tin = archives ? cli_store_in_evidence(tmpdir, argv + optind, argc - optind) : NULL;
+  if (tin) {
+    fprintf(stderr, "exhunt check: the temporary folder %s (TMPDIR) is inside %s: extracting\n"
+                    "the archives there would write into the evidence. Set TMPDIR to a folder\n"
+                    "outside it.\n",
+            tmpdir, tin);
     exh_ioc_set_free(set);
     return EXIT_ERROR;
   }

@@ -189,6 +189,32 @@ class Names(Base):
         self.assertIn('cut.zip', err)
         self.assert_no_temp(out, err)
 
+    def test_tmpdir_inside_the_evidence_is_refused(self):
+        """An archive beside a server folder, TMPDIR inside that folder: the
+        extraction would write into the evidence; nothing is written."""
+        srv = os.path.join(self.work, 'srv')
+        shutil.copytree(os.path.join(self.servers, 'mail10'), srv)
+        os.makedirs(os.path.join(srv, 'scratch'))
+        write_zip(os.path.join(self.work, 'mail13.zip'), os.path.join(self.servers, 'mail13'))
+        before = sorted(os.path.relpath(os.path.join(r, f), srv)
+                        for r, ds, fs in os.walk(srv) for f in fs + ds)
+        for tmp in (os.path.join(srv, 'scratch'), srv):
+            env = dict(os.environ, TMPDIR=tmp, XDG_DATA_HOME='/nonexistent-exhunt-test')
+            p = subprocess.run([EXHUNT, 'check', 'srv', 'mail13.zip'], capture_output=True, env=env,
+                               cwd=self.work, timeout=300)
+            err = p.stderr.decode()
+            self.assertEqual(p.returncode, 2, err)
+            self.assertIn('TMPDIR', err)
+            self.assertIn('inside srv', err)
+            after = sorted(os.path.relpath(os.path.join(r, f), srv)
+                           for r, ds, fs in os.walk(srv) for f in fs + ds)
+            self.assertEqual(after, before)
+        # A folder alone extracts nothing: TMPDIR inside it is no matter.
+        env = dict(os.environ, TMPDIR=os.path.join(srv, 'scratch'),
+                   XDG_DATA_HOME='/nonexistent-exhunt-test')
+        p = subprocess.run([EXHUNT, 'check', '-q', 'srv'], env=env, cwd=self.work, timeout=300)
+        self.assertIn(p.returncode, (0, 1))
+
     def test_interrupt_removes_the_temporary_folder(self):
         """Ctrl-C while a large archive is extracted: the copy is removed."""
         big = os.path.join(self.work, 'big.tar')
