@@ -229,6 +229,16 @@ class Inputs(unittest.TestCase):
         rc, recs, err = findings(self.tmp)
         self.assertEqual(set(by_ip(recs, 'exh.logs.webshell.iis_access')), {'203.0.113.20', '203.0.113.21'})
 
+    def test_deep_folders(self):
+        """A log 60 folders down (the files scan walks 128, and exhunt check
+        leaves it to the log hunt): read."""
+        src = os.path.join(LOGS, 'exch01', 'inetpub', 'logs', 'LogFiles', 'W3SVC1', 'u_ex210303.log')
+        deep = os.path.join(self.tmp, *['d%02d' % i for i in range(60)])
+        os.makedirs(deep)
+        shutil.copy(src, deep)
+        rc, recs, err = findings(self.tmp)
+        self.assertEqual(set(by_ip(recs, 'exh.logs.webshell.iis_access')), {'203.0.113.20', '203.0.113.21'})
+
     def test_symlinks_are_not_followed(self):
         os.symlink(os.path.join(LOGS, 'exch01'), os.path.join(self.tmp, 'link'))
         rc, recs, err = findings(self.tmp)

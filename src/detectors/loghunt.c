@@ -23,9 +23,10 @@
 /* Files in one hunt: a triage collection of many servers has tens of
  * thousands; a million keeps the file table under ~100 MiB. */
 #define MAX_FILES 1000000
-/* Folder depth searched under each PATH: inetpub/logs/LogFiles/W3SVC1 or
- * Exchange Server/V15/Logging/HttpProxy/Ecp under a mounted volume. */
-#define MAX_DEPTH 24
+/* Folder depth searched under each PATH: as deep as exhunt files walks
+ * (EXHI_WALK_MAX_DEPTH), since exhunt check leaves the log files below a
+ * log folder to this hunt, at whatever depth the files scan meets them. */
+#define MAX_DEPTH 128
 /* Distinct (rule, outcome, client) groups per file; more (a botnet) fold
  * into one "many clients" group per rule and outcome. */
 #define MAX_GROUPS_PER_FILE 20000
