@@ -1857,6 +1857,34 @@ static hs_error_t field_scan(exhi_lr_scan *s, const hs_database_t *db, const cha
   return HS_SUCCESS;
 }
 
+/* The bits of vet (each with vetoes) that a veto of its rule clears: one
+ * whose item matches the whole value v (as the reader gives it). Sets
+ * s->hs_err on a vectorscan error. */
+static uint64_t vetoed(exhi_lr_scan *s, uint64_t vet, const char *v, size_t vlen,
+                       hs_scratch_t *scratch) {
+  uint64_t drop = 0, done = 0; /* done: fields scanned */
+  while (s->n_set) s->bits[s->set[--s->n_set]] = 0;
+  for (uint64_t m = vet; m; m &= m - 1) {
+    int bit = __builtin_ctzll(m);
+    int fi = s->ks->bit_field[bit];
+    if (!(done >> fi & 1)) {
+      hs_error_t er = field_scan(s, s->ks->fields[fi].db, v, vlen, scratch);
+      if (er != HS_SUCCESS) {
+        s->hs_err = er;
+        break;
+      }
+      done |= 1ull << fi;
+    }
+    for (unsigned k = 0; k < s->ks->n_veto[bit]; k++) {
+      const item *it = &s->lr->items[s->ks->veto_item[bit][k]];
+      for (size_t p = it->first_pat; p < it->first_pat + it->n_pats; p++)
+        if (s->bits[p]) drop |= 1ull << bit;
+    }
+  }
+  while (s->n_set) s->bits[s->set[--s->n_set]] = 0;
+  return drop;
+}
+
 /* Column check of one prefilter hit ending at pos, in the line starting at
  * `start`: the (rule, group) bits of mask whose literals must sit in one
  * column are kept only when the hit's column (space-separated token) is
@@ -1927,27 +1955,8 @@ static uint64_t col_check(exhi_lr_scan *s, size_t start, size_t pos, uint64_t ma
   const char *v = b + a;
   size_t vlen = e - a;
   if (vlen == 1 && v[0] == '-') vlen = 0; /* W3C's empty value */
-  uint64_t drop = 0;
-  while (s->n_set) s->bits[s->set[--s->n_set]] = 0;
-  uint64_t done = 0; /* fields scanned */
-  for (uint64_t m = vet; m; m &= m - 1) {
-    int bit = __builtin_ctzll(m);
-    int fi = s->ks->bit_field[bit];
-    if (!(done >> fi & 1)) {
-      hs_error_t er = field_scan(s, s->ks->fields[fi].db, v, vlen, s->scratch2);
-      if (er != HS_SUCCESS) {
-        s->hs_err = er;
-        return keep;
-      }
-      done |= 1ull << fi;
-    }
-    for (unsigned k = 0; k < s->ks->n_veto[bit]; k++) {
-      const item *it = &s->lr->items[s->ks->veto_item[bit][k]];
-      for (size_t p = it->first_pat; p < it->first_pat + it->n_pats; p++)
-        if (s->bits[p]) drop |= 1ull << bit;
-    }
-  }
-  while (s->n_set) s->bits[s->set[--s->n_set]] = 0;
+  uint64_t drop = vetoed(s, vet, v, vlen, s->scratch2);
+  if (s->hs_err) return keep;
   s->vt_block = b;
   s->vt_a = a;
   s->vt_drop = drop;
@@ -2120,26 +2129,8 @@ static uint64_t col_value_bits(exhi_lr_scan *s, int c, uint64_t want, const char
     if (last)
       while (dl > 0 && v[dl - 1] == '\r') dl--;
     if (dl == 1 && v[0] == '-') dl = 0; /* W3C's empty value */
-    uint64_t drop = 0, done = 0;
-    while (s->n_set) s->bits[s->set[--s->n_set]] = 0;
-    for (uint64_t b = vet; b; b &= b - 1) {
-      int bit = __builtin_ctzll(b);
-      int fi = s->ks->bit_field[bit];
-      if (!(done >> fi & 1)) {
-        hs_error_t e = field_scan(s, s->ks->fields[fi].db, v, dl, s->scratch);
-        if (e != HS_SUCCESS) {
-          s->hs_err = e;
-          return want;
-        }
-        done |= 1ull << fi;
-      }
-      for (unsigned k = 0; k < s->ks->n_veto[bit]; k++) {
-        const item *it = &s->lr->items[s->ks->veto_item[bit][k]];
-        for (size_t p = it->first_pat; p < it->first_pat + it->n_pats; p++)
-          if (s->bits[p]) drop |= 1ull << bit;
-      }
-    }
-    while (s->n_set) s->bits[s->set[--s->n_set]] = 0;
+    uint64_t drop = vetoed(s, vet, v, dl, s->scratch);
+    if (s->hs_err) return want;
     bits &= ~drop;
   }
   if (m) {
