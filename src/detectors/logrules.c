@@ -1763,7 +1763,9 @@ struct exhi_lr_scan {
   const uint64_t *pm;     /* the running prefilter's id -> bits */
   /* Column mode (W3C only): */
   struct cmemo *cmemo;    /* CMEMO_SLOTS: a column's value -> its bits */
-  uint64_t cm_sig;        /* the kind and binding the memo's entries hold for */
+  const void *cm_ks;      /* the kind and binding (columns, their bits) */
+  int cm_ncols, cm_cols[64]; /*   the memo's entries hold for */
+  uint64_t cm_colbits[64];
   uint64_t cm_bits;       /* the bits the literals found in a value set */
   int no_colmode;         /* tests: column checks per hit instead */
   size_t cm_line_ends;    /* line ends of the last call in column mode */
@@ -2226,10 +2228,8 @@ static int colmode_prefilter(exhi_lr_scan *s, const char *block, size_t len, exh
   const kindset *ks = s->ks;
   int cols[64], ncols = 0;
   uint64_t colbits[64];
-  uint64_t sig = (uint64_t)(uintptr_t)ks * 0x9E3779B97F4A7C15ull;
   for (uint64_t b = s->col_bits; b; b &= b - 1) {
     int bit = __builtin_ctzll(b), c = s->bit_col[bit], j = 0;
-    sig = (sig ^ ((uint64_t)(unsigned)bit << 16 | (unsigned)c)) * 0xff51afd7ed558ccdull;
     while (j < ncols && cols[j] < c) j++;
     if (j == ncols || cols[j] != c) {
       memmove(cols + j + 1, cols + j, (size_t)(ncols - j) * sizeof *cols);
@@ -2241,9 +2241,14 @@ static int colmode_prefilter(exhi_lr_scan *s, const char *block, size_t len, exh
     colbits[j] |= 1ull << bit;
   }
   /* A value's bits hold for one kind and binding. */
-  if (sig != s->cm_sig) {
+  if (s->cm_ks != ks || s->cm_ncols != ncols ||
+      memcmp(s->cm_cols, cols, (size_t)ncols * sizeof *cols) ||
+      memcmp(s->cm_colbits, colbits, (size_t)ncols * sizeof *colbits)) {
     for (size_t i = 0; i < CMEMO_SLOTS; i++) s->cmemo[i].len = UINT32_MAX;
-    s->cm_sig = sig;
+    s->cm_ks = ks;
+    s->cm_ncols = ncols;
+    memcpy(s->cm_cols, cols, (size_t)ncols * sizeof *cols);
+    memcpy(s->cm_colbits, colbits, (size_t)ncols * sizeof *colbits);
   }
   s->n_lines = 0;
   if (ks->kw_pre) {
