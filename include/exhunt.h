@@ -785,6 +785,11 @@ typedef struct exh_check_config {
   unsigned threads;          /* per server, for logs and files; 0: one per CPU */
   const exh_ioc_set *iocs;   /* indicators for files and logs; NULL: none; borrowed */
   const char *as_of;         /* support judged at this date; NULL: today */
+  /* Non-zero: a server's log hunt that must compile a large prefilter of
+   * the indicators (seconds, before any log is read) says so on standard
+   * error first, as exhunt logs does; for a caller on a terminal that is
+   * not quiet. Zero: silent. */
+  int notice;
 } exh_check_config;
 
 /* Tables, log rules, file rules and actions, compiled once; immutable: one
