@@ -471,6 +471,47 @@ class Sightings(Base):
         self.assertNotIn('HAFNIUM', incs[1]['indicators'])
 
 
+class IndicatorSources(Base):
+    """The sources that listed what an incident holds are each named once,
+    compared whole (case-insensitively, spaces around trimmed): a source
+    whose name is part of another's is still its own."""
+
+    def sources(self, shell_source, ip_source, extra=()):
+        out = self.make_examples()
+        server = os.path.join(out, 'mail13')
+        with open(os.path.join(server, 'C/inetpub/wwwroot/aspnet_client/system_web/xpy07b5a.aspx'), 'rb') as f:
+            h = hashlib.sha256(f.read()).hexdigest()
+        feed = os.path.join(self.tmp, 'feed.csv')
+        with open(feed, 'w', newline='') as f:
+            f.write('type,value,source\r\n')
+            for t, v, src in [('sha256', h, shell_source), ('ipv4', '203.0.113.77', ip_source), *extra]:
+                f.write('%s,%s,"%s"\r\n' % (t, v, src))
+        db = os.path.join(self.tmp, 'iocs-%d.sqlite' % len(os.listdir(self.tmp)))
+        p = subprocess.run([EXHUNT, 'ioc', '--db', db, 'import', feed], capture_output=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rc, o, err = self.check(server, '--format', 'jsonl', '--db', db, '--no-sightings', server)
+        self.assertEqual(rc, 1, err)
+        x = summary(jsonl(o), 'mail13')
+        self.assertEqual(len(x['incidents']), 1, x['incidents'])
+        rc, text, err = self.check(server, '--db', db, '--no-sightings', '--color', 'never', server)
+        self.assertEqual(rc, 1, err)
+        lines = [l for l in text.splitlines() if '; indicators: ' in l]
+        self.assertEqual(len(lines), 1, text)
+        shown = lines[0].split('; indicators: ', 1)[1]
+        return x['incident']['indicators'], x['incidents'][0]['indicators'], shown
+
+    def test_a_name_inside_another_is_kept(self):
+        for a, b in (('CISA', 'CISA AA21-062A'), ('CISA AA21-062A', 'CISA')):
+            for listed in self.sources(a, b):
+                self.assertEqual(sorted(listed.split('; ')), ['CISA', 'CISA AA21-062A'], listed)
+
+    def test_the_same_name_once(self):
+        """Near miss: the same source in another case (the store keeps
+        sources as written) is named once."""
+        for listed in self.sources('CISA', 'cisa', [('ipv4', '203.0.113.77', 'CISA')]):
+            self.assertEqual(listed.lower(), 'cisa', listed)
+
+
 def main():
     global EXHUNT, SRC
     EXHUNT, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])

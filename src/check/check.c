@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -407,10 +408,40 @@ static int level_of(const exhi_cf *c) {
   return EXH_COMP_ATTEMPTED;
 }
 
-static void add_reason(char *buf, size_t size, const char *what) {
-  if (strstr(buf, what)) return;
-  size_t l = strlen(buf);
-  snprintf(buf + l, size - l, "%s%s", l ? "; " : "", what);
+/* item without the spaces around it: *n bytes from the result. */
+static const char *trimmed(const char *item, size_t *n) {
+  while (*item == ' ' || *item == '\t') item++;
+  size_t l = strlen(item);
+  while (l && (item[l - 1] == ' ' || item[l - 1] == '\t')) l--;
+  *n = l;
+  return item;
+}
+
+/* Entries start the list or follow "; "; an entry holding "; " itself is
+ * still found whole, as it was added. */
+static int list_has(const char *list, const char *item, size_t n) {
+  for (const char *p = list; *p;) {
+    if (!strncasecmp(p, item, n) && (!p[n] || (p[n] == ';' && p[n + 1] == ' '))) return 1;
+    const char *next = strstr(p, "; ");
+    if (!next) return 0;
+    p = next + 2;
+  }
+  return 0;
+}
+
+int exhi_list_has(const char *list, const char *item) {
+  size_t n;
+  item = trimmed(item, &n);
+  return n && list_has(list, item, n);
+}
+
+void exhi_list_add(char *list, size_t size, const char *item) {
+  if (!item) return;
+  size_t n;
+  item = trimmed(item, &n);
+  if (!n || n > INT_MAX || list_has(list, item, n)) return;
+  size_t l = strlen(list);
+  snprintf(list + l, size - l, "%s%.*s", l ? "; " : "", (int)n, item);
 }
 
 static void verdict(exh_check_result *r) {
@@ -435,8 +466,8 @@ static void verdict(exh_check_result *r) {
       snprintf(what, sizeof what, "%s%s",
                r->f[i].f.rule_name ? r->f[i].f.rule_name : r->f[i].f.rule_id,
                r->f[i].from == EXHI_FROM_FILES ? " (on disk)" : "");
-      if (!strstr(r->reason, what)) {
-        if (reasons < 3) add_reason(r->reason, sizeof r->reason, what);
+      if (!exhi_list_has(r->reason, what)) {
+        if (reasons < 3) exhi_list_add(r->reason, sizeof r->reason, what);
         reasons++;
       }
     }
@@ -455,8 +486,8 @@ static void verdict(exh_check_result *r) {
     if ((sd->role & EXHI_ROLE_WEBDIRS) && sf->n_paths) webdirs = 1;
   }
   r->missing[0] = '\0';
-  if (!requests) add_reason(r->missing, sizeof r->missing, "request logs (Logging/HttpProxy or inetpub/logs/LogFiles/W3SVC*) with entries");
-  if (!webdirs) add_reason(r->missing, sizeof r->missing, "the web folders (FrontEnd/HttpProxy or inetpub/wwwroot)");
+  if (!requests) exhi_list_add(r->missing, sizeof r->missing, "request logs (Logging/HttpProxy or inetpub/logs/LogFiles/W3SVC*) with entries");
+  if (!webdirs) exhi_list_add(r->missing, sizeof r->missing, "the web folders (FrontEnd/HttpProxy or inetpub/wwwroot)");
   if (comp == EXH_COMP_NONE_FOUND && r->missing[0]) comp = EXH_COMP_UNKNOWN;
   r->compromise = comp;
 }
@@ -537,8 +568,8 @@ static void correlate(exh_check_result *r) {
     if (c->last_ms > r->last_ms) r->last_ms = c->last_ms;
     if (c->from == EXHI_FROM_LOGS) add_ip(r, field_of(&c->f, "source.ip"));
     const char *prov = field_of(&c->f, "threat.indicator.provider");
-    if (c->f.actor) add_reason(r->actors, sizeof r->actors, c->f.actor);
-    if (prov) add_reason(r->actors, sizeof r->actors, prov);
+    if (c->f.actor) exhi_list_add(r->actors, sizeof r->actors, c->f.actor);
+    if (prov) exhi_list_add(r->actors, sizeof r->actors, prov);
   }
   qsort_r(r->steps, r->n_steps, sizeof r->steps[0], by_step_time, r);
   r->incident = r->n_steps > 0;
