@@ -838,7 +838,10 @@ EXH_API void exh_check_get_summary(const exh_check_result *r, exh_check_summary 
  * the file's path (files) or "LOGFILE:LINE" of the first hit (logs), its
  * event time, the matched field as detail. root_as (may be NULL) names r's
  * root in the locations instead of the folder itself: an archive's path
- * when r was checked in its temporary copy. One transaction: all or none;
+ * when r was checked in its temporary copy. Locations are absolute, as
+ * exhunt files records them: a relative one (a root, an archive or root_as
+ * given relative) is put below the working folder of exh_check_run, links
+ * not resolved. One transaction: all or none;
  * the store is opened for writing only when there is something to record.
  * *n (may be NULL) gets the number recorded.
  */

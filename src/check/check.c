@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 struct exh_check {
   exh_kb *kb;
@@ -763,6 +764,11 @@ int exh_check_run_archive(const exh_check *c, const char *root, const char *name
   r->name = strdup(name ? name : base_name(root, nbuf, sizeof nbuf));
   r->first_ms = r->last_ms = -1;
   int rc = r->root && r->name ? EXH_OK : exhi_err(err, EXH_ERR_NOMEM, root, 0, -1, "out of memory");
+  /* Taken now: a caller may change folders before recording sightings. A
+   * folder that cannot be named (removed, too long) leaves paths as given. */
+  char cwd[4096];
+  if (!rc && getcwd(cwd, sizeof cwd) && !(r->cwd = strdup(cwd)))
+    rc = exhi_err(err, EXH_ERR_NOMEM, root, 0, -1, "out of memory");
   if (!rc) rc = exhi_discover(root, &r->disc, err);
   if (rc) {
     if (dir && archive && err) exh_check_show_path(err->text, sizeof err->text, dir, archive);
@@ -874,6 +880,7 @@ void exh_check_result_free(exh_check_result *r) {
   if (!r) return;
   free(r->name);
   free(r->root);
+  free(r->cwd);
   exhi_discovery_clear(&r->disc);
   exh_assessment_free(r->assessment);
   for (size_t i = 0; i < r->n_f; i++) cf_clear(&r->f[i]);

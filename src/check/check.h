@@ -172,6 +172,10 @@ typedef struct exhi_act {
 
 struct exh_check_result {
   char *name, *root;
+  /* The working folder when the check ran (NULL: unknown), which relative
+   * paths (the root or the archive as given) are taken from when the
+   * sightings record them absolute. */
+  char *cwd;
   exhi_discovery disc;
   int have_build;
   exh_input_build build;
