@@ -370,6 +370,9 @@ int cmd_check(int argc, char **argv) {
     return EXIT_ERROR;
   }
   cfg.iocs = set;
+  /* A silent pause of seconds looks like a hang to someone watching; a
+   * script reading JSON lines or -q wants nothing on standard error. */
+  cfg.notice = !quiet && !strcmp(format, "text") && isatty(STDERR_FILENO);
   exh_error err;
   exh_check *chk;
   if (exh_check_new(&cfg, &chk, &err) != EXH_OK) {

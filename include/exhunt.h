@@ -785,6 +785,11 @@ typedef struct exh_check_config {
   unsigned threads;          /* per server, for logs and files; 0: one per CPU */
   const exh_ioc_set *iocs;   /* indicators for files and logs; NULL: none; borrowed */
   const char *as_of;         /* support judged at this date; NULL: today */
+  /* Non-zero: a server's log hunt that must compile a large prefilter of
+   * the indicators (seconds, before any log is read) says so on standard
+   * error first, as exhunt logs does; for a caller on a terminal that is
+   * not quiet. Zero: silent. */
+  int notice;
 } exh_check_config;
 
 /* Tables, log rules, file rules and actions, compiled once; immutable: one
@@ -833,7 +838,10 @@ EXH_API void exh_check_get_summary(const exh_check_result *r, exh_check_summary 
  * the file's path (files) or "LOGFILE:LINE" of the first hit (logs), its
  * event time, the matched field as detail. root_as (may be NULL) names r's
  * root in the locations instead of the folder itself: an archive's path
- * when r was checked in its temporary copy. One transaction: all or none;
+ * when r was checked in its temporary copy. Locations are absolute, as
+ * exhunt files records them: a relative one (a root, an archive or root_as
+ * given relative) is put below the working folder of exh_check_run, links
+ * not resolved. One transaction: all or none;
  * the store is opened for writing only when there is something to record.
  * *n (may be NULL) gets the number recorded.
  */

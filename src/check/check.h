@@ -172,6 +172,10 @@ typedef struct exhi_act {
 
 struct exh_check_result {
   char *name, *root;
+  /* The working folder when the check ran (NULL: unknown), which relative
+   * paths (the root or the archive as given) are taken from when the
+   * sightings record them absolute. */
+  char *cwd;
   exhi_discovery disc;
   int have_build;
   exh_input_build build;
@@ -209,6 +213,15 @@ int exhi_incidents_split(exh_check_result *r);
 void exhi_incidents_clear(exh_check_result *r);
 /* "joined by the same attacker address; events within 30 days of each other" */
 void exhi_incident_joined(unsigned joined, char *buf, size_t size);
+/* The "; "-separated lists of a report (indicator sources and actors, the
+ * verdict's reasons, what is missing). exhi_list_has: does list hold item as
+ * a whole entry, compared case-insensitively, spaces around it trimmed
+ * ("CISA" is not in "CISA AA21-062A"; "cisa " is in "CISA")? exhi_list_add:
+ * appends item (trimmed) unless the list has it; a full list is cut. An item
+ * holding "; " is found whole; its parts, which read as entries once printed,
+ * count as entries. (check.c) */
+int exhi_list_has(const char *list, const char *item);
+void exhi_list_add(char *list, size_t size, const char *item);
 /* Does text name the file name as a whole name ("x\\a.aspx", "/a.aspx"), not
  * as the tail of a longer one ("data.aspx")? (check.c) */
 int exhi_names_file(const char *text, const char *name);

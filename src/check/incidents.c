@@ -67,12 +67,6 @@ static void merge(work *a, work *b, int ia, int ib, int *of, size_t n) {
     if (of[i] == ib) of[i] = ia;
 }
 
-static void add_text(char *buf, size_t size, const char *what) {
-  if (!what || !*what || strstr(buf, what)) return;
-  size_t l = strlen(buf);
-  snprintf(buf + l, size - l, "%s%s", l ? "; " : "", what);
-}
-
 void exhi_incidents_clear(exh_check_result *r) {
   for (size_t i = 0; i < r->n_inc; i++) {
     for (size_t k = 0; k < r->inc[i].n_ips; k++) free(r->inc[i].ips[k]);
@@ -135,12 +129,12 @@ static int attach_indicators(exh_check_result *r) {
       in->steps[in->n_steps++] = i;
       in->joined |= EXHI_JOIN_INDICATOR;
       added = 1;
-      if (c->f.actor) add_text(in->actors, sizeof in->actors, c->f.actor);
-      add_text(in->actors, sizeof in->actors, fv(&c->f, "threat.indicator.provider"));
+      if (c->f.actor) exhi_list_add(in->actors, sizeof in->actors, c->f.actor);
+      exhi_list_add(in->actors, sizeof in->actors, fv(&c->f, "threat.indicator.provider"));
       /* The whole story (exhunt.incident) has it too. */
       if (r->n_steps < EXHI_CHECK_MAX_STEPS) r->steps[r->n_steps++] = i;
-      if (c->f.actor) add_text(r->actors, sizeof r->actors, c->f.actor);
-      add_text(r->actors, sizeof r->actors, fv(&c->f, "threat.indicator.provider"));
+      if (c->f.actor) exhi_list_add(r->actors, sizeof r->actors, c->f.actor);
+      exhi_list_add(r->actors, sizeof r->actors, fv(&c->f, "threat.indicator.provider"));
       break;
     }
   }
@@ -267,8 +261,8 @@ int exhi_incidents_split(exh_check_result *r) {
         }
         in->n_ips++;
       }
-      if (c->f.actor) add_text(in->actors, sizeof in->actors, c->f.actor);
-      add_text(in->actors, sizeof in->actors, fv(&c->f, "threat.indicator.provider"));
+      if (c->f.actor) exhi_list_add(in->actors, sizeof in->actors, c->f.actor);
+      exhi_list_add(in->actors, sizeof in->actors, fv(&c->f, "threat.indicator.provider"));
     }
   }
   if (!rc) rc = attach_indicators(r);

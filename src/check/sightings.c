@@ -53,7 +53,15 @@ int exh_check_record_sightings(const exh_check_result *r, const exh_ioc_set *set
       prefix = root_as;
       p += rootlen;
     }
-    size_t len = strlen(prefix) + strlen(p) + 32;
+    /* Absolute, as exhunt files records them, so that the export still
+     * says where the evidence was when read from another folder: a
+     * relative path (or archive) as given is put below the working folder
+     * of the check, spelled as given; no link in it is resolved, so the
+     * location is the path that was read, never where a link in the
+     * evidence points. */
+    const char *cwd = (*prefix ? *prefix : *p) != '/' && r->cwd ? r->cwd : "";
+    const char *sep = *cwd && cwd[strlen(cwd) - 1] != '/' ? "/" : ""; /* "/" is the root */
+    size_t len = strlen(cwd) + strlen(sep) + strlen(prefix) + strlen(p) + 32;
     char *loc = malloc(len), *detail = malloc(200);
     if (!loc || !detail) {
       free(loc);
@@ -62,11 +70,11 @@ int exh_check_record_sightings(const exh_check_result *r, const exh_ioc_set *set
       break;
     }
     if (r->f[i].from == EXHI_FROM_LOGS) {
-      snprintf(loc, len, "%s%s:%lld", prefix, p, (long long)f->line);
+      snprintf(loc, len, "%s%s%s%s:%lld", cwd, sep, prefix, p, (long long)f->line);
       const char *field = fv(f, "exhunt.indicator.field"), *count = fv(f, "exhunt.count");
       snprintf(detail, 200, "%.100s; %.20s hit(s)", field ? field : type, count ? count : "1");
     } else {
-      snprintf(loc, len, "%s%s", prefix, p);
+      snprintf(loc, len, "%s%s%s%s", cwd, sep, prefix, p);
       snprintf(detail, 200, "%s", file_detail(type));
     }
     v[nv++] = (rec){.ioc = ioc, .location = loc, .detail = detail, .seen_ms = f->event_time_ms};

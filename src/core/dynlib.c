@@ -22,6 +22,9 @@ typedef struct dynlib {
   pthread_once_t once;
   int code; /* EXH_OK once loaded */
   char text[EXH_ERROR_TEXT_MAX];
+  /* The library's own set-up, run inside the once after the table is
+   * filled (non-zero: done); NULL: none. */
+  int (*init)(void);
 } dynlib;
 
 #define NAME(f) #f,
@@ -37,8 +40,15 @@ _Static_assert(sizeof(exhi_archive_api) == (0 EXHI_ARCHIVE_FUNCTIONS(COUNT)) * s
 _Static_assert(sizeof(exhi_maxminddb_api) == (0 EXHI_MAXMINDDB_FUNCTIONS(COUNT)) * sizeof(void *),
                "maxminddb table");
 
+/* libcurl's global state is set up here, inside the load's once, and
+ * nowhere else: curl_global_init is not thread-safe on every libcurl (before
+ * 7.84, or built without atomics), and two threads may pull or scan at once.
+ * Never cleaned up: the library stays for the life of the process. */
+static int init_curl(void) { return exhi_curl.curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }
+
 static dynlib curl_lib = {"libcurl.so.4", "libcurl4", "exhunt scan and exhunt ioc pull", curl_names,
-                          EXHI_ARRAY_LEN(curl_names), &exhi_curl, PTHREAD_ONCE_INIT, 0, ""};
+                          EXHI_ARRAY_LEN(curl_names), &exhi_curl, PTHREAD_ONCE_INIT, 0, "",
+                          init_curl};
 static dynlib archive_lib = {"libarchive.so.13", "libarchive13", "exhunt check on an archive",
                              archive_names, EXHI_ARRAY_LEN(archive_names), &exhi_archive,
                              PTHREAD_ONCE_INIT, 0, ""};
@@ -79,6 +89,13 @@ static void load(dynlib *l) {
     }
   }
   memcpy(l->table, found, l->n * sizeof(void *));
+  if (l->init && !l->init()) {
+    /* The table stays filled but unused: every caller gets this error. */
+    l->code = exhi_err(&e, EXH_ERR_IO, l->file, 0, -1,
+                       "was loaded but could not be initialised; it is needed by %s", l->needs);
+    memcpy(l->text, e.text, sizeof l->text);
+    return;
+  }
   l->code = EXH_OK;
 }
 

@@ -24,7 +24,9 @@
  * loads, the others wait) and fills its table. EXH_OK then and on every
  * later call. When the library file cannot be loaded or lacks a function:
  * EXH_ERR_NOTFOUND on this and every later call, the text naming the file,
- * dlerror()'s words and the Debian package that provides it. */
+ * dlerror()'s words and the Debian package that provides it. exhi_dl_curl
+ * also runs curl_global_init, in the same once (callers never do): its
+ * failure is EXH_ERR_IO, on this and every later call. */
 int exhi_dl_curl(exh_error *err);
 int exhi_dl_archive(exh_error *err);
 int exhi_dl_maxminddb(exh_error *err);

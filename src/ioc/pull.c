@@ -134,14 +134,9 @@ int exh_ioc_pull(exh_ioc_store *s, const char *url, const exh_ioc_pull_opts *opt
                     "only http:// and https:// URLs can be pulled");
   if (s->flags & EXH_IOC_READONLY)
     return exhi_err(err, EXH_ERR_INVALID, s->path, 0, -1, "store opened read-only");
+  /* Loads libcurl and initialises it, once per process for every thread. */
   int loaded = exhi_dl_curl(err);
   if (loaded) return loaded;
-  static bool curl_ready;
-  if (!curl_ready) {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-      return exhi_err(err, EXH_ERR_IO, url, 0, -1, "libcurl could not be initialised");
-    curl_ready = true;
-  }
   hdrs old;
   load_validators(s, url, &old);
   CURL *c = curl_easy_init();

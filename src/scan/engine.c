@@ -492,10 +492,9 @@ int exhi_scan_run(const exhi_targets *t, const exhi_perm *perm, uint64_t shard, 
     return exhi_err(err, EXH_ERR_INVALID, "--concurrency", 0, -1, "must be 1 to %d", EXHI_SCAN_MAX_CONCURRENCY);
   if (nshards < 1 || shard >= nshards)
     return exhi_err(err, EXH_ERR_INVALID, "--shard", 0, -1, "shard must be below the number of shards");
+  /* Loads libcurl and initialises it, once per process for every thread. */
   int loaded = exhi_dl_curl(err);
   if (loaded) return loaded;
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-    return exhi_err(err, EXH_ERR_INVALID, "libcurl", 0, -1, "curl_global_init failed");
   engine e = {.timer_ms = -1, .policy = policy, .opts = opts};
   e.epfd = epoll_create1(EPOLL_CLOEXEC);
   e.multi = curl_multi_init();
@@ -591,6 +590,7 @@ out:
   free(e.free_hosts);
   if (e.multi) curl_multi_cleanup(e.multi);
   if (e.epfd >= 0) close(e.epfd);
-  curl_global_cleanup();
+  /* No curl_global_cleanup: the global state is set up once per process
+   * (exhi_dl_curl) and shared with every later scan or pull. */
   return rc;
 }
