@@ -372,7 +372,8 @@ int cmd_check(int argc, char **argv) {
   cfg.iocs = set;
   /* A silent pause of seconds looks like a hang to someone watching; a
    * script reading JSON lines or -q wants nothing on standard error. */
-  cfg.notice = !quiet && !strcmp(format, "text") && isatty(STDERR_FILENO);
+  /* As exhunt logs: on standard error, whatever goes to standard output. */
+  cfg.notice = !quiet && isatty(STDERR_FILENO);
   exh_error err;
   exh_check *chk;
   if (exh_check_new(&cfg, &chk, &err) != EXH_OK) {
