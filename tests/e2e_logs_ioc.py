@@ -178,6 +178,19 @@ class Store(unittest.TestCase):
         self.hunt('--db', self.db, '--host', 'EX01')
         self.assertEqual(len(self.export()), n)
 
+    def test_sightings_name_files_absolutely(self):
+        """Logs given by a relative path: the sightings name them from the
+        folder exhunt ran in, as exhunt files and check record them."""
+        e = dict(os.environ, XDG_DATA_HOME=self.home)
+        parent = os.path.dirname(self.logs)
+        p = subprocess.run([EXHUNT, 'logs', '-q', '--db', self.db, os.path.basename(self.logs)],
+                           env=e, cwd=parent, timeout=120)
+        self.assertEqual(p.returncode, 1)
+        locs = [r['location'] for r in self.export()]
+        self.assertTrue(locs)
+        for loc in locs:
+            self.assertTrue(loc.startswith(self.logs + '/'), loc)
+
     def test_no_sightings_leaves_the_store_alone(self):
         before = os.stat(self.db).st_mtime_ns
         rc, recs, err = self.hunt('--db', self.db, '--no-sightings')

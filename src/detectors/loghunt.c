@@ -84,6 +84,7 @@ typedef struct fileres {
 struct exh_loghunt {
   const exh_logrules *rules;
   exh_loghunt_options opt;
+  char *cwd;            /* where relative paths start (sightings name files absolutely); may be NULL */
   fileres *files;
   size_t n_files, cap_files;
   atomic_size_t next;
@@ -121,6 +122,9 @@ int exh_loghunt_new(const exh_logrules *rules, const exh_loghunt_options *opt,
     return rc;
   }
   pthread_mutex_init(&h->mu, NULL);
+  /* Taken now: the paths added are relative to this folder. */
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd)) h->cwd = strdup(cwd);
   *out = h;
   return EXH_OK;
 }
@@ -1302,6 +1306,7 @@ void exh_logrules_list(const exh_logrules *r, FILE *fp) {
 
 void exh_loghunt_free(exh_loghunt *h) {
   if (!h) return;
+  free(h->cwd);
   for (size_t i = 0; i < h->n_files; i++) {
     fileres *f = &h->files[i];
     for (size_t j = 0; j < f->n_hits; j++) exhi_hit_clear(&f->hits[j]);
@@ -1339,8 +1344,12 @@ int exh_loghunt_record_sightings(const exh_loghunt *h, const char *store_path, c
   for (size_t i = 0; i < h->n_merged && !rc; i++) {
     const exhi_hit *g = &h->merged[i];
     if (!g->ioc || (int)g->ioc_set != h->store_set) continue;
-    char where[4200], detail[160], last[40] = "";
-    snprintf(where, sizeof where, "%s:%lld", h->files[g->file].path, (long long)g->line);
+    char where[8400], detail[160], last[40] = "";
+    /* Absolute, as exhunt files and check record them; links not resolved. */
+    const char *path = h->files[g->file].path;
+    const char *cwd = path[0] != '/' && h->cwd ? h->cwd : "";
+    const char *sep = *cwd && cwd[strlen(cwd) - 1] != '/' ? "/" : ""; /* "/" is the root */
+    snprintf(where, sizeof where, "%s%s%s:%lld", cwd, sep, path, (long long)g->line);
     if (g->last_ms >= 0) exhi_format_time_ms(g->last_ms, last, sizeof last);
     snprintf(detail, sizeof detail, "%s; %llu hit(s)%s%s", g->ioc_field ? g->ioc_field : "",
              (unsigned long long)g->count, last[0] ? ", last " : "", last);
