@@ -46,6 +46,15 @@ def summary(recs, host):
             and r['host']['name'] == host][0]['exhunt']
 
 
+def zip_folder(arch, root):
+    """A zip of every file below root, named from root."""
+    with zipfile.ZipFile(arch, 'w') as z:
+        for d, _, files in os.walk(root):
+            for f in files:
+                p = os.path.join(d, f)
+                z.write(p, os.path.relpath(p, root))
+
+
 def write(path, text, mode='w'):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, mode, **({} if 'b' in mode else {'newline': ''})) as f:
@@ -428,11 +437,7 @@ class Sightings(Base):
         server = os.path.join(out, 'mail13')
         db = self.store(os.path.join(server, 'C/inetpub/wwwroot/aspnet_client/system_web/xpy07b5a.aspx'))
         arch = os.path.join(self.tmp, 'EXCH13.zip')
-        with zipfile.ZipFile(arch, 'w') as z:
-            for d, _, files in os.walk(server):
-                for f in files:
-                    p = os.path.join(d, f)
-                    z.write(p, os.path.relpath(p, server))
+        zip_folder(arch, server)
         rc, _, err = run('--db', db, '-q', arch)
         self.assertEqual(rc, 1, err)
         locs = sorted(r['location'] for r in export(db) if r['host'] == 'EXCH13')
@@ -462,11 +467,7 @@ class Sightings(Base):
         self.assertEqual(locs[1], server + '/C/inetpub/wwwroot/aspnet_client/system_web/xpy07b5a.aspx')
         # An archive given relative: ABSOLUTE.zip!/member.
         arch = os.path.join(self.tmp, 'EXCH13.zip')
-        with zipfile.ZipFile(arch, 'w') as z:
-            for d, _, files in os.walk(server):
-                for f in files:
-                    p = os.path.join(d, f)
-                    z.write(p, os.path.relpath(p, server))
+        zip_folder(arch, server)
         rc, _, err = run('--db', db, '-q', 'EXCH13.zip', cwd=self.tmp)
         self.assertEqual(rc, 1, err)
         locs = sorted(r['location'] for r in export(db) if r['host'] == 'EXCH13')
