@@ -180,9 +180,10 @@ static int load_iocs(const char *db, exh_ioc_set **set, char *path, size_t path_
  * folders, then lets the signal end the process as it would have.
  */
 static struct {
-  pthread_mutex_t mu;
+  pthread_mutex_t mu;     /* held from a folder's creation to its listing */
   char *dirs[MAX_ARCHIVES];
   size_t n;
+  int closing;            /* the reaper is removing them: make no more */
 } temps = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* release: also forget them (at the end; the reaper leaves the names to
@@ -204,6 +205,9 @@ static void *temps_reaper(void *arg) {
   /* An extraction may still be writing into a folder: stop it (it stops
    * within one 64 KiB block), and remove again until the folder is gone. */
   exh_check_extract_stop();
+  pthread_mutex_lock(&temps.mu);
+  temps.closing = 1;
+  pthread_mutex_unlock(&temps.mu);
   for (int tries = 0; tries < 1000; tries++) {
     if (tries) nanosleep(&(struct timespec){0, 1000000}, NULL); /* 1 ms: let it see the stop */
     temps_remove_all(0);
@@ -410,18 +414,23 @@ int cmd_check(int argc, char **argv) {
         status = EXIT_ERROR;
         continue;
       }
-      /* Known to the reaper before anything is written into it. */
+      /* Made and listed for the reaper in one step: an interrupt between
+       * the two left the folder behind (seen under load). */
       char *kept = NULL;
+      pthread_mutex_lock(&temps.mu);
+      if (temps.closing) {
+        pthread_mutex_unlock(&temps.mu);
+        break; /* interrupted: the reaper ends the process */
+      }
       int rc = exh_check_tempdir_new(root, dir, sizeof dir, &err);
       if (rc == EXH_OK && !(kept = strdup(dir))) {
         exh_check_extract_remove(dir);
         rc = EXH_ERR_NOMEM;
         snprintf(err.text, sizeof err.text, "%s: out of memory", root);
       }
+      if (kept) temps.dirs[temps.n++] = kept;
+      pthread_mutex_unlock(&temps.mu);
       if (kept) {
-        pthread_mutex_lock(&temps.mu);
-        temps.dirs[temps.n++] = kept;
-        pthread_mutex_unlock(&temps.mu);
         n_tmp++;
         rc = exh_check_extract_into(root, max_extract, kept, password[0] ? password : NULL, &err);
       }
