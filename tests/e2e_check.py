@@ -157,6 +157,24 @@ class Generated(Base):
         self.assertEqual(head[4], 'What to do now:')
         self.assertIn('Take mail13 off the network', head[5])
 
+    def test_reason_counts_each_kind_once(self):
+        """The verdict names three kinds of evidence and counts the others
+        once each, however many findings a kind has."""
+        out = self.make(os.path.join(self.tmp, 'gen'))
+        server = os.path.join(out, 'mail13')
+
+        def reason():
+            rc, o, err = run('--format', 'jsonl', server)
+            self.assertEqual(rc, 1, err)
+            return summaries(jsonl(o))['mail13']['exhunt']['verdict']['reason']
+
+        before = reason()
+        self.assertRegex(before, r'; and \d+ more$')
+        folder = os.path.join(server, 'C/inetpub/wwwroot/aspnet_client/system_web')
+        for name in ('k3v9q2x1.aspx', 'z7m4w8p0.aspx'):
+            shutil.copy(os.path.join(folder, 'xpy07b5a.aspx'), os.path.join(folder, name))
+        self.assertEqual(reason(), before)
+
     def test_layouts(self):
         out = self.make(os.path.join(self.tmp, 'servers'))
         # A KAPE collection given at its drive folder: the parent names the server.

@@ -445,6 +445,9 @@ void exhi_list_add(char *list, size_t size, const char *item) {
   snprintf(list + l, size - l, "%s%.*s", l ? "; " : "", (int)n, item);
 }
 
+/* Room for the names of the kinds of evidence a verdict does not list. */
+#define MORE_KINDS_MAX (64u << 10)
+
 static void verdict(exh_check_result *r) {
   if (r->assessment) {
     int lv = r->assessment->level;
@@ -454,11 +457,16 @@ static void verdict(exh_check_result *r) {
     r->update = EXH_UPDATE_UNKNOWN;
   }
   int comp = EXH_COMP_NONE_FOUND, reasons = 0;
+  /* The kinds of evidence after the first three, each counted once (the
+   * rule set has a few hundred at most; a kind that finds no room here is
+   * counted each time it is met). */
+  char *more = calloc(1, MORE_KINDS_MAX);
   for (size_t i = 0; i < r->n_f; i++) {
     int l = level_of(&r->f[i]);
     if (l > comp) {
       comp = l;
       r->reason[0] = '\0';
+      if (more) more[0] = '\0';
       reasons = 0;
     }
     if (l == comp && l > EXH_COMP_NONE_FOUND) {
@@ -467,12 +475,14 @@ static void verdict(exh_check_result *r) {
       snprintf(what, sizeof what, "%s%s",
                r->f[i].f.rule_name ? r->f[i].f.rule_name : r->f[i].f.rule_id,
                r->f[i].from == EXHI_FROM_FILES ? " (on disk)" : "");
-      if (!exhi_list_has(r->reason, what)) {
+      if (!exhi_list_has(r->reason, what) && !(more && exhi_list_has(more, what))) {
         if (reasons < 3) exhi_list_add(r->reason, sizeof r->reason, what);
+        else if (more) exhi_list_add(more, MORE_KINDS_MAX, what);
         reasons++;
       }
     }
   }
+  free(more);
   if (reasons > 3) {
     size_t l = strlen(r->reason);
     snprintf(r->reason + l, sizeof r->reason - l, "; and %d more", reasons - 3);
