@@ -244,6 +244,16 @@ static void lists(void) {
   CHECK_STR(s, "abcd; e");
 }
 
+/* A folder to extract into that cannot be opened is an I/O error naming
+ * it, not "out of memory". */
+static void extract_into_missing_folder(void) {
+  char dir[400];
+  snprintf(dir, sizeof dir, "%s/not-there", tmp);
+  exh_error e;
+  CHECK_INT(exh_check_extract_into("x.zip", 0, dir, NULL, &e), EXH_ERR_IO);
+  CHECK(strstr(e.text, dir) != NULL);
+}
+
 int main(void) {
   snprintf(tmp, sizeof tmp, "/tmp/exhunt-test-check-XXXXXX");
   if (!mkdtemp(tmp)) return 2;
@@ -253,6 +263,7 @@ int main(void) {
   servers();
   callback_output();
   lists();
+  extract_into_missing_folder();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
   if (system(cmd) != 0) t_failed++;

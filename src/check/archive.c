@@ -160,10 +160,12 @@ int exhi_archive_extract_into(const char *path, uint64_t max_bytes, const char *
   char msg[512];
   const char *tmp = tmp_base();
   int root = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (root < 0)
+    return exhi_err(err, EXH_ERR_IO, path, 0, -1, "cannot open the folder to extract into (%s): %s",
+                    dir, strerror(errno));
   struct archive *a = archive_read_new();
-  if (root < 0 || !a) {
-    if (root >= 0) close(root);
-    archive_read_free(a);
+  if (!a) {
+    close(root);
     return exhi_err(err, EXH_ERR_NOMEM, path, 0, -1, "cannot start reading the archive");
   }
   archive_read_support_filter_all(a);
