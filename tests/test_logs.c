@@ -111,6 +111,70 @@ static size_t gzip_buf(const char *in, size_t n, unsigned char *out, size_t cap)
   return got;
 }
 
+/* All a source gives, concatenated (caller frees); *rc: the last status. */
+static char *read_all(exhi_logsrc *src, size_t *n, int *rc, exh_error *e) {
+  size_t cap = 1 << 20, got = 0;
+  char *all = malloc(cap);
+  const char *b;
+  size_t len;
+  while ((*rc = exhi_logsrc_next(src, &b, &len, e)) == EXH_OK && len) {
+    while (got + len > cap) all = realloc(all, cap *= 2);
+    memcpy(all + got, b, len);
+    got += len;
+  }
+  *n = got;
+  return all;
+}
+
+/* gzip as log collections hold it, written by zlib and read by the
+ * source's decoder: members larger than its 256 KiB reads and than a
+ * block, an empty member between two, a member boundary anywhere; a cut
+ * file gives what it holds; bytes after the last member are an error. */
+static void test_gzip_members(void) {
+  size_t n1 = 3u << 20, n2 = 5u << 20;
+  char *text = malloc(n1 + n2);
+  unsigned x = 1;
+  for (size_t i = 0, line = 0; i < n1 + n2; i++) {
+    x = x * 1103515245u + 12345u;
+    /* Lines of varied, half-compressible text. */
+    text[i] = (i % 97 == 96) ? '\n' : (char)('a' + ((x >> 16) % (line++ % 3 ? 26 : 4)));
+  }
+  text[n1 - 1] = text[n1 + n2 - 1] = '\n';
+  size_t cap = n1 + n2 + (1u << 20);
+  unsigned char *gz = malloc(cap);
+  size_t g = gzip_buf(text, n1, gz, cap);
+  g += gzip_buf("", 0, gz + g, cap - g);
+  size_t g2 = gzip_buf(text + n1, n2, gz + g, cap - g);
+  size_t total = g + g2;
+  exh_error e;
+  exhi_logsrc *src;
+  int rc;
+  size_t n;
+  CHECK_INT(exhi_logsrc_open_mem("m.gz", gz, total, &src, &e), EXH_OK);
+  char *all = read_all(src, &n, &rc, &e);
+  CHECK_INT(rc, EXH_OK);
+  CHECK(n == n1 + n2 && !memcmp(all, text, n1 + n2));
+  free(all);
+  exhi_logsrc_free(src);
+  /* Cut in the second member: the first whole, then part of the second. */
+  CHECK_INT(exhi_logsrc_open_mem("cut.gz", gz, g + g2 / 2, &src, &e), EXH_OK);
+  all = read_all(src, &n, &rc, &e);
+  CHECK_INT(rc, EXH_OK);
+  CHECK(n >= n1 && n < n1 + n2 && !memcmp(all, text, n));
+  free(all);
+  exhi_logsrc_free(src);
+  /* Bytes after the last member that are no gzip member. */
+  memcpy(gz + total, "not gzip at all\n", 16);
+  CHECK_INT(exhi_logsrc_open_mem("tail.gz", gz, total + 16, &src, &e), EXH_OK);
+  all = read_all(src, &n, &rc, &e);
+  CHECK_INT(rc, EXH_ERR_PARSE);
+  CHECK_CONTAINS(e.text, "tail.gz");
+  free(all);
+  exhi_logsrc_free(src);
+  free(gz);
+  free(text);
+}
+
 static void test_logsrc(void) {
   exh_error e;
   exhi_logsrc *src;
@@ -317,6 +381,7 @@ int main(void) {
   test_csv_preamble();
   test_guessed_layouts();
   test_logsrc();
+  test_gzip_members();
   test_rules();
   test_builtin_rules_load();
   return t_done("logs");

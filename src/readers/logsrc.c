@@ -12,7 +12,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
+/* ISA-L's inflate: 2.5x zlib's speed on x86 (igzip), the same gzip. */
+#include <isa-l/igzip_lib.h>
 
 /* Compressed bytes read at a time from a .gz file. */
 #define GZ_IN_CHUNK (256u << 10)
@@ -28,8 +29,8 @@ struct exhi_logsrc {
   int fd;               /* -1 for memory sources */
   const unsigned char *mem;
   size_t mem_len, mem_pos;
-  int gzip, z_open, z_end;
-  z_stream z;
+  int gzip, z_end;
+  struct inflate_state *z; /* gzip decoder state (tens of KiB): owned */
   unsigned char *zin;
   char *buf;
   size_t cap;           /* EXHI_LOG_BLOCK + EXHI_LOG_LINE_MAX */
@@ -150,12 +151,11 @@ static int start(exhi_logsrc *s, exh_error *err) {
     s->zin = malloc(GZ_IN_CHUNK);
     if (!s->zin) return fail(s, err, EXH_ERR_NOMEM, "out of memory", 0);
     memcpy(s->zin, "\x1f\x8b", 2);
-    memset(&s->z, 0, sizeof s->z);
-    if (inflateInit2(&s->z, 16 + MAX_WBITS) != Z_OK)
-      return fail(s, err, EXH_ERR_NOMEM, "cannot start gzip decoder", 0);
-    s->z_open = 1;
-    s->z.next_in = s->zin;
-    s->z.avail_in = 2;
+    if (!(s->z = malloc(sizeof *s->z))) return fail(s, err, EXH_ERR_NOMEM, "out of memory", 0);
+    isal_inflate_init(s->z);
+    s->z->crc_flag = ISAL_GZIP; /* the header parsed, the CRC and length checked */
+    s->z->next_in = s->zin;
+    s->z->avail_in = 2;
   } else {
     s->fill = (size_t)r;
   }
@@ -248,32 +248,36 @@ static int fill_more(exhi_logsrc *s, size_t *added, exh_error *err) {
     *added = (size_t)r;
     return EXH_OK;
   }
-  while (*added == 0 && !s->z_end) {
-    if (s->z.avail_in == 0) {
+  while (*added == 0 && !s->z_end && room) {
+    struct inflate_state *z = s->z;
+    if (z->avail_in == 0) {
       ssize_t r = raw_read(s, s->zin, GZ_IN_CHUNK);
       if (r < 0) return fail(s, err, EXH_ERR_IO, "read failed", errno);
       if (r == 0) {
-        s->z_end = 1;
+        s->z_end = 1; /* a cut member ends the file where it was cut */
         break;
       }
-      s->z.next_in = s->zin;
-      s->z.avail_in = (uInt)r;
+      z->next_in = s->zin;
+      z->avail_in = (uint32_t)r;
     }
-    s->z.next_out = (Bytef *)s->buf + s->fill;
-    s->z.avail_out = (uInt)room;
-    int zr = inflate(&s->z, Z_NO_FLUSH);
-    size_t got = room - s->z.avail_out;
+    z->next_out = (uint8_t *)s->buf + s->fill;
+    z->avail_out = (uint32_t)room;
+    uint32_t in_before = z->avail_in;
+    int zr = isal_inflate(z);
+    size_t got = room - z->avail_out;
     s->fill += got;
+    room -= got;
     *added += got;
-    if (zr == Z_STREAM_END) {
-      /* gzip files may hold several members (rotated logs concatenated). */
-      if (inflateReset(&s->z) != Z_OK) s->z_end = 1;
-    } else if (zr != Z_OK && zr != Z_BUF_ERROR) {
-      return fail(s, err, EXH_ERR_PARSE, "corrupt gzip data", 0);
-    } else if (zr == Z_BUF_ERROR && s->z.avail_in != 0 && got == 0) {
+    if (zr != ISAL_DECOMP_OK) return fail(s, err, EXH_ERR_PARSE, "corrupt gzip data", 0);
+    if (z->block_state == ISAL_BLOCK_FINISH) {
+      /* gzip files may hold several members (rotated logs concatenated):
+       * the next one starts where this one's trailer ended (the reset
+       * keeps the input and the gzip wrapper setting). */
+      isal_inflate_reset(z);
+    } else if (got == 0 && z->avail_in == in_before) {
+      /* No input taken and no output made, with room for it: stuck. */
       return fail(s, err, EXH_ERR_PARSE, "corrupt gzip data", 0);
     }
-    if (s->fill == s->cap) break;
   }
   return EXH_OK;
 }
@@ -420,7 +424,7 @@ void exhi_logsrc_free(exhi_logsrc *s) {
   if (!s) return;
   unmap(s);
   if (s->fd >= 0) close(s->fd);
-  if (s->z_open) inflateEnd(&s->z);
+  free(s->z);
   free(s->zin);
   free(s->buf);
   free(s->name);
