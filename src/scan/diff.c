@@ -9,9 +9,11 @@
  */
 #include "scan/scan.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 /* Keys are packed one after the other into chunks of this size (a key is at
  * most a line, EXHI_DIFF_LINE_MAX): no per-key allocation or alignment. */
@@ -180,32 +182,60 @@ void exhi_diff_clear(exhi_diff_set *s) {
   memset(s, 0, sizeof *s);
 }
 
+/* Whether parsed record o has h's key; without building it (no buffer). */
+static bool has_key(const json_t *o, const exhi_diff_host *h) {
+  const json_t *ip = json_object_get(o, "ip"), *dom = json_object_get(o, "domain");
+  if (!json_is_string(ip)) return false;
+  size_t ip_len = json_string_length(ip), dom_len = json_is_string(dom) ? json_string_length(dom) : 0;
+  char port[24];
+  int port_len = snprintf(port, sizeof port, "%lld", (long long)json_integer_value(json_object_get(o, "port")));
+  const char *k = h->key;
+  return h->key_len == ip_len + 1 + (size_t)port_len + 1 + dom_len && !memcmp(k, json_string_value(ip), ip_len) &&
+         !k[ip_len] && !memcmp(k + ip_len + 1, port, (size_t)port_len) && !k[ip_len + 1 + (size_t)port_len] &&
+         (!dom_len || !memcmp(k + ip_len + 1 + (size_t)port_len + 1, json_string_value(dom), dom_len));
+}
+
 int exhi_diff_record(FILE *fp, const char *name, const exhi_diff_host *h, json_t **rec, exh_error *err) {
   *rec = NULL;
   unsigned long long off = h->off;
-  if (h->len > EXHI_DIFF_LINE_MAX || off > INT64_MAX || fseeko(fp, (off_t)off, SEEK_SET))
+  if (h->len > EXHI_DIFF_LINE_MAX || off > INT64_MAX)
     return exhi_err(err, EXH_ERR_IO, name, 0, -1, "cannot go back to the record at byte %llu", off);
-  char *buf = malloc(h->len ? h->len : 1), *keybuf = malloc(KEY_BUF);
-  if (!buf || !keybuf) {
-    free(buf);
-    free(keybuf);
-    return exhi_err(err, EXH_ERR_NOMEM, name, 0, -1, "out of memory");
+  char *buf = malloc(h->len ? h->len : 1);
+  if (!buf) return exhi_err(err, EXH_ERR_NOMEM, name, 0, -1, "out of memory");
+  /* One pread where there is a descriptor (a file: no seek, no refill of
+   * the stream's buffer); a memory stream (the fuzz target) seeks. */
+  int fd = fileno(fp);
+  size_t got = 0;
+  bool failed = false;
+  if (fd >= 0) {
+    while (got < h->len) {
+      ssize_t r = pread(fd, buf + got, h->len - got, (off_t)(off + got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        failed = r < 0;
+        break;
+      }
+      got += (size_t)r;
+    }
+  } else if (fseeko(fp, (off_t)off, SEEK_SET)) {
+    failed = true;
+  } else {
+    got = fread(buf, 1, h->len, fp);
+    failed = ferror(fp);
   }
   int rc = EXH_OK;
   json_t *o = NULL;
-  if (fread(buf, 1, h->len, fp) != h->len) {
+  if (got != h->len) {
     rc = exhi_err(err, EXH_ERR_IO, name, 0, -1, "the record at byte %llu cannot be read again%s", off,
-                  ferror(fp) ? "" : ": the file is shorter than when it was read");
+                  failed ? "" : ": the file is shorter than when it was read");
   } else {
     json_error_t je;
     o = json_loadb(buf, h->len, 0, &je);
-    size_t key_len = o ? key_of(o, keybuf) : 0;
-    if (key_len != h->key_len || memcmp(keybuf, h->key, key_len))
+    if (!o || !has_key(o, h))
       rc = exhi_err(err, EXH_ERR_PARSE, name, 0, -1,
                     "the record at byte %llu is not the one read before: the file changed", off);
   }
   free(buf);
-  free(keybuf);
   if (rc == EXH_OK) *rec = o;
   else json_decref(o);
   return rc;
