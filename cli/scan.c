@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -533,8 +534,12 @@ typedef struct diff_input {
   const char *path;
   FILE *fp;    /* the input; owned unless stdin */
   FILE *again; /* fp, or the copy; NULL without --list */
-  bool spooled;
+  bool spooled, list;
   exhi_diff_set set;
+  /* What load_scan has to say (an error, or the repeats), printed after
+   * both scans are read: they are read at once, one in a thread. */
+  int rc;
+  char msg[EXH_ERROR_TEXT_MAX + 512];
 } diff_input;
 
 /* An unlinked temporary file: the copy of a pipe, gone when closed. */
@@ -550,11 +555,13 @@ static FILE *temp_copy(void) {
   return fp;
 }
 
-/* Reads one scan's records; prints the error. With list, a scan that cannot
- * be read again by offset (stdin, a pipe, <(...)) is copied to a temporary
- * file while it is read. */
-static int load_scan(diff_input *in, bool list) {
+/* Reads one scan's records into in->set; in->rc -1 and in->msg on error.
+ * With list, a scan that cannot be read again by offset (stdin, a pipe,
+ * <(...)) is copied to a temporary file while it is read. */
+static void *load_scan(void *arg) {
+  diff_input *in = arg;
   const char *what = in->path;
+  in->rc = -1;
   if (!strcmp(in->path, "-")) {
     in->fp = stdin;
     what = "standard input";
@@ -562,10 +569,10 @@ static int load_scan(diff_input *in, bool list) {
     in->fp = fopen(in->path, "r");
   }
   if (!in->fp) {
-    fprintf(stderr, "exhunt scan diff: %s: %s\n", in->path, strerror(errno));
-    return -1;
+    snprintf(in->msg, sizeof in->msg, "%s: %s", in->path, strerror(errno));
+    return NULL;
   }
-  if (list) {
+  if (in->list) {
     /* Offsets count from where reading starts: a file given as stdin may
      * have been read from already. */
     struct stat st;
@@ -574,9 +581,9 @@ static int load_scan(diff_input *in, bool list) {
     } else {
       in->spooled = true;
       if (!(in->again = temp_copy())) {
-        fprintf(stderr, "exhunt scan diff: %s: cannot make a temporary copy to list from: %s\n", what,
-                strerror(errno));
-        return -1;
+        snprintf(in->msg, sizeof in->msg, "%s: cannot make a temporary copy to list from: %s", what,
+                 strerror(errno));
+        return NULL;
       }
     }
   }
@@ -585,17 +592,15 @@ static int load_scan(diff_input *in, bool list) {
   if (rc == EXH_OK && in->spooled && fflush(in->again))
     rc = exhi_err(&err, EXH_ERR_IO, what, 0, -1, "cannot write the temporary copy: %s", strerror(errno));
   if (rc != EXH_OK) {
-    fputs("exhunt scan diff: ", stderr);
-    exhi_fputs_safe(stderr, err.text);
-    fputc('\n', stderr);
-    return -1;
+    snprintf(in->msg, sizeof in->msg, "%s", err.text);
+    return NULL;
   }
   if (in->set.duplicates)
-    fprintf(stderr,
-            "exhunt scan diff: %s: %" PRIu64 " record%s of a host already seen in this scan: the last record "
-            "of each host counts\n",
-            what, in->set.duplicates, in->set.duplicates == 1 ? "" : "s");
-  return 0;
+    snprintf(in->msg, sizeof in->msg,
+             "%s: %" PRIu64 " record%s of a host already seen in this scan: the last record of each host counts",
+             what, in->set.duplicates, in->set.duplicates == 1 ? "" : "s");
+  in->rc = 0;
+  return NULL;
 }
 
 static void close_scan(diff_input *in) {
@@ -656,8 +661,23 @@ static int cmd_scan_diff(int argc, char **argv) {
     fprintf(stderr, "exhunt scan diff: only one of OLD and NEW can be standard input ('-')\n");
     return EXIT_ERROR;
   }
-  diff_input a = {.path = argv[i]}, b = {.path = argv[i + 1]};
-  if (load_scan(&a, list) || load_scan(&b, list)) {
+  diff_input a = {.path = argv[i], .list = list}, b = {.path = argv[i + 1], .list = list};
+  /* Parsing is nearly all the work and the scans are independent: the new
+   * one is read in a thread while this one reads the old. jansson's hash
+   * seed is set first, before two threads could race to set it. */
+  json_object_seed(0);
+  pthread_t t;
+  bool threaded = !pthread_create(&t, NULL, load_scan, &b);
+  load_scan(&a);
+  if (threaded) pthread_join(t, NULL);
+  else load_scan(&b);
+  for (diff_input *in = &a; in; in = in == &a ? &b : NULL)
+    if (in->msg[0]) {
+      fputs("exhunt scan diff: ", stderr);
+      exhi_fputs_safe(stderr, in->msg);
+      fputc('\n', stderr);
+    }
+  if (a.rc || b.rc) {
     close_scan(&a);
     close_scan(&b);
     return EXIT_ERROR;
