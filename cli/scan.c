@@ -6,11 +6,13 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Distinct values counted by --summary per dimension (products x CUs is a
@@ -89,6 +91,11 @@ static void help(FILE *fp) {
         "diff OLD NEW: hosts fixed, still exposed, newly exposed and gone between two\n"
         "scans ('exposed': level unpatched or vulnerable, or the probe said\n"
         "vulnerable). --list adds one JSON line per host that changed or stayed exposed.\n"
+        "Either scan may be '-' (standard input) or a pipe; with --list such a scan is\n"
+        "copied to a temporary file (TMPDIR) while it is read, to print from. A host\n"
+        "(ip, port, domain) found twice in one scan counts once, by its last record\n"
+        "(the number of such repeats is said on standard error). Memory: about the\n"
+        "key's length + 32 bytes per record; --list re-reads the records it prints.\n"
         "\n"
         "Exit status: 0 no exposed host, 1 exposed hosts, 2 error.\n"
         "\n"
@@ -521,38 +528,116 @@ done:
 
 /* ---- diff ----------------------------------------------------------------- */
 
-/* Reads one scan's records; prints the error. */
-static int load_scan(const char *path, exhi_diff_set *s) {
-  FILE *fp = fopen(path, "r");
-  if (!fp) {
-    fprintf(stderr, "exhunt scan diff: %s: %s\n", path, strerror(errno));
-    return -1;
-  }
-  exh_error err;
-  int rc = exhi_diff_load(s, fp, path, &err);
-  fclose(fp);
-  if (rc != EXH_OK) {
-    fprintf(stderr, "exhunt scan diff: %s\n", err.text);
-    return -1;
-  }
-  return 0;
+/* One scan being compared: the set, and where its records can be read
+ * again for --list (the file itself, or a temporary copy of a pipe). */
+typedef struct diff_input {
+  const char *path;
+  FILE *fp;    /* the input; owned unless stdin */
+  FILE *again; /* fp, or the copy; NULL without --list */
+  bool spooled, list;
+  exhi_diff_set set;
+  /* What load_scan has to say (an error, or the repeats), printed after
+   * both scans are read: they are read at once, one in a thread. */
+  int rc;
+  char msg[EXH_ERROR_TEXT_MAX + 512];
+} diff_input;
+
+/* An unlinked temporary file: the copy of a pipe, gone when closed. */
+static FILE *temp_copy(void) {
+  const char *dir = getenv("TMPDIR");
+  char path[4096];
+  snprintf(path, sizeof path, "%s/exhunt-diff-XXXXXX", dir && *dir ? dir : "/tmp");
+  int fd = mkstemp(path);
+  if (fd < 0) return NULL;
+  unlink(path);
+  FILE *fp = fdopen(fd, "w+");
+  if (!fp) close(fd);
+  return fp;
 }
 
-static void list_host(const char *change, const exhi_diff_host *o, const exhi_diff_host *n,
-                      void *ctx) {
-  (void)ctx;
+/* Reads one scan's records into in->set; in->rc -1 and in->msg on error.
+ * With list, a scan that cannot be read again by offset (stdin, a pipe,
+ * <(...)) is copied to a temporary file while it is read. */
+static void *load_scan(void *arg) {
+  diff_input *in = arg;
+  const char *what = in->path;
+  in->rc = -1;
+  if (!strcmp(in->path, "-")) {
+    in->fp = stdin;
+    what = "standard input";
+  } else {
+    in->fp = fopen(in->path, "r");
+  }
+  if (!in->fp) {
+    snprintf(in->msg, sizeof in->msg, "%s: %s", in->path, strerror(errno));
+    return NULL;
+  }
+  if (in->list) {
+    /* Offsets count from where reading starts: a file given as stdin may
+     * have been read from already. */
+    struct stat st;
+    if (!fstat(fileno(in->fp), &st) && S_ISREG(st.st_mode) && ftello(in->fp) == 0) {
+      in->again = in->fp;
+    } else {
+      in->spooled = true;
+      if (!(in->again = temp_copy())) {
+        snprintf(in->msg, sizeof in->msg, "%s: cannot make a temporary copy to list from: %s", what,
+                 strerror(errno));
+        return NULL;
+      }
+    }
+  }
+  exh_error err;
+  int rc = exhi_diff_load(&in->set, in->fp, in->spooled ? in->again : NULL, what, &err);
+  if (rc == EXH_OK && in->spooled && fflush(in->again))
+    rc = exhi_err(&err, EXH_ERR_IO, what, 0, -1, "cannot write the temporary copy: %s", strerror(errno));
+  if (rc != EXH_OK) {
+    snprintf(in->msg, sizeof in->msg, "%s", err.text);
+    return NULL;
+  }
+  if (in->set.duplicates)
+    snprintf(in->msg, sizeof in->msg,
+             "%s: %" PRIu64 " record%s of a host already seen in this scan: the last record of each host counts",
+             what, in->set.duplicates, in->set.duplicates == 1 ? "" : "s");
+  in->rc = 0;
+  return NULL;
+}
+
+static void close_scan(diff_input *in) {
+  if (in->again && in->again != in->fp) fclose(in->again);
+  if (in->fp && in->fp != stdin) fclose(in->fp);
+  exhi_diff_clear(&in->set);
+}
+
+typedef struct list_ctx {
+  diff_input *old, *new_;
+  exh_error err;
+} list_ctx;
+
+/* Prints one host of --list, its records read again. */
+static int list_host(const char *change, const exhi_diff_host *o, const exhi_diff_host *n, void *ctx) {
+  list_ctx *l = ctx;
+  json_t *orec = NULL, *nrec = NULL;
+  if (o && exhi_diff_record(l->old->again, l->old->path, o, &orec, &l->err)) return -1;
+  if (n && exhi_diff_record(l->new_->again, l->new_->path, n, &nrec, &l->err)) {
+    json_decref(orec);
+    return -1;
+  }
   json_t *j = json_object();
   json_object_set_new(j, "change", json_string(change));
-  const exhi_diff_host *any = n ? n : o;
-  json_object_set(j, "ip", json_object_get(any->rec, "ip"));
-  json_object_set(j, "port", json_object_get(any->rec, "port"));
-  if (json_object_get(any->rec, "domain")) json_object_set(j, "domain", json_object_get(any->rec, "domain"));
-  if (o && json_object_get(o->rec, "build")) json_object_set(j, "old_build", json_object_get(o->rec, "build"));
-  if (n && json_object_get(n->rec, "build")) json_object_set(j, "new_build", json_object_get(n->rec, "build"));
-  if (n && json_object_get(n->rec, "level")) json_object_set(j, "level", json_object_get(n->rec, "level"));
+  json_t *any = nrec ? nrec : orec;
+  json_object_set(j, "ip", json_object_get(any, "ip"));
+  json_object_set(j, "port", json_object_get(any, "port"));
+  if (json_object_get(any, "domain")) json_object_set(j, "domain", json_object_get(any, "domain"));
+  if (orec && json_object_get(orec, "build")) json_object_set(j, "old_build", json_object_get(orec, "build"));
+  if (nrec && json_object_get(nrec, "build")) json_object_set(j, "new_build", json_object_get(nrec, "build"));
+  if (nrec && json_object_get(nrec, "level")) json_object_set(j, "level", json_object_get(nrec, "level"));
   json_dumpf(j, stdout, JSON_COMPACT);
   fputc('\n', stdout);
   json_decref(j);
+  json_decref(orec);
+  json_decref(nrec);
+  return 0;
 }
 
 static int cmd_scan_diff(int argc, char **argv) {
@@ -572,14 +657,39 @@ static int cmd_scan_diff(int argc, char **argv) {
     fprintf(stderr, "exhunt scan diff: give two scans: exhunt scan diff [--list] OLD.jsonl NEW.jsonl\n");
     return EXIT_ERROR;
   }
-  exhi_diff_set a = {0}, b = {0};
-  if (load_scan(argv[i], &a) || load_scan(argv[i + 1], &b)) {
-    exhi_diff_clear(&a);
-    exhi_diff_clear(&b);
+  if (!strcmp(argv[i], "-") && !strcmp(argv[i + 1], "-")) {
+    fprintf(stderr, "exhunt scan diff: only one of OLD and NEW can be standard input ('-')\n");
+    return EXIT_ERROR;
+  }
+  diff_input a = {.path = argv[i], .list = list}, b = {.path = argv[i + 1], .list = list};
+  /* Parsing is nearly all the work and the scans are independent: the new
+   * one is read in a thread while this one reads the old. jansson's hash
+   * seed is set first, before two threads could race to set it. */
+  json_object_seed(0);
+  pthread_t t;
+  bool threaded = !pthread_create(&t, NULL, load_scan, &b);
+  load_scan(&a);
+  if (threaded) pthread_join(t, NULL);
+  else load_scan(&b);
+  for (diff_input *in = &a; in; in = in == &a ? &b : NULL)
+    if (in->msg[0]) {
+      fputs("exhunt scan diff: ", stderr);
+      exhi_fputs_safe(stderr, in->msg);
+      fputc('\n', stderr);
+    }
+  if (a.rc || b.rc) {
+    close_scan(&a);
+    close_scan(&b);
     return EXIT_ERROR;
   }
   exhi_diff_counts c;
-  exhi_diff_compare(&a, &b, &c, list ? list_host : NULL, NULL);
+  list_ctx l = {.old = &a, .new_ = &b};
+  int rc = exhi_diff_compare(&a.set, &b.set, &c, list ? list_host : NULL, &l);
+  if (rc) {
+    fputs("exhunt scan diff: ", stderr);
+    exhi_fputs_safe(stderr, l.err.text);
+    fputc('\n', stderr);
+  }
   if (!list) {
     printf("exposed before: %" PRIu64 ", now: %" PRIu64 "\n", c.old_exposed, c.new_exposed);
     printf("fixed:          %" PRIu64 "\n", c.fixed);
@@ -587,7 +697,11 @@ static int cmd_scan_diff(int argc, char **argv) {
     printf("newly exposed:  %" PRIu64 "\n", c.newly);
     printf("gone:           %" PRIu64 "  (exposed before; now no answer, not Exchange, or not scanned)\n", c.gone);
   }
-  exhi_diff_clear(&a);
-  exhi_diff_clear(&b);
-  return c.still || c.newly ? EXIT_FINDINGS : EXIT_CLEAN;
+  close_scan(&a);
+  close_scan(&b);
+  if (fflush(stdout) && !rc) {
+    fprintf(stderr, "exhunt scan diff: output: write failed: %s\n", strerror(errno));
+    rc = -1;
+  }
+  return rc ? EXIT_ERROR : c.still || c.newly ? EXIT_FINDINGS : EXIT_CLEAN;
 }

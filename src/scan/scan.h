@@ -315,36 +315,63 @@ int exhi_resume_close(exhi_resume *r, exh_error *err);
 /* A host record of a previous scan: ours are < 4 KiB. */
 #define EXHI_DIFF_LINE_MAX (64u << 10)
 
+/* What the comparison keeps of a record: a national scan has millions, so
+ * not the record itself (that is re-read by offset when listed), only its
+ * key and verdict, about key_len + 32 bytes. */
 typedef struct exhi_diff_host {
-  char *key;      /* "ip port domain"; owned */
-  json_t *rec;    /* the record; owned */
+  /* ip, NUL, port in decimal, NUL, domain: the fields are JSON strings,
+   * which hold no NUL (jansson refuses \u0000), so two different hosts
+   * never share a key, whatever their length. Not NUL-terminated; points
+   * into the set's key chunks. */
+  const char *key;
+  uint64_t off;     /* the line's offset in the file that was loaded */
+  uint32_t key_len;
+  uint32_t len;     /* the line's length, newline excluded */
   bool exposed, answered;
 } exhi_diff_host;
 
-/* Hosts sorted by key once loaded; zero-initialise before the first load. */
+typedef struct exhi_diff_chunk exhi_diff_chunk;
+
+/* Hosts sorted by key once loaded, one per key; zero-initialise before the
+ * first load. */
 typedef struct exhi_diff_set {
   exhi_diff_host *v;
   size_t n, cap;
+  /* Records dropped because a later one in the file has the same key (a
+   * scan that met a host twice): the last record of a host counts. */
+  uint64_t duplicates;
+  exhi_diff_chunk *keys; /* where the keys live; owned */
 } exhi_diff_set;
 
-/* Adds fp's records (JSON lines as exhunt scan writes them; blank lines
- * skipped) to s and sorts it; name names fp in errors. Fails on a line
- * longer than EXHI_DIFF_LINE_MAX or not a record with an "ip". s holds
- * what was read either way: exhi_diff_clear it. */
-int exhi_diff_load(exhi_diff_set *s, FILE *fp, const char *name, exh_error *err);
+/* Reads fp's records (JSON lines as exhunt scan writes them; blank lines
+ * skipped) into s, sorts them and keeps the last record of each host. name
+ * names fp in errors. If spool is not NULL every byte read is also written
+ * there, so that the offsets point into spool as well: a pipe's records can
+ * be re-read from it. Fails on a line longer than EXHI_DIFF_LINE_MAX or not
+ * a record with an "ip". Load one file per set (offsets are per file); s
+ * holds what was read either way: exhi_diff_clear it. */
+int exhi_diff_load(exhi_diff_set *s, FILE *fp, FILE *spool, const char *name, exh_error *err);
 void exhi_diff_clear(exhi_diff_set *s);
+
+/* Re-reads h's record from fp (the file it was loaded from, or its spool;
+ * moves fp's position) and parses it into *rec (owned by the caller,
+ * json_decref it). Fails, naming name and the offset, if the line there is
+ * no longer that host's record (the file changed since it was loaded). */
+int exhi_diff_record(FILE *fp, const char *name, const exhi_diff_host *h, json_t **rec, exh_error *err);
 
 typedef struct exhi_diff_counts {
   uint64_t fixed, still, newly, gone, old_exposed, new_exposed;
 } exhi_diff_counts;
 /* change: "fixed", "still_exposed", "newly_exposed" or "gone"; old or new
- * is NULL when the host is in one scan only. */
-typedef void (*exhi_diff_fn)(const char *change, const exhi_diff_host *old,
-                             const exhi_diff_host *new_, void *ctx);
+ * is NULL when the host is in one scan only. A non-zero return stops the
+ * walk and is returned by exhi_diff_compare. */
+typedef int (*exhi_diff_fn)(const char *change, const exhi_diff_host *old,
+                            const exhi_diff_host *new_, void *ctx);
 /* Walks both sets in key order, counting into c and calling fn (may be
- * NULL) for every host that was or is exposed. */
-void exhi_diff_compare(const exhi_diff_set *a, const exhi_diff_set *b, exhi_diff_counts *c,
-                       exhi_diff_fn fn, void *ctx);
+ * NULL) for every host that was or is exposed. Returns 0, or what fn
+ * returned to stop it. */
+int exhi_diff_compare(const exhi_diff_set *a, const exhi_diff_set *b, exhi_diff_counts *c,
+                      exhi_diff_fn fn, void *ctx);
 
 /* ---- geo: --geoip MaxMind databases (country, AS) ------------------------ */
 

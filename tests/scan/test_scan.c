@@ -4,6 +4,7 @@
 
 #include "scan/scan.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -380,6 +381,169 @@ static void test_resume_read(void) {
 #undef H
 }
 
+/* ---- scan diff ---------------------------------------------------------- */
+
+static int diff_load(exhi_diff_set *s, const char *text, FILE *spool, exh_error *e) {
+  memset(s, 0, sizeof *s);
+  FILE *f = fmemopen((void *)(uintptr_t)text, strlen(text), "r");
+  if (!f) return -1;
+  int rc = exhi_diff_load(s, f, spool, "scan.jsonl", e);
+  fclose(f);
+  return rc;
+}
+
+/* The record of set s's host i read again from text, its field k. */
+static char *diff_field(const char *text, const exhi_diff_set *s, size_t i, const char *k) {
+  static char out[1024];
+  FILE *f = fmemopen((void *)(uintptr_t)text, strlen(text), "r");
+  json_t *rec = NULL;
+  exh_error e;
+  snprintf(out, sizeof out, "(unread)");
+  if (f && exhi_diff_record(f, "scan.jsonl", &s->v[i], &rec, &e) == EXH_OK) {
+    json_t *v = json_object_get(rec, k);
+    snprintf(out, sizeof out, "%s", json_is_string(v) ? json_string_value(v) : json_is_true(v) ? "true" : "other");
+  }
+  json_decref(rec);
+  if (f) fclose(f);
+  return out;
+}
+
+typedef struct diff_seen {
+  int n;
+  char change[8][16];
+} diff_seen;
+
+static int diff_note(const char *change, const exhi_diff_host *o, const exhi_diff_host *n, void *ctx) {
+  (void)o, (void)n;
+  diff_seen *d = ctx;
+  if (d->n < 8) snprintf(d->change[d->n], sizeof d->change[0], "%s", change);
+  d->n++;
+  return 0;
+}
+
+static int diff_stop(const char *change, const exhi_diff_host *o, const exhi_diff_host *n, void *ctx) {
+  (void)change, (void)o, (void)n, (void)ctx;
+  return 7;
+}
+
+static void test_diff(void) {
+  exh_error e;
+  exhi_diff_set a, b;
+  exhi_diff_counts c;
+  /* Two hosts whose domains share their first 600 bytes are two hosts (the
+   * key used to be cut at 512 bytes). */
+  char dom[640];
+  memset(dom, 'd', 600);
+  dom[600] = '\0';
+  char two[2048];
+  snprintf(two, sizeof two,
+           "{\"ip\":\"192.0.2.1\",\"port\":443,\"domain\":\"%sa.example\",\"exposed\":true}\n"
+           "{\"ip\":\"192.0.2.1\",\"port\":443,\"domain\":\"%sb.example\",\"exposed\":true}\n",
+           dom, dom);
+  CHECK_INT(diff_load(&a, two, NULL, &e), EXH_OK);
+  CHECK_INT(a.n, 2);
+  CHECK_INT(a.duplicates, 0);
+  CHECK_INT(a.v[0].key_len, strlen("192.0.2.1") + 1 + 3 + 1 + 600 + strlen("a.example"));
+  CHECK(!strncmp(diff_field(two, &a, 0, "domain") + 600, "a.example", 10));
+  CHECK(!strncmp(diff_field(two, &a, 1, "domain") + 600, "b.example", 10));
+  /* Only the first in the new scan: one still exposed, one gone. */
+  char one[1024];
+  snprintf(one, sizeof one, "{\"ip\":\"192.0.2.1\",\"port\":443,\"domain\":\"%sa.example\",\"exposed\":true}\n", dom);
+  CHECK_INT(diff_load(&b, one, NULL, &e), EXH_OK);
+  diff_seen seen = {0};
+  CHECK_INT(exhi_diff_compare(&a, &b, &c, diff_note, &seen), 0);
+  CHECK_INT(c.still, 1);
+  CHECK_INT(c.gone, 1);
+  CHECK_INT(seen.n, 2);
+  CHECK_STR(seen.change[0], "still_exposed");
+  CHECK_STR(seen.change[1], "gone");
+  /* A non-zero return stops the walk and is returned. */
+  CHECK_INT(exhi_diff_compare(&a, &b, &c, diff_stop, NULL), 7);
+  exhi_diff_clear(&a);
+  exhi_diff_clear(&b);
+
+  /* Fields that run into each other once joined by spaces ("ip port
+   * domain") are still two hosts. */
+  const char *joined = "{\"ip\":\"192.0.2.1 443 x\",\"port\":443,\"exposed\":true}\n"
+                       "{\"ip\":\"192.0.2.1\",\"port\":443,\"domain\":\"x 443 \",\"exposed\":true}\n";
+  CHECK_INT(diff_load(&a, joined, NULL, &e), EXH_OK);
+  CHECK_INT(a.n, 2);
+  CHECK_INT(a.duplicates, 0);
+  exhi_diff_clear(&a);
+
+  /* A host met twice or more: its last record counts, the others are
+   * counted as duplicates. Blank lines, CRLF and a last line without a
+   * newline keep the offsets right. */
+  const char *dup = "{\"ip\":\"192.0.2.9\",\"port\":443,\"build\":\"first\",\"exposed\":true}\r\n"
+                    "\n"
+                    "{\"ip\":\"192.0.2.8\",\"port\":443,\"build\":\"other\",\"exposed\":false}\n"
+                    "\r\n"
+                    "{\"ip\":\"192.0.2.9\",\"port\":443,\"build\":\"second\",\"exposed\":true}\n"
+                    "{\"ip\":\"192.0.2.9\",\"port\":443,\"build\":\"last\",\"status\":\"success\","
+                    "\"is_exchange\":true,\"exposed\":false}";
+  CHECK_INT(diff_load(&a, dup, NULL, &e), EXH_OK);
+  CHECK_INT(a.n, 2);
+  CHECK_INT(a.duplicates, 2);
+  CHECK_STR(diff_field(dup, &a, 0, "build"), "other");
+  CHECK_STR(diff_field(dup, &a, 1, "build"), "last");
+  CHECK(!a.v[1].exposed && a.v[1].answered);
+  /* Against an old scan where it was exposed: fixed, by its last record. */
+  CHECK_INT(diff_load(&b, "{\"ip\":\"192.0.2.9\",\"port\":443,\"exposed\":true}\n", NULL, &e), EXH_OK);
+  CHECK_INT(exhi_diff_compare(&b, &a, &c, NULL, NULL), 0);
+  CHECK_INT(c.fixed, 1);
+  CHECK_INT(c.still, 0);
+  exhi_diff_clear(&b);
+
+  /* A file that changed since it was loaded is an error, not another
+   * host's record. */
+  const char *shorter = "{\"ip\":\"192.0.2.8\",\"port\":443}\n";
+  FILE *f = fmemopen((void *)(uintptr_t)shorter, strlen(shorter), "r");
+  json_t *rec = NULL;
+  CHECK_INT(exhi_diff_record(f, "scan.jsonl", &a.v[1], &rec, &e), EXH_ERR_IO);
+  CHECK(rec == NULL);
+  CHECK(strstr(e.text, "byte") != NULL);
+  fclose(f);
+  char changed[1024];
+  snprintf(changed, sizeof changed, "%s", dup);
+  char *at = strstr(changed, "192.0.2.8");
+  if (at) at[8] = '7'; /* same length, another host */
+  f = fmemopen(changed, strlen(changed), "r");
+  CHECK_INT(exhi_diff_record(f, "scan.jsonl", &a.v[0], &rec, &e), EXH_ERR_PARSE);
+  CHECK(rec == NULL);
+  CHECK(strstr(e.text, "changed") != NULL);
+  fclose(f);
+  exhi_diff_clear(&a);
+
+  /* With a spool, the bytes read are copied there and the records are
+   * read again from it (a pipe cannot seek). */
+  FILE *spool = tmpfile();
+  CHECK(spool != NULL);
+  if (spool) {
+    CHECK_INT(diff_load(&a, dup, spool, &e), EXH_OK);
+    CHECK_INT(fflush(spool), 0);
+    CHECK_INT(ftello(spool), (long long)strlen(dup));
+    CHECK_INT(exhi_diff_record(spool, "spool", &a.v[1], &rec, &e), EXH_OK);
+    CHECK_STR(json_string_value(json_object_get(rec, "build")), "last");
+    json_decref(rec);
+    fclose(spool);
+    exhi_diff_clear(&a);
+  }
+
+  /* Not a record, or a line too long: an error naming the file and line. */
+  CHECK_INT(diff_load(&a, "{\"ip\":\"192.0.2.1\"}\n[1]\n", NULL, &e), EXH_ERR_PARSE);
+  CHECK(!strncmp(e.text, "scan.jsonl", 10) && strstr(e.text, "2") != NULL);
+  exhi_diff_clear(&a);
+  char *huge = malloc(EXHI_DIFF_LINE_MAX + 64);
+  if (huge) {
+    memset(huge, ' ', EXHI_DIFF_LINE_MAX + 10);
+    memcpy(huge, "{\"ip\":\"192.0.2.1\"}", 18);
+    memcpy(huge + EXHI_DIFF_LINE_MAX + 10, "\n", 2);
+    CHECK_INT(diff_load(&a, huge, NULL, &e), EXH_ERR_LIMIT);
+    exhi_diff_clear(&a);
+    free(huge);
+  }
+}
+
 int main(void) {
   test_targets();
   test_policy();
@@ -388,5 +552,6 @@ int main(void) {
   test_verdicts();
   test_resume();
   test_resume_read();
+  test_diff();
   return t_done("scan");
 }
