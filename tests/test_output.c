@@ -115,7 +115,22 @@ static void escape(void) {
   CHECK_STR(buf, "abcd");
 }
 
+/* Valid UTF-8 kept, each bad byte one U+FFFD, cut at the buffer's end
+ * only between characters. */
+static void sanitize(void) {
+  char out[16];
+  CHECK_STR(exhi_utf8_sanitize("plain ascii", out, sizeof out), "plain ascii");
+  CHECK_STR(exhi_utf8_sanitize("abcdefghijklmnopqrstuvwxyz", out, sizeof out), "abcdefghijklmno");
+  CHECK_STR(exhi_utf8_sanitize("a\xff" "b", out, sizeof out), "a\xEF\xBF\xBD" "b");
+  CHECK_STR(exhi_utf8_sanitize("caf\xC3\xA9 ok", out, sizeof out), "caf\xC3\xA9 ok");
+  /* "abcdefghijklmn" then a 2-byte character that does not fit whole */
+  CHECK_STR(exhi_utf8_sanitize("abcdefghijklmn\xC3\xA9", out, sizeof out), "abcdefghijklmn");
+  char one[1];
+  CHECK_STR(exhi_utf8_sanitize("x", one, sizeof one), "");
+}
+
 int main(void) {
+  sanitize();
   jsonl();
   text();
   escape();

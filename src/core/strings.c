@@ -109,6 +109,17 @@ char *exhi_utf8_sanitize(const char *s, char *out, size_t size) {
   const unsigned char *p = (const unsigned char *)s;
   if (!size) return out;
   while (*p) {
+    /* A run of ASCII (most of what logs hold) is copied at once. */
+    size_t run = 0;
+    while (p[run] && p[run] < 0x80) run++;
+    if (run) {
+      if (o + run >= size) run = size - 1 - o;
+      memcpy(out + o, p, run);
+      o += run;
+      p += run;
+      if (o + 1 >= size) break;
+      continue;
+    }
     size_t n = utf8_len(p);
     if (n == 0) {
       if (o + 3 >= size) break;

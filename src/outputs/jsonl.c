@@ -46,9 +46,23 @@ static int set_path(json_t *obj, const char *path, json_t *v) {
   }
 }
 
+/* The line is laid out in memory and written at once: json_dumpf hands
+ * stdio each token on its own (a third of the writer's time). */
 static int write_line(exh_output *o, json_t *root) {
+  const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER;
   int rc = EXH_OK;
-  if (json_dumpf(root, o->fp, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0 || fputc('\n', o->fp) == EOF)
+  size_t n = json_dumpb(root, o->line, o->line_cap, flags);
+  if (n > o->line_cap) {
+    char *b = realloc(o->line, n + 4096);
+    if (b) {
+      o->line = b;
+      o->line_cap = n + 4096;
+      n = json_dumpb(root, o->line, o->line_cap, flags);
+    } else {
+      n = 0;
+    }
+  }
+  if (!n || n > o->line_cap || fwrite(o->line, 1, n, o->fp) != n || fputc('\n', o->fp) == EOF)
     rc = EXH_ERR_IO;
   json_decref(root);
   return rc;

@@ -52,4 +52,7 @@ int exh_output_finish(exh_output *o, exh_error *err) {
   return EXH_OK;
 }
 
-void exh_output_free(exh_output *o) { free(o); }
+void exh_output_free(exh_output *o) {
+  if (o) free(o->line);
+  free(o);
+}

@@ -21,6 +21,8 @@ struct exh_output {
   char now[40];            /* now_ms as RFC 3339 */
   const char *cur_input;   /* the input whose findings are being written */
   size_t count;            /* records written */
+  char *line;              /* a JSON line being written (jsonl): owned */
+  size_t line_cap;
 };
 
 extern const exhi_writer exhi_writer_text;
