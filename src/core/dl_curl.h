@@ -13,7 +13,7 @@
 #include <curl/curl.h>
 
 #define EXHI_CURL_FUNCTIONS(X)                                                                     \
-  X(curl_global_init) X(curl_global_cleanup) X(curl_easy_init) X(curl_easy_reset)                \
+  X(curl_global_init) X(curl_easy_init) X(curl_easy_reset)                                     \
   X(curl_easy_setopt) X(curl_easy_perform) X(curl_easy_getinfo) X(curl_easy_strerror)            \
   X(curl_easy_cleanup) X(curl_slist_append) X(curl_slist_free_all) X(curl_multi_init)            \
   X(curl_multi_setopt) X(curl_multi_add_handle) X(curl_multi_remove_handle) X(curl_multi_assign) \
@@ -29,7 +29,6 @@ extern exhi_curl_api exhi_curl;
 #undef curl_easy_getinfo
 #undef curl_multi_setopt
 #define curl_global_init exhi_curl.curl_global_init
-#define curl_global_cleanup exhi_curl.curl_global_cleanup
 #define curl_easy_init exhi_curl.curl_easy_init
 #define curl_easy_reset exhi_curl.curl_easy_reset
 #define curl_easy_setopt exhi_curl.curl_easy_setopt

@@ -2,6 +2,7 @@
  * hits, grouped per rule and client and judged as a chain; a bounded pool
  * of threads, one file at a time each; results merged so output is stable. */
 #define _GNU_SOURCE /* memrchr */
+#include "../files/walk.h"
 #include "../findings/log_findings.h"
 #include "logioc.h"
 #include "../outputs/output.h"
@@ -23,10 +24,10 @@
 /* Files in one hunt: a triage collection of many servers has tens of
  * thousands; a million keeps the file table under ~100 MiB. */
 #define MAX_FILES 1000000
-/* Folder depth searched under each PATH: as deep as exhunt files walks
- * (EXHI_WALK_MAX_DEPTH), since exhunt check leaves the log files below a
- * log folder to this hunt, at whatever depth the files scan meets them. */
-#define MAX_DEPTH 128
+/* Folder depth searched under each PATH: as deep as exhunt files walks,
+ * since exhunt check leaves the log files below a log folder to this hunt,
+ * at whatever depth the files scan meets them. */
+#define MAX_DEPTH EXHI_WALK_MAX_DEPTH
 /* Distinct (rule, outcome, client) groups per file; more (a botnet) fold
  * into one "many clients" group per rule and outcome. */
 #define MAX_GROUPS_PER_FILE 20000

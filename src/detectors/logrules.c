@@ -1859,6 +1859,14 @@ static hs_error_t field_scan(exhi_lr_scan *s, const hs_database_t *db, const cha
   return HS_SUCCESS;
 }
 
+/* Bits set in a 16-bit mask, without needing the popcnt instruction. */
+static unsigned pop16(unsigned x) {
+  x = x - ((x >> 1) & 0x5555u);
+  x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
+  x = (x + (x >> 4)) & 0x0f0fu;
+  return (x + (x >> 8)) & 0x1fu;
+}
+
 /* The bits of vet (each with vetoes) that a veto of its rule clears: one
  * whose item matches the whole value v (as the reader gives it). Sets
  * s->hs_err on a vectorscan error. */
@@ -1916,11 +1924,7 @@ static uint64_t col_check(exhi_lr_scan *s, size_t start, size_t pos, uint64_t ma
         _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(b + i)), sp));
     unsigned starts = ~m & ((m << 1) | (s->tk_in ? 0u : 1u)) & 0xffffu;
     if (starts) {
-      /* Bits set, without needing the popcnt instruction. */
-      unsigned c = starts - ((starts >> 1) & 0x5555u);
-      c = (c & 0x3333u) + ((c >> 2) & 0x3333u);
-      c = (c + (c >> 4)) & 0x0f0fu;
-      s->tk_idx += (int)((c + (c >> 8)) & 0x1fu);
+      s->tk_idx += (int)pop16(starts);
       s->tk_a = i + 31 - (size_t)__builtin_clz(starts);
     }
     s->tk_in = !(m & 0x8000u);
@@ -2142,14 +2146,6 @@ static uint64_t col_value_bits(exhi_lr_scan *s, int c, uint64_t want, const char
     memcpy(m->val, v, vlen);
   }
   return bits;
-}
-
-/* Bits set in a 16-bit mask, without needing the popcnt instruction. */
-static unsigned pop16(unsigned x) {
-  x = x - ((x >> 1) & 0x5555u);
-  x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
-  x = (x + (x >> 4)) & 0x0f0fu;
-  return (x + (x >> 8)) & 0x1fu;
 }
 
 /* Where a line's tokenizing stands: the next byte, the index of the last
