@@ -115,6 +115,9 @@ typedef struct kindset {
    * field-bound literals, scanned in one column's value at a time. */
   hs_database_t *kw_pre, *col_lits;
   uint64_t *kw_pre_mask, *col_lit_mask; /* per id: the bits it sets */
+  /* No col_lits literal holds a newline: values joined by newlines can be
+   * scanned in one call, each match lying in one value. */
+  int col_batch;
 } kindset;
 
 struct exhi_lr {
@@ -1394,8 +1397,23 @@ done:
   return rc;
 }
 
+/* Whether a literal as sb_lit escapes it (or an alternation of them) may
+ * match a newline. */
+static int lit_newline(const char *e) {
+  for (const char *p = e; *p; p++) {
+    if (*p == '\n') return 1;
+    if (p[0] == '\\' && p[1] == 'n') return 1;
+    if (p[0] == '\\' && p[1] == 'x' && p[2] == '0' && (p[3] == 'a' || p[3] == 'A')) return 1;
+    if (p[0] == '\\' && p[1]) p++;
+  }
+  return 0;
+}
+
 static int compile_colmode(kindset *ks, const char *const *exprs, const unsigned *flags,
                            const unsigned *origin, size_t n, exhi_lr *lr, exh_error *err) {
+  ks->col_batch = 1;
+  for (size_t i = 1; i < n; i++)
+    if ((ks->pre_mask[i] & ks->field_bits) && lit_newline(exprs[i])) ks->col_batch = 0;
   int rc = compile_part(ks, exprs, flags, origin, n, ~ks->field_bits, &ks->kw_pre,
                         &ks->kw_pre_mask, lr, err);
   if (!rc)
@@ -1769,6 +1787,15 @@ struct exhi_lr_scan {
   uint64_t cm_bits;       /* the bits the literals found in a value set */
   int no_colmode;         /* tests: column checks per hit instead */
   size_t cm_line_ends;    /* line ends of the last call in column mode */
+  /* Column mode's deferred lines and the values they wait for (see
+   * colmode_prefilter): */
+  struct cpend *pend;
+  size_t n_pend, cap_pend;
+  char *qb;               /* the waiting values, each followed by '\n' */
+  size_t qb_len, qb_cap;
+  size_t *q_end;          /* per value: its end in qb */
+  uint64_t *q_bits;       /* per value: the bits its literals set */
+  size_t n_q, cap_q, cap_qbits;
 };
 
 void exhi_lr_scan_colmode(exhi_lr_scan *s, int on) { s->no_colmode = !on; }
@@ -1807,6 +1834,10 @@ void exhi_lr_scan_free(exhi_lr_scan *s) {
   free(s->val);
   free(s->memo);
   free(s->cmemo);
+  free(s->pend);
+  free(s->qb);
+  free(s->q_end);
+  free(s->q_bits);
   free(s);
 }
 
@@ -2090,42 +2121,39 @@ static int on_collit(unsigned id, unsigned long long from, unsigned long long to
   return 0;
 }
 
-/* The bits of `want` (those bound to column c) that column c's value v
- * (raw bytes; last: it ends the line) sets: a literal of the bit's group
- * in it, and no veto of the bit's rule matching all of it. The same answer
- * as col_check gives each hit in the column, remembered per value. */
-static uint64_t col_value_bits(exhi_lr_scan *s, int c, uint64_t want, const char *v, size_t vlen,
-                               int last) {
-  cmemo *m = NULL;
+/* Column mode's memo slot for column c's value v (last: it ends the line),
+ * or NULL when v is too long to be remembered. */
+static cmemo *cm_slot(exhi_lr_scan *s, int c, const char *v, size_t vlen, int last) {
+  if (vlen > MEMO_VAL_MAX) return NULL;
   int key = c + (last ? 1024 : 0);
-  if (vlen <= MEMO_VAL_MAX) {
-    /* Runs once per line: the first, middle and last eight bytes, mixed
-     * independently. Values alike there only share a slot. */
-    uint64_t a = 0, b = 0, c8 = 0;
-    if (vlen >= 8) {
-      memcpy(&a, v, 8);
-      memcpy(&b, v + vlen / 2 - 4, 8);
-      memcpy(&c8, v + vlen - 8, 8);
-    } else {
-      for (size_t i = 0; i < vlen; i++) a |= (uint64_t)(unsigned char)v[i] << (8 * i);
-    }
-    uint64_t h = (a * 0x9E3779B97F4A7C15ull) ^ (b * 0xff51afd7ed558ccdull) ^
-                 (c8 * 0xc4ceb9fe1a85ec53ull) ^ ((uint64_t)(unsigned)key << 32 | vlen);
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 32;
-    m = &s->cmemo[h & (CMEMO_SLOTS - 1)];
-    if (m->len == vlen && m->col == key && !memcmp(m->val, v, vlen)) return m->bits;
+  /* Runs once per line: the first, middle and last eight bytes, mixed
+   * independently. Values alike there only share a slot. */
+  uint64_t a = 0, b = 0, c8 = 0;
+  if (vlen >= 8) {
+    memcpy(&a, v, 8);
+    memcpy(&b, v + vlen / 2 - 4, 8);
+    memcpy(&c8, v + vlen - 8, 8);
+  } else {
+    for (size_t i = 0; i < vlen; i++) a |= (uint64_t)(unsigned char)v[i] << (8 * i);
   }
-  s->cm_bits = 0;
-  if (vlen) {
-    hs_error_t e = hs_scan(s->ks->col_lits, v, (unsigned)vlen, 0, s->scratch, on_collit, s);
-    if (e != HS_SUCCESS) {
-      s->hs_err = e;
-      return want;
-    }
-  }
-  uint64_t bits = s->cm_bits & want, vet = 0;
+  uint64_t h = (a * 0x9E3779B97F4A7C15ull) ^ (b * 0xff51afd7ed558ccdull) ^
+               (c8 * 0xc4ceb9fe1a85ec53ull) ^ ((uint64_t)(unsigned)key << 32 | vlen);
+  h ^= h >> 29;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 32;
+  return &s->cmemo[h & (CMEMO_SLOTS - 1)];
+}
+
+static int cm_hit(const cmemo *m, int c, const char *v, size_t vlen, int last) {
+  return m && m->len == vlen && m->col == c + (last ? 1024 : 0) && !memcmp(m->val, v, vlen);
+}
+
+/* The bits of `want` that column c's value v keeps, given found: the bits
+ * its literals set. Those of a rule with a veto matching all of v are
+ * cleared. Remembered in slot m (NULL: not). */
+static uint64_t cm_finish(exhi_lr_scan *s, int c, uint64_t want, const char *v, size_t vlen,
+                          int last, uint64_t found, cmemo *m) {
+  uint64_t bits = found & want, vet = 0;
   /* A longer value is not vetoed, as by col_check (its candidates). */
   for (uint64_t b = vlen <= MEMO_VAL_MAX ? bits : 0; b; b &= b - 1)
     if (s->ks->n_veto[__builtin_ctzll(b)]) vet |= b & -b;
@@ -2142,10 +2170,112 @@ static uint64_t col_value_bits(exhi_lr_scan *s, int c, uint64_t want, const char
   if (m) {
     m->bits = bits;
     m->len = (uint32_t)vlen;
-    m->col = key;
+    m->col = c + (last ? 1024 : 0);
     memcpy(m->val, v, vlen);
   }
   return bits;
+}
+
+/* The bits of `want` (those bound to column c) that column c's value v
+ * (raw bytes; last: it ends the line) sets: a literal of the bit's group
+ * in it, and no veto of the bit's rule matching all of it. The same answer
+ * as col_check gives each hit in the column, remembered per value. */
+static uint64_t col_value_bits(exhi_lr_scan *s, int c, uint64_t want, const char *v, size_t vlen,
+                               int last) {
+  cmemo *m = cm_slot(s, c, v, vlen, last);
+  if (cm_hit(m, c, v, vlen, last)) return m->bits;
+  s->cm_bits = 0;
+  if (vlen) {
+    hs_error_t e = hs_scan(s->ks->col_lits, v, (unsigned)vlen, 0, s->scratch, on_collit, s);
+    if (e != HS_SUCCESS) {
+      s->hs_err = e;
+      return want;
+    }
+  }
+  return cm_finish(s, c, want, v, vlen, last, s->cm_bits, m);
+}
+
+/* A line column mode holds back: a candidate met after a waiting line, or
+ * a line waiting for the scan of its value (q >= 0). */
+typedef struct cpend {
+  size_t a, b;     /* the line */
+  uint64_t have;   /* its bits, before the value's */
+  uint64_t want;   /* the value's column's bits */
+  const char *v;   /* the value, in the block */
+  uint32_t vlen;
+  int c, last;     /* its column; whether it ends the line */
+  int q;           /* its index in the batch; -1: a candidate as it is */
+} cpend;
+
+/* A batch holds at most this many bytes of values, and this many lines. */
+#define QB_MAX (256u << 10)
+#define PEND_MAX 8192u
+
+static int on_batch(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+                    void *c) {
+  (void)from, (void)flags;
+  exhi_lr_scan *s = c;
+  /* The value holding the match's last byte: the first ending after it. */
+  size_t lo = 0, hi = s->n_q, at = to ? (size_t)to - 1 : 0;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (s->q_end[mid] <= at) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo < s->n_q) s->q_bits[lo] |= s->ks->col_lit_mask[id];
+  return 0;
+}
+
+/* Scans the waiting values at once and passes the held lines on in order. */
+static int cm_flush(exhi_lr_scan *s, exhi_lr_line_cb cb, void *ctx, exh_error *err) {
+  if (s->n_q) {
+    memset(s->q_bits, 0, s->n_q * sizeof *s->q_bits);
+    hs_error_t e = hs_scan(s->ks->col_lits, s->qb, (unsigned)s->qb_len, 0, s->scratch, on_batch, s);
+    if (e != HS_SUCCESS) s->hs_err = e;
+  }
+  int rc = EXH_OK;
+  for (size_t i = 0; i < s->n_pend && !rc && !s->hs_err; i++) {
+    const cpend *p = &s->pend[i];
+    uint64_t have = p->have;
+    if (p->q >= 0)
+      have |= cm_finish(s, p->c, p->want, p->v, p->vlen, p->last, s->q_bits[p->q], NULL);
+    uint64_t m = p->q >= 0 ? rules_of(s->ks, have) : have;
+    if (m) rc = cb(ctx, p->a, p->b, m);
+  }
+  s->n_pend = 0;
+  s->n_q = 0;
+  s->qb_len = 0;
+  if (s->hs_err)
+    return exhi_err(err, EXH_ERR_IO, "rules", 0, -1, "vectorscan error %d", (int)s->hs_err);
+  return rc;
+}
+
+/* Holds a line back: p->q < 0 a candidate with its rules in p->have, else
+ * one whose value p->v joins the batch. */
+static int cm_hold(exhi_lr_scan *s, cpend *p, exhi_lr_line_cb cb, void *ctx, exh_error *err) {
+  if (s->n_pend == PEND_MAX || (p->q >= 0 && s->qb_len + p->vlen + 1 > QB_MAX)) {
+    int rc = cm_flush(s, cb, ctx, err);
+    if (rc) return rc;
+  }
+  if (p->q >= 0) {
+    char *qb = grow(s->qb, &s->qb_cap, s->qb_len + p->vlen + 1, 1);
+    size_t *qe = qb ? grow(s->q_end, &s->cap_q, s->n_q + 1, sizeof *qe) : NULL;
+    if (qe) s->q_end = qe;
+    uint64_t *qbits = qe ? grow(s->q_bits, &s->cap_qbits, s->n_q + 1, sizeof *qbits) : NULL;
+    if (qb) s->qb = qb;
+    if (!qbits) return exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
+    s->q_bits = qbits;
+    memcpy(s->qb + s->qb_len, p->v, p->vlen);
+    s->qb_len += p->vlen;
+    s->q_end[s->n_q] = s->qb_len;
+    s->qb[s->qb_len++] = '\n';
+    p->q = (int)s->n_q++;
+  }
+  cpend *pe = grow(s->pend, &s->cap_pend, s->n_pend + 1, sizeof *pe);
+  if (!pe) return exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
+  s->pend = pe;
+  s->pend[s->n_pend++] = *p;
+  return EXH_OK;
 }
 
 /* Where a line's tokenizing stands: the next byte, the index of the last
@@ -2155,42 +2285,100 @@ typedef struct toks {
   int idx, in;
 } toks;
 
+/* Bits set in a 64-bit mask, without needing the popcnt instruction. */
+static unsigned pop64(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ull);
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+  return (unsigned)((x * 0x0101010101010101ull) >> 56);
+}
+
+/* Bit i set when p[i] == c, for i < 64; p[0..64) must be readable. */
+static inline uint64_t eq64(const char *p, char c) {
+#if defined(__SSE2__)
+  const __m128i v = _mm_set1_epi8(c);
+#define EQ16(k)                                                                                    \
+  ((uint64_t)(unsigned)_mm_movemask_epi8(                                                         \
+       _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 16 * (k))), v))         \
+   << (16 * (k)))
+  return EQ16(0) | EQ16(1) | EQ16(2) | EQ16(3);
+#undef EQ16
+#else
+  uint64_t m = 0;
+  for (int k = 0; k < 64; k++) m |= (uint64_t)(p[k] == c) << k;
+  return m;
+#endif
+}
+
+/* Column mode's walk over a block's lines: the newlines of the 64 bytes
+ * at wb, found once for the several lines they hold. */
+typedef struct nlwalk {
+  const char *blk;
+  size_t len, wb;
+  uint64_t m;
+} nlwalk;
+
+/* The first newline at or after pos (< w->len), or w->len. */
+static size_t nl_next(nlwalk *w, size_t pos) {
+  for (;;) {
+    if (pos >= w->wb && pos - w->wb < 64) {
+      uint64_t m = w->m & (~0ull << (pos - w->wb));
+      if (m) return w->wb + (size_t)__builtin_ctzll(m);
+      if (w->len - w->wb <= 64) return w->len;
+      pos = w->wb + 64;
+    }
+    w->wb = pos;
+    if (w->len - pos >= 64) {
+      w->m = eq64(w->blk + pos, '\n');
+    } else {
+      w->m = 0;
+      for (size_t i = 0; pos + i < w->len; i++) w->m |= (uint64_t)(w->blk[pos + i] == '\n') << i;
+    }
+  }
+}
+
+
 /* Tokenizes p[0..n) on from t until token `want` has ended or the line
  * has: the space-separated tokens, counted as col_check counts them. Sets
- * st[want] and en[want] when the line has that token (t->idx >= want);
- * the tokens before it are skipped 16 bytes at a time. */
-static void line_tokens(const char *p, size_t n, toks *t, int want, uint32_t *st, uint32_t *en) {
+ * st[want] and en[want] when the line has that token (t->idx >= want).
+ * p[0..avail) is readable (avail >= n): 64 bytes are looked at a time
+ * while they are, so most lines' tokens up to the path take one look. */
+static void line_tokens(const char *p, size_t n, size_t avail, toks *t, int want, uint32_t *st,
+                        uint32_t *en) {
   size_t i = t->i;
   int idx = t->idx, in = t->in;
-#if defined(__SSE2__)
-  const __m128i sp = _mm_set1_epi8(' ');
-  for (; i + 16 <= n; i += 16) {
-    unsigned m = (unsigned)_mm_movemask_epi8(
-        _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + i)), sp));
-    unsigned ns = ~m & 0xffffu;
-    /* Token starts: a non-space after a space; ends: a space after one. */
-    unsigned starts = ns & ((m << 1) | (in ? 0u : 1u));
-    if (idx < want && idx + (int)pop16(starts) < want) {
-      idx += (int)pop16(starts);
-      in = !(m & 0x8000u);
-      continue;
-    }
-    unsigned ev = starts | (m & ((ns << 1) | (in ? 1u : 0u)));
-    for (; ev; ev &= ev - 1) {
-      unsigned j = (unsigned)__builtin_ctz(ev);
-      if (m >> j & 1) {
-        if (idx == want) {
-          en[idx] = (uint32_t)(i + j);
-          *t = (toks){i + j + 1, idx, 0};
-          return;
-        }
-      } else if (++idx == want) {
-        st[idx] = (uint32_t)(i + j);
+  for (; i < n && avail - i >= 64; i += 64) {
+    uint64_t valid = n - i >= 64 ? ~0ull : (1ull << (n - i)) - 1;
+    uint64_t sp = eq64(p + i, ' ') & valid, ns = ~sp & valid;
+    /* Token starts: a non-space after a space (or the line's start). */
+    uint64_t starts = ns & ((sp << 1) | (in ? 0u : 1u));
+    if (idx < want) {
+      uint64_t s2 = starts;
+      for (int k = want - idx - 1; k > 0 && s2; k--) s2 &= s2 - 1;
+      if (!s2) {
+        idx += (int)pop64(starts);
+        in = n - i > 64 ? !(sp >> 63) : 0;
+        continue;
       }
+      unsigned j = (unsigned)__builtin_ctzll(s2);
+      idx = want;
+      st[want] = (uint32_t)(i + j);
+      sp &= ~0ull << j;
     }
-    in = !(m & 0x8000u);
+    /* Inside token `want`: it ends at the next space, or the line's end. */
+    if (sp) {
+      size_t e = i + (size_t)__builtin_ctzll(sp);
+      en[want] = (uint32_t)e;
+      *t = (toks){e + 1, want, 0};
+      return;
+    }
+    if (n - i <= 64) {
+      en[want] = (uint32_t)n;
+      *t = (toks){n, want, 0};
+      return;
+    }
+    in = 1;
   }
-#endif
   for (; i < n; i++) {
     if (p[i] == ' ') {
       if (in && idx == want) {
@@ -2216,9 +2404,10 @@ static void line_tokens(const char *p, size_t n, toks *t, int want, uint32_t *st
  * each value's bits come from the memo (web servers answer a few dozen
  * paths). A column is looked at only while a rule that needs it can still
  * match: a query string (never the same twice) is scanned only on lines
- * whose path has the rule's literal. The other bits' literals (keywords
- * that may sit anywhere) are still found by scanning raw lines. The
- * candidates are exactly those of the scan with column checks. */
+ * whose path has the rule's literal, and then with the other lines' such
+ * values in one scan (cm_hold). The other bits' literals (keywords that
+ * may sit anywhere) are still found by scanning raw lines. The candidates
+ * are exactly those of the scan with column checks. */
 static int colmode_prefilter(exhi_lr_scan *s, const char *block, size_t len, exhi_lr_line_cb cb,
                              void *ctx, exh_error *err) {
   const kindset *ks = s->ks;
@@ -2254,23 +2443,25 @@ static int colmode_prefilter(exhi_lr_scan *s, const char *block, size_t len, exh
   }
   uint32_t st[EXHI_LOG_MAX_FIELDS], en[EXHI_LOG_MAX_FIELDS];
   size_t ki = 0, ends = 0;
+  nlwalk nw = {block, len, SIZE_MAX, 0};
   for (size_t a = 0; a < len;) {
-    const char *e = memchr(block + a, '\n', len - a);
-    size_t b = e ? (size_t)(e - block) : len;
-    ends += e != NULL;
+    size_t b = nl_next(&nw, a);
+    ends += b < len;
     const char *line = block + a;
     size_t n = b - a;
     uint64_t have = 0;
     while (ki < s->n_lines && s->lines[ki] < a) ki++;
     while (ki < s->n_lines && s->lines[ki] == a) have |= s->masks[ki++];
     if (n && line[0] == '#') {
-      int rc = cb(ctx, a, b, 0);
+      int rc = s->n_pend ? cm_flush(s, cb, ctx, err) : EXH_OK;
+      if (!rc) rc = cb(ctx, a, b, 0);
       if (rc) return rc;
       a = b + 1;
       continue;
     }
     uint64_t known = ~s->col_bits;
     toks t = {0, -1, 0};
+    int held = 0;
     for (int ci = 0; ci < ncols; ci++) {
       /* Wanted while a rule needing the column may still match. */
       int wanted = 0;
@@ -2281,21 +2472,39 @@ static int colmode_prefilter(exhi_lr_scan *s, const char *block, size_t len, exh
       known |= colbits[ci];
       if (!wanted) continue;
       int c = cols[ci];
-      line_tokens(line, n, &t, c, st, en);
+      line_tokens(line, n, len - a, &t, c, st, en);
       if (t.idx < c) break; /* the line has no such column, nor later ones */
-      have |= col_value_bits(s, c, colbits[ci], line + st[c], en[c] - st[c], en[c] == n);
+      const char *v = line + st[c];
+      size_t vlen = en[c] - st[c];
+      int last = en[c] == n;
+      if (ci == ncols - 1 && ks->col_batch && vlen) {
+        /* The last column: a value not remembered (a query string, never
+         * the same twice) waits for the batch's one scan. */
+        cmemo *mm = cm_slot(s, c, v, vlen, last);
+        if (cm_hit(mm, c, v, vlen, last)) {
+          have |= mm->bits;
+        } else {
+          cpend p = {a, b, have, colbits[ci], v, (uint32_t)vlen, c, last, 0};
+          int rc = cm_hold(s, &p, cb, ctx, err);
+          if (rc) return rc;
+          held = 1;
+        }
+        break;
+      }
+      have |= col_value_bits(s, c, colbits[ci], v, vlen, last);
       if (s->hs_err)
         return exhi_err(err, EXH_ERR_IO, "rules", 0, -1, "vectorscan error %d", (int)s->hs_err);
     }
-    uint64_t m = rules_of(ks, have);
+    uint64_t m = held ? 0 : rules_of(ks, have);
     if (m) {
-      int rc = cb(ctx, a, b, m);
+      cpend p = {a, b, m, 0, NULL, 0, 0, 0, -1};
+      int rc = s->n_pend ? cm_hold(s, &p, cb, ctx, err) : cb(ctx, a, b, m);
       if (rc) return rc;
     }
     a = b + 1;
   }
   s->cm_line_ends = ends;
-  return EXH_OK;
+  return s->n_pend ? cm_flush(s, cb, ctx, err) : EXH_OK;
 }
 
 size_t exhi_lr_prefilter_line_ends(const exhi_lr_scan *s) { return s->cm_line_ends; }
