@@ -706,6 +706,87 @@ static void test_colmode_batches(void) {
   exhi_lr_free(lr);
 }
 
+/* The prefilter finds a kind's literals with litscan where it can (and
+ * counts the block's lines in the same pass); vectorscan is the reference.
+ * Made-up HttpProxy rows with the built-in rules' literals in every case,
+ * cut, doubled and glued together, '#' at and after line starts, CRLF,
+ * blocks ending mid-line: the same candidates with the same rules, and a
+ * line count equal to the newlines (none given by vectorscan). */
+static void test_litscan_same(void) {
+  exh_error e;
+  exhi_lr *lr;
+  CHECK_INT(exhi_lr_load(1, NULL, 0, NULL, &lr, &e), EXH_OK);
+  exhi_lr_scan *sc;
+  CHECK_INT(exhi_lr_scan_new(lr, &sc, &e), EXH_OK);
+  exhi_logschema *sch = calloc(1, sizeof *sch);
+  static const char hdr[] =
+      "#Log-type: HttpProxy Logs\n#Fields: DateTime,RequestId,UrlStem,UrlQuery,AnchorMailbox,"
+      "TargetServerVersion,AuthenticatedUser,UserAgent,HttpStatus\n";
+  static const char *const tok[] = {
+      "ServerInfo~a]@x/ecp/y.js?", "serverinfo~LOCALHOST/x", "ServerInfo", "~", "Server Info~",
+      "ServerInfo~x/ecp/DDI/DDIService.svc/SetObject?ResetVirtualDirectory#",
+      "virtualdirectory#", "VirtualDirectory", "/PowerShell", "/owa/a@b.c/powershell",
+      "/powershel", "autodiscover.json", "AUTODISCOVER.JSON?@x", "autodiscover.jso", "#", "##",
+      "15.01.2507.035", "user@corp.example", "ClientInfo", "200", "", "\"a,b\"", "Ser", "verInfo~",
+  };
+  size_t nt = sizeof tok / sizeof *tok;
+  static char block[1 << 15]; /* its candidates fit cand_got */
+  unsigned seed = 4242;
+  size_t cands = 0;
+  int checked_lines = 0;
+  for (int round = 0; round < 160; round++) {
+    size_t o = (size_t)snprintf(block, sizeof block, "%s", hdr);
+    exhi_logschema_init(sch);
+    exhi_logschema_header(sch, "#Log-type: HttpProxy Logs", 25);
+    exhi_logschema_header(sch, hdr + 26, strlen(hdr + 26) - 1);
+    while (o + 1024 < sizeof block) {
+      seed = seed * 1103515245u + 12345u;
+      int ncol = 1 + (int)((seed >> 16) % 10);
+      if ((seed >> 8) % 29 == 0) block[o++] = '#';
+      for (int c = 0; c < ncol; c++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned r = seed >> 16;
+        if (c) block[o++] = r % 7 ? ',' : ' ';
+        /* glued: a token right after the last one, no separator */
+        if (c && r % 13 == 0) o--;
+        o += (size_t)snprintf(block + o, sizeof block - o, "%s", tok[(r >> 4) % nt]);
+      }
+      seed = seed * 1103515245u + 12345u;
+      o += (size_t)snprintf(block + o, sizeof block - o, (seed >> 16) % 4 ? "\n" : "\r\n");
+    }
+    if (round % 2 && block[o - 1] == '\n') o--;
+    size_t nl = 0;
+    for (size_t i = 0; i < o; i++) nl += block[i] == '\n';
+    size_t ends[2];
+    for (int which = 0; which < 2; which++) {
+      exhi_lr_scan_litscan(sc, which == 0);
+      cand_len[which] = 0;
+      cand_got[which][0] = '\0';
+      CHECK_INT(exhi_lr_prefilter(sc, sch, block, o, on_cand_rules, &which, &e), EXH_OK);
+      ends[which] = exhi_lr_prefilter_line_ends(sc);
+    }
+    CHECK(cand_len[0] + 64 < sizeof cand_got[0]);
+    if (strcmp(cand_got[0], cand_got[1])) {
+      fprintf(stderr, "litscan    %.300s\nvectorscan %.300s\n", cand_got[0], cand_got[1]);
+      CHECK(0);
+      break;
+    }
+    /* On a CPU without AVX2 vectorscan serves both ways. */
+    if (ends[0] != SIZE_MAX) {
+      CHECK_INT((long long)ends[0], (long long)nl);
+      checked_lines++;
+    }
+    CHECK(ends[1] == SIZE_MAX);
+    for (const char *q = cand_got[0]; (q = strchr(q, ';')); q++) cands++;
+  }
+  exhi_lr_scan_litscan(sc, 1);
+  CHECK(cands > 2000);
+  CHECK(checked_lines == 160 || !__builtin_cpu_supports("avx2"));
+  free(sch);
+  exhi_lr_scan_free(sc);
+  exhi_lr_free(lr);
+}
+
 /* A cache file's bytes as hscache.c writes them: magic, key length,
  * database length, key, serialised database. */
 static unsigned char *cache_bytes(const char *key, const char *ser, size_t sl, size_t *len) {
@@ -764,6 +845,7 @@ int main(void) {
   test_columns();
   test_colmode_same();
   test_colmode_batches();
+  test_litscan_same();
   rmdir(dir);
   return t_done("logsperf");
 }

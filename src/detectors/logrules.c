@@ -6,6 +6,7 @@
 
 #include "../core/arena.h"
 #include "hscache.h"
+#include "litscan.h"
 #include "yamltree.h"
 
 #include <ctype.h>
@@ -87,6 +88,19 @@ typedef struct fielddb {
   hs_database_t *db;
 } fielddb;
 
+/* A prefilter database of literals alone (and "^#"): them as bytes, so
+ * that a thread may find them with litscan, in the pass that also counts
+ * the lines (see scan_lines). n == 0: not such a database. */
+typedef struct plits {
+  size_t n;
+  int hash; /* it has "^#" as id 0 */
+  struct {
+    unsigned id, len;
+    int caseless;
+    char b[EXHI_LITSCAN_MAX_LEN];
+  } v[EXHI_LITSCAN_MAX_LITS];
+} plits;
+
 typedef struct kindset {
   size_t *rules;   /* rule indexes that apply */
   size_t n_rules;
@@ -118,6 +132,7 @@ typedef struct kindset {
   /* No col_lits literal holds a newline: values joined by newlines can be
    * scanned in one call, each match lying in one value. */
   int col_batch;
+  plits pre_lits, kw_lits; /* prefilter's and kw_pre's literals */
 } kindset;
 
 struct exhi_lr {
@@ -1397,6 +1412,59 @@ done:
   return rc;
 }
 
+/* Adds pattern e (flags, id) to l when it is a literal or an alternation
+ * of literals, as sb_lit and factor_expr write them; 0 when it is not, or
+ * l is full. */
+static int plits_add(plits *l, const char *e, unsigned flags, unsigned id) {
+  if (flags & ~(unsigned)HS_FLAG_CASELESS) return 0;
+  const char *p = e, *end = e + strlen(e);
+  int is_alt = strncmp(p, "(?:", 3) == 0;
+  if (is_alt) {
+    if (end - p < 4 || end[-1] != ')') return 0;
+    p += 3;
+    end--;
+  }
+  for (;;) {
+    if (l->n == EXHI_LITSCAN_MAX_LITS) return 0;
+    unsigned len = 0;
+    while (p < end && *p != '|') {
+      unsigned char c;
+      if (isalnum((unsigned char)*p) || *p == '_') {
+        c = (unsigned char)*p++;
+      } else if (p[0] == '\\' && p[1] == 'x' && isxdigit((unsigned char)p[2]) &&
+                 isxdigit((unsigned char)p[3])) {
+        char h[3] = {p[2], p[3], 0};
+        c = (unsigned char)strtol(h, NULL, 16);
+        p += 4;
+      } else {
+        return 0;
+      }
+      if (len == EXHI_LITSCAN_MAX_LEN) return 0;
+      l->v[l->n].b[len++] = (char)c;
+    }
+    if (len < EXHI_LITSCAN_MIN_LEN) return 0;
+    l->v[l->n].len = len;
+    l->v[l->n].id = id;
+    l->v[l->n].caseless = (flags & HS_FLAG_CASELESS) != 0;
+    l->n++;
+    if (p == end) return 1;
+    if (!is_alt) return 0;
+    p++;
+  }
+}
+
+/* l as the literals of patterns exprs[from..n) (ids: their index less
+ * from, plus id0), or n == 0 when one is not a literal. */
+static void plits_of(plits *l, const char *const *exprs, const unsigned *flags, size_t from,
+                     size_t n, unsigned id0) {
+  l->n = 0;
+  for (size_t i = from; i < n; i++)
+    if (!plits_add(l, exprs[i], flags[i], (unsigned)(i - from) + id0)) {
+      l->n = 0;
+      return;
+    }
+}
+
 /* Whether a literal as sb_lit escapes it (or an alternation of them) may
  * match a newline. */
 static int lit_newline(const char *e) {
@@ -1414,6 +1482,14 @@ static int compile_colmode(kindset *ks, const char *const *exprs, const unsigned
   ks->col_batch = 1;
   for (size_t i = 1; i < n; i++)
     if ((ks->pre_mask[i] & ks->field_bits) && lit_newline(exprs[i])) ks->col_batch = 0;
+  /* kw_pre's literals, numbered as compile_part numbers them. */
+  unsigned m = 0;
+  ks->kw_lits.n = 0;
+  for (size_t i = 1; i < n; i++)
+    if ((ks->pre_mask[i] & ~ks->field_bits) && !plits_add(&ks->kw_lits, exprs[i], flags[i], m++)) {
+      ks->kw_lits.n = 0;
+      break;
+    }
   int rc = compile_part(ks, exprs, flags, origin, n, ~ks->field_bits, &ks->kw_pre,
                         &ks->kw_pre_mask, lr, err);
   if (!rc)
@@ -1615,6 +1691,8 @@ static int compile(exhi_lr *lr, exh_error *err) {
       ks->pre_mask[n - 1] |= kq[i].bit;
     }
     if ((rc = compile_db(exprs, flags, ids, origin, n, &ks->prefilter, lr, err))) goto out;
+    plits_of(&ks->pre_lits, exprs, flags, 1, n, 1);
+    ks->pre_lits.hash = 1;
     if (hs_alloc_scratch(ks->prefilter, &lr->proto) != HS_SUCCESS)
       rc = exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "cannot allocate scan space");
     if (!rc && ks->grouped && ks->field_bits) rc = compile_colmode(ks, exprs, flags, origin, n, lr, err);
@@ -1796,9 +1874,15 @@ struct exhi_lr_scan {
   size_t *q_end;          /* per value: its end in qb */
   uint64_t *q_bits;       /* per value: the bits its literals set */
   size_t n_q, cap_q, cap_qbits;
+  /* litscan, per kind for its prefilter [0] and kw_pre [1] (lits_for): */
+  exhi_litscan *ls[EXHI_LOG_KINDS][2];
+  unsigned char ls_state[EXHI_LOG_KINDS][2]; /* 0 not tried, 1 built, 2 not usable */
+  int no_litscan;         /* tests: vectorscan for every database */
+  size_t ls_lines;        /* newlines the last scan_lines counted; SIZE_MAX: none */
 };
 
 void exhi_lr_scan_colmode(exhi_lr_scan *s, int on) { s->no_colmode = !on; }
+void exhi_lr_scan_litscan(exhi_lr_scan *s, int on) { s->no_litscan = !on; }
 
 int exhi_lr_scan_new(const exhi_lr *lr, exhi_lr_scan **out, exh_error *err) {
   *out = NULL;
@@ -1838,6 +1922,8 @@ void exhi_lr_scan_free(exhi_lr_scan *s) {
   free(s->qb);
   free(s->q_end);
   free(s->q_bits);
+  for (int k = 0; k < EXHI_LOG_KINDS; k++)
+    for (int w = 0; w < 2; w++) exhi_litscan_free(s->ls[k][w]);
   free(s);
 }
 
@@ -2062,12 +2148,57 @@ int exhi_lr_prefilter_cols_hold(exhi_lr_scan *s, const exhi_logschema *schema) {
   return 1;
 }
 
-/* The candidate lines of block[0..len) by db's hits (s->pm gives each id's
- * bits), in s->lines and s->masks, in line order. */
-static int scan_lines(exhi_lr_scan *s, const hs_database_t *db, const char *block, size_t len,
-                      exh_error *err) {
+/* How much of a kind's first block litscan samples for its fingerprints. */
+#define LITSCAN_SAMPLE ((size_t)64 << 10)
+
+/* The thread's litscan for the running kind's prefilter (which = 0) or
+ * kw_pre (1), built on first use with the block's start as the sample its
+ * fingerprints come from. NULL when that database is not literals alone,
+ * or the CPU lacks AVX2: vectorscan serves then. */
+static exhi_litscan *lits_for(exhi_lr_scan *s, int which, const char *block, size_t len) {
+  size_t k = (size_t)(s->ks - s->lr->kinds);
+  if (s->no_litscan || k >= EXHI_LOG_KINDS) return NULL;
+  if (s->ls_state[k][which] == 0) {
+    const plits *l = which ? &s->ks->kw_lits : &s->ks->pre_lits;
+    s->ls_state[k][which] = 2;
+    if (l->n && (exhi_litscan_paths() & EXHI_LITSCAN_AVX2)) {
+      exhi_litscan_lit v[EXHI_LITSCAN_MAX_LITS];
+      for (size_t i = 0; i < l->n; i++)
+        v[i] = (exhi_litscan_lit){l->v[i].b, l->v[i].len, l->v[i].caseless, l->v[i].id};
+      exh_error e;
+      if (exhi_litscan_build(v, l->n, l->hash, 0, block, len < LITSCAN_SAMPLE ? len : LITSCAN_SAMPLE,
+                             &s->ls[k][which], &e) == EXH_OK)
+        s->ls_state[k][which] = 1;
+    }
+  }
+  return s->ls_state[k][which] == 1 ? s->ls[k][which] : NULL;
+}
+
+static int on_litscan(void *ctx, unsigned id, size_t end) {
+  return on_prefilter(id, 0, end, 0, ctx);
+}
+
+/* The candidate lines of block[0..len) by the hits of db, the running
+ * kind's prefilter (which = 0) or kw_pre (1) (s->pm gives each id's bits),
+ * in s->lines and s->masks, in line order. Found by litscan where it can,
+ * which counts the block's newlines in the same pass (s->ls_lines). */
+static int scan_lines(exhi_lr_scan *s, const hs_database_t *db, int which, const char *block,
+                      size_t len, exh_error *err) {
   s->n_lines = 0;
-  size_t off = 0;
+  s->ls_lines = SIZE_MAX;
+  exhi_litscan *ls = lits_for(s, which, block, len);
+  if (ls) {
+    s->block = block;
+    s->block_len = len;
+    s->tk_line = (size_t)-1;
+    s->vt_block = NULL;
+    uint64_t nl = 0;
+    int stopped = exhi_litscan_scan(ls, block, len, on_litscan, s, &nl);
+    if (s->oom) return exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
+    if (s->hs_err) return exhi_err(err, EXH_ERR_IO, "rules", 0, -1, "vectorscan error %d", (int)s->hs_err);
+    if (!stopped) s->ls_lines = (size_t)nl;
+  }
+  size_t off = ls ? len : 0;
   while (off < len) {
     size_t n = exhi_hs_slice(block + off, len - off);
     s->block = block + off;
@@ -2123,7 +2254,7 @@ static int on_collit(unsigned id, unsigned long long from, unsigned long long to
 
 /* Column mode's memo slot for column c's value v (last: it ends the line),
  * or NULL when v is too long to be remembered. */
-static cmemo *cm_slot(exhi_lr_scan *s, int c, const char *v, size_t vlen, int last) {
+static inline cmemo *cm_slot(exhi_lr_scan *s, int c, const char *v, size_t vlen, int last) {
   if (vlen > MEMO_VAL_MAX) return NULL;
   int key = c + (last ? 1024 : 0);
   /* Runs once per line: the first, middle and last eight bytes, mixed
@@ -2144,7 +2275,7 @@ static cmemo *cm_slot(exhi_lr_scan *s, int c, const char *v, size_t vlen, int la
   return &s->cmemo[h & (CMEMO_SLOTS - 1)];
 }
 
-static int cm_hit(const cmemo *m, int c, const char *v, size_t vlen, int last) {
+static inline int cm_hit(const cmemo *m, int c, const char *v, size_t vlen, int last) {
   return m && m->len == vlen && m->col == c + (last ? 1024 : 0) && !memcmp(m->val, v, vlen);
 }
 
@@ -2438,7 +2569,7 @@ static int colmode_prefilter(exhi_lr_scan *s, const char *block, size_t len, exh
   s->n_lines = 0;
   if (ks->kw_pre) {
     s->pm = ks->kw_pre_mask;
-    int rc = scan_lines(s, ks->kw_pre, block, len, err);
+    int rc = scan_lines(s, ks->kw_pre, 1, block, len, err);
     if (rc) return rc;
   }
   uint32_t st[EXHI_LOG_MAX_FIELDS], en[EXHI_LOG_MAX_FIELDS];
@@ -2538,7 +2669,7 @@ int exhi_lr_prefilter(exhi_lr_scan *s, const exhi_logschema *schema, const char 
   }
   if (s->col_bits && s->col_bits == s->ks->field_bits && s->ks->col_lits && !s->no_colmode)
     return colmode_prefilter(s, block, len, cb, ctx, err);
-  int rc = scan_lines(s, db, block, len, err);
+  int rc = scan_lines(s, db, 0, block, len, err);
   if (rc) return rc;
   for (size_t i = 0; i < s->n_lines; i++) {
     size_t a = s->lines[i];
@@ -2554,6 +2685,7 @@ int exhi_lr_prefilter(exhi_lr_scan *s, const exhi_logschema *schema, const char 
     rc = cb(ctx, a, b, m);
     if (rc) return rc;
   }
+  s->cm_line_ends = s->ls_lines; /* litscan counted them */
   return EXH_OK;
 }
 

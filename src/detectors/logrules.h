@@ -104,14 +104,19 @@ int exhi_lr_prefilter(exhi_lr_scan *s, const exhi_logschema *schema, const char 
  * the old columns, so the caller must read them again another way. */
 int exhi_lr_prefilter_cols_hold(exhi_lr_scan *s, const exhi_logschema *schema);
 
-/* The line ends of the block the last exhi_lr_prefilter call read, when it
- * read every line to the block's end (column mode); else SIZE_MAX. */
+/* The line ends ('\n' bytes) of the block the last exhi_lr_prefilter call
+ * read, when it read every byte to the block's end (column mode, or
+ * litscan) and ran to its end; else SIZE_MAX. */
 size_t exhi_lr_prefilter_line_ends(const exhi_lr_scan *s);
 
 /* Tests: on (the default) lets exhi_lr_prefilter read W3C lines column by
  * column where it can; off makes it check each raw hit's column instead.
  * Both give the same candidates. */
 void exhi_lr_scan_colmode(exhi_lr_scan *s, int on);
+/* Tests: on (the default) lets exhi_lr_prefilter find a database's
+ * literals with litscan where it can; off makes vectorscan find them. Both
+ * give the same candidates. */
+void exhi_lr_scan_litscan(exhi_lr_scan *s, int on);
 
 typedef int (*exhi_lr_hit_cb)(void *ctx, size_t rule, const char *ioc_detail);
 int exhi_lr_eval(exhi_lr_scan *s, const exhi_logrec *rec, uint64_t rules, exhi_lr_hit_cb hit,
