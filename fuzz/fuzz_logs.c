@@ -84,20 +84,30 @@ static int on_cand(void *c, size_t a, size_t b, uint64_t mask) {
 }
 
 static void same_both_ways(const exhi_logschema *schema, const char *block, size_t len) {
-  static cands k[2];
+  /* Column mode and litscan on; column checks per hit; vectorscan alone. */
+  static cands k[3];
   exh_error err;
-  for (int i = 0; i < 2; i++) {
+  size_t nl = 0;
+  for (size_t i = 0; i < len; i++) nl += block[i] == '\n';
+  for (int i = 0; i < 3; i++) {
     k[i].n = 0;
     k[i].over = 0;
-    exhi_lr_scan_colmode(scan, i == 0);
-    exhi_lr_prefilter(scan, schema, block, len, on_cand, &k[i], &err);
+    exhi_lr_scan_colmode(scan, i != 1);
+    exhi_lr_scan_litscan(scan, i != 2);
+    int rc = exhi_lr_prefilter(scan, schema, block, len, on_cand, &k[i], &err);
+    /* A line count given is the block's. */
+    size_t ends = exhi_lr_prefilter_line_ends(scan);
+    if (rc == EXH_OK && !k[i].over && ends != SIZE_MAX && ends != nl) abort();
   }
   exhi_lr_scan_colmode(scan, 1);
-  if (k[0].over || k[1].over) return; /* stopped early: compare nothing */
-  if (k[0].n != k[1].n) abort();
-  /* A preamble line's rules mean nothing (the hunt applies it). */
-  for (size_t i = 0; i < k[0].n; i++)
-    if (k[0].a[i] != k[1].a[i] || (block[k[0].a[i]] != '#' && k[0].m[i] != k[1].m[i])) abort();
+  exhi_lr_scan_litscan(scan, 1);
+  for (int j = 1; j < 3; j++) {
+    if (k[0].over || k[j].over) continue; /* stopped early: compare nothing */
+    if (k[0].n != k[j].n) abort();
+    /* A preamble line's rules mean nothing (the hunt applies it). */
+    for (size_t i = 0; i < k[0].n; i++)
+      if (k[0].a[i] != k[j].a[i] || (block[k[0].a[i]] != '#' && k[0].m[i] != k[j].m[i])) abort();
+  }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
