@@ -89,13 +89,15 @@ def main():
         with open(fake_evtx, 'wb') as f:
             f.write(b'ElfFile\0' + b'\0' * 120)
         db = os.path.join(tmp, 'iocs.sqlite')
-        r = run(['ioc', '--db', db, 'import', os.path.join(ROOT, 'tests', 'fixtures', 'ioc', 'plain.csv')])
-        check(r.returncode == 0, f'ioc import into a new store (exit {r.returncode}) {r.stderr[-300:]}')
+        iocs_csv = os.path.join(ROOT, 'tests', 'fixtures', 'ioc', 'plain.csv')
+        r = run(['ioc', '--db', db, 'import', iocs_csv])
+        check(r.returncode == 0,
+              f'ioc import into a new store (exit {r.returncode}) {r.stderr[-300:]}')
 
         # Commands that need none of them (no indicator store: XDG_DATA_HOME
         # points nowhere); logs without --no-iocs looks for the store too.
-        for args in (['--version'], ['assess', '15.1.2176.2'], ['logs', '--no-iocs', '-q', logs],
-                     ['logs', logs]):
+        for args in (['--version'], ['assess', '15.1.2176.2'],
+                     ['logs', '--no-iocs', '-q', logs], ['logs', logs]):
             r, inits, found = loaded(args)
             cmd = ' '.join(args[:1] + [a for a in args[1:] if not a.startswith('/')])
             check(r.returncode in (0, 1) and len(inits) > 1,
@@ -116,7 +118,7 @@ def main():
         check(r.returncode == 1, f'logs with a store: findings (exit {r.returncode}) {r.stderr[-300:]}')
         check(set(found) == {'sqlite'}, f'logs with a store: loads libsqlite3 only: {found}')
         sqlite_path = found.get('sqlite')
-        r, _, found = loaded(['logs', '--no-iocs', '--iocs', os.path.join(ROOT, 'tests', 'fixtures', 'ioc', 'plain.csv'),
+        r, _, found = loaded(['logs', '--no-iocs', '--iocs', iocs_csv,
                               '-q', logs])
         check(r.returncode == 1 and set(found) == {'sqlite'},
               f'logs --iocs FILE (read through an in-memory store): loads libsqlite3 only (exit {r.returncode}): {found}')
@@ -188,7 +190,7 @@ def main():
             # An existing store must not be taken for "no store" and skipped.
             ('logs with a store', 'sqlite', 'libsqlite3-0', ['logs', '--db', db, logs]),
             ('logs --iocs FILE', 'sqlite', 'libsqlite3-0',
-             ['logs', '--no-iocs', '--iocs', os.path.join(ROOT, 'tests', 'fixtures', 'ioc', 'plain.csv'), logs]),
+             ['logs', '--no-iocs', '--iocs', iocs_csv, logs]),
             # Per event log, after the other logs are hunted (see below).
             ('logs with an .evtx', 'evtx', 'libevtx1', ['logs', '--no-iocs', evlogs]),
         ]

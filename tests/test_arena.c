@@ -42,7 +42,8 @@ static void dirty_heap(void) {
 }
 
 static void test_zeroed_and_apart(void) {
-  static const size_t sizes[] = {1, 7, 16, 100, 4000, 65536, 65537, 137240, 3, 300000, 48, 64 << 10};
+  static const size_t sizes[] = {1,      7, 16,     100, 4000, 65536,
+                                 65537, 137240, 3, 300000, 48,   64 << 10};
   enum { N = sizeof sizes / sizeof sizes[0] };
   for (int round = 0; round < 3; round++) {
     dirty_heap();

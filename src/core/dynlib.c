@@ -48,10 +48,12 @@ _Static_assert(sizeof(exhi_archive_api) == (0 EXHI_ARCHIVE_FUNCTIONS(COUNT)) * s
                "archive table");
 _Static_assert(sizeof(exhi_maxminddb_api) == (0 EXHI_MAXMINDDB_FUNCTIONS(COUNT)) * sizeof(void *),
                "maxminddb table");
-_Static_assert(sizeof(exhi_yara_api) == (0 EXHI_YARA_FUNCTIONS(COUNT)) * sizeof(void *), "yara table");
+_Static_assert(sizeof(exhi_yara_api) == (0 EXHI_YARA_FUNCTIONS(COUNT)) * sizeof(void *),
+               "yara table");
 _Static_assert(sizeof(exhi_sqlite_api) == (0 EXHI_SQLITE_FUNCTIONS(COUNT)) * sizeof(void *),
                "sqlite table");
-_Static_assert(sizeof(exhi_evtx_api) == (0 EXHI_EVTX_FUNCTIONS(COUNT)) * sizeof(void *), "evtx table");
+_Static_assert(sizeof(exhi_evtx_api) == (0 EXHI_EVTX_FUNCTIONS(COUNT)) * sizeof(void *),
+               "evtx table");
 
 /* libcurl's global state is set up here, inside the load's once, and
  * nowhere else: curl_global_init is not thread-safe on every libcurl (before
@@ -77,7 +79,8 @@ static dynlib sqlite_lib = {"libsqlite3.so.0", "libsqlite3-0",
                             "store exists (--no-iocs does without it)",
                             sqlite_names, EXHI_ARRAY_LEN(sqlite_names), &exhi_sqlite,
                             PTHREAD_ONCE_INIT, 0, ""};
-static dynlib evtx_lib = {"libevtx.so.1", "libevtx1", "exhunt logs and exhunt check to read Windows event logs (.evtx)",
+static dynlib evtx_lib = {"libevtx.so.1", "libevtx1",
+                          "exhunt logs and exhunt check to read Windows event logs (.evtx)",
                           evtx_names, EXHI_ARRAY_LEN(evtx_names), &exhi_evtx, PTHREAD_ONCE_INIT, 0,
                           ""};
 
