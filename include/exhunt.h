@@ -353,7 +353,10 @@ typedef struct exh_files_config {
 /* The default size limit for YARA: 128 MiB (see docs/findings.md). */
 #define EXH_FILES_DEFAULT_MAX_SCAN (128ull << 20)
 
-/* Compiled rules (YARA and path rules): immutable, reused for many scans. */
+/* Compiled rules (YARA and path rules): immutable, reused for many scans.
+ * exh_files_new loads libyara (libyara.so.9) when YARA rules are asked for:
+ * EXH_ERR_NOTFOUND, naming the file and the Debian package, when it cannot
+ * be loaded. */
 typedef struct exh_files exh_files;
 
 EXH_API int exh_files_new(const exh_files_config *cfg, exh_files **out, exh_error *err);
@@ -488,6 +491,8 @@ EXH_API int exh_ioc_default_path(char *buf, size_t size, exh_error *err);
  * Opens (and unless EXH_IOC_READONLY, creates with its folder and schema)
  * the store at path. A store written by a newer exhunt (higher schema
  * version) is refused. The store is used by one thread at a time.
+ * libsqlite3 (libsqlite3.so.0) is loaded on the first call: EXH_ERR_IO,
+ * naming the file and the Debian package, when it cannot be.
  */
 EXH_API int exh_ioc_store_open(const char *path, unsigned flags,
                                exh_ioc_store **out, exh_error *err);
@@ -571,7 +576,7 @@ EXH_API size_t exh_ioc_set_size(const exh_ioc_set *set);
  *   - EXH_OK with *out set: at least one indicator;
  *   - EXH_ERR_NOTFOUND: path was given and no file is there;
  *   - EXH_ERR_IO: a store that cannot be read (permission, not a regular
- *     file, not SQLite, damaged);
+ *     file, not SQLite, damaged, libsqlite3 cannot be loaded);
  *   - EXH_ERR_DATA: a SQLite file that is not an exhunt store, or one of a
  *     newer exhunt;
  * with err naming the file and what is wrong. resolved (may be NULL; size
@@ -737,7 +742,9 @@ EXH_API int exh_loghunt_run(exh_loghunt *h, exh_error *err);
 EXH_API int exh_loghunt_emit(exh_loghunt *h, exh_output *o);
 EXH_API void exh_loghunt_get_stats(const exh_loghunt *h, exh_loghunt_stats *st);
 /* The read error of the i-th file added (in the order files were found), or
- * NULL when it was read; i < stats.files. */
+ * NULL when it was read; i < stats.files. libevtx (libevtx.so.1) is loaded
+ * when the first event log (.evtx) is met; if it cannot be, each event log's
+ * error is EXH_ERR_NOTFOUND naming libevtx.so.1 and the Debian package. */
 EXH_API const exh_error *exh_loghunt_file_error(const exh_loghunt *h, size_t i);
 EXH_API void exh_loghunt_free(exh_loghunt *h);
 

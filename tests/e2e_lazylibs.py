@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""libcurl, libarchive and libmaxminddb are loaded on first use (src/core/dynlib.c):
-the commands that do not need them never load them (the dynamic loader's own
-account, LD_DEBUG=libs, says which libraries the process opened), the ones that
-do load them, and a library that cannot be loaded or is not the right one gives
-an error naming the file and the Debian package, exit status 2, no crash.
+"""libcurl, libarchive, libmaxminddb, libyara, libsqlite3 and libevtx are loaded
+on first use (src/core/dynlib.c): the commands that do not need them never load
+them (the dynamic loader's own account, LD_DEBUG=libs, says which libraries the
+process opened), the ones that do load them, and a library that cannot be
+loaded or is not the right one gives an error naming the file and the Debian
+package, exit status 2, no crash.
 
-Usage: e2e_lazylibs.py EXHUNT SOURCE_ROOT
+Usage: e2e_lazylibs.py EXHUNT SOURCE_ROOT [SHARED_DIR]
+(SHARED_DIR/corpus/evtx, when there, adds a hunt of real event logs.)
 """
 import os
 import re
@@ -17,7 +19,12 @@ import tempfile
 import zipfile
 
 EXHUNT, ROOT = sys.argv[1], sys.argv[2]
-LAZY = {'curl': 'libcurl.so.4', 'archive': 'libarchive.so.13', 'maxminddb': 'libmaxminddb.so.0'}
+SHARED = sys.argv[3] if len(sys.argv) > 3 else ''
+LAZY = {'curl': 'libcurl.so.4', 'archive': 'libarchive.so.13', 'maxminddb': 'libmaxminddb.so.0',
+        'yara': 'libyara.so.9', 'sqlite': 'libsqlite3.so.0', 'evtx': 'libevtx.so.1'}
+# What the lazy ones brought with them when linked: the loader must not map
+# these either when none of the lazy ones is loaded.
+BROUGHT = {'magic': 'libmagic.so.1', 'bfio': 'libbfio.so.1'}
 failures = []
 
 
@@ -46,10 +53,12 @@ def loaded(args):
     # "   1234:\tcalling init: /lib/x86_64-linux-gnu/libcurl.so.4" once per library
     inits = re.findall(r'calling init: (\S+)', r.stderr)
     found = {}
-    for name, soname in LAZY.items():
+    for name, soname in list(LAZY.items()) + list(BROUGHT.items()):
         for path in inits:
             if os.path.basename(path) == soname:
                 found[name] = path
+    # exhunt's own messages, without the loader's account ("  1234:\t...").
+    r.stderr = ''.join(l for l in r.stderr.splitlines(True) if not re.match(r'\s*\d+:\t', l))
     return r, inits, found
 
 
@@ -72,46 +81,100 @@ def main():
                     p = os.path.join(d, f)
                     z.write(p, os.path.relpath(p, server))
 
-        # Commands that need none of them.
-        for args in (['--version'], ['assess', '15.1.2176.2'], ['logs', '--no-iocs', '-q', logs],
-                     ['check', '--no-iocs', '-q', server]):
+        # A folder of logs with an event log in it: "ElfFile\0" is what the
+        # hunt reads as one; past the header libevtx finds it damaged.
+        evlogs = os.path.join(tmp, 'evlogs')
+        shutil.copytree(logs, evlogs)
+        fake_evtx = os.path.join(evlogs, 'Security.evtx')
+        with open(fake_evtx, 'wb') as f:
+            f.write(b'ElfFile\0' + b'\0' * 120)
+        db = os.path.join(tmp, 'iocs.sqlite')
+        iocs_csv = os.path.join(ROOT, 'tests', 'fixtures', 'ioc', 'plain.csv')
+        r = run(['ioc', '--db', db, 'import', iocs_csv])
+        check(r.returncode == 0,
+              f'ioc import into a new store (exit {r.returncode}) {r.stderr[-300:]}')
+
+        # Commands that need none of them (no indicator store: XDG_DATA_HOME
+        # points nowhere); logs without --no-iocs looks for the store too.
+        for args in (['--version'], ['assess', '15.1.2176.2'],
+                     ['logs', '--no-iocs', '-q', logs], ['logs', logs]):
             r, inits, found = loaded(args)
             cmd = ' '.join(args[:1] + [a for a in args[1:] if not a.startswith('/')])
             check(r.returncode in (0, 1) and len(inits) > 1,
                   f'{cmd}: runs (exit {r.returncode}), the loader reports {len(inits)} libraries')
-            check(not found, f'{cmd}: loads none of libcurl, libarchive, libmaxminddb: {found}')
+            check(not found, f'{cmd}: loads none of the lazy libraries nor what they bring: {found}')
 
-        # The commands that need one load it, and only it: the same account
-        # sees them, so the test above can fail.
+        # The commands that need one load it, and only what they need: the
+        # same account sees them, so the test above can fail.
+        r, _, found = loaded(['logs', '--no-iocs', evlogs])
+        check(r.returncode == 2 and 'Security.evtx' in r.stderr and 'not a readable event log' in r.stderr
+              and 'cannot be loaded' not in r.stderr and 'ProxyLogon' in r.stdout,
+              f'logs on a folder with a damaged event log: libevtx reads and refuses it, the other '
+              f'logs are hunted (exit {r.returncode}) {r.stderr[-300:]!r}')
+        check(set(found) == {'evtx', 'bfio'}, f'logs with an .evtx: loads libevtx (and libbfio) only: {found}')
+        evtx_path = found.get('evtx')
+
+        r, _, found = loaded(['logs', '--db', db, '-q', logs])
+        check(r.returncode == 1, f'logs with a store: findings (exit {r.returncode}) {r.stderr[-300:]}')
+        check(set(found) == {'sqlite'}, f'logs with a store: loads libsqlite3 only: {found}')
+        sqlite_path = found.get('sqlite')
+        r, _, found = loaded(['logs', '--no-iocs', '--iocs', iocs_csv,
+                              '-q', logs])
+        check(r.returncode == 1 and set(found) == {'sqlite'},
+              f'logs --iocs FILE (read through an in-memory store): loads libsqlite3 only (exit {r.returncode}): {found}')
+
+        r, _, found = loaded(['files', '-q', server])
+        check(r.returncode in (0, 1), f'files: runs (exit {r.returncode}) {r.stderr[-300:]}')
+        check(set(found) == {'yara', 'magic'}, f'files: loads libyara (and libmagic) only: {found}')
+        yara_path = found.get('yara')
+
+        r, _, found = loaded(['check', '--no-iocs', '-q', server])
+        check(r.returncode in (0, 1), f'check on a folder: runs (exit {r.returncode}) {r.stderr[-300:]}')
+        check(set(found) == {'yara', 'magic'}, f'check on a folder: loads libyara (and libmagic) only: {found}')
+
         r, _, found = loaded(['check', '--no-iocs', zpath])
         check(r.returncode in (0, 1) and 'MAIL10' in r.stdout,
               f'check on a zip: the server is checked (exit {r.returncode}) {r.stderr[-300:] if r.returncode > 1 else ""}')
-        check(set(found) == {'archive'}, f'check on a zip: loads libarchive only: {found}')
+        check(set(found) == {'archive', 'yara', 'magic'}, f'check on a zip: loads libarchive and libyara only: {found}')
         archive_path = found.get('archive')
 
         sock, port = closed_port()
-        db = os.path.join(tmp, 'pull.sqlite')
-        r, _, found = loaded(['ioc', '--db', db, 'pull', f'http://127.0.0.1:{port}/feed.csv'])
+        pull_db = os.path.join(tmp, 'pull.sqlite')
+        r, _, found = loaded(['ioc', '--db', pull_db, 'pull', f'http://127.0.0.1:{port}/feed.csv'])
         sock.close()
         check(r.returncode == 2 and 'cannot be loaded' not in r.stderr,
               f'ioc pull from a closed port: a connection error, exit 2 (got {r.returncode})')
-        check(set(found) == {'curl'}, f'ioc pull: loads libcurl only: {found}')
+        check(set(found) == {'curl', 'sqlite'}, f'ioc pull: loads libcurl and libsqlite3 only: {found}')
         curl_path = found.get('curl')
+
+        # Real event logs, when the shared corpus is there (corpus-logs
+        # checks what is found in them; here: that they are read).
+        corpus_evtx = os.path.join(SHARED, 'corpus', 'evtx') if SHARED else ''
+        if corpus_evtx and os.path.isdir(corpus_evtx):
+            r, _, found = loaded(['logs', '--no-iocs', corpus_evtx])
+            check(r.returncode == 1 and 'exhunt logs:' not in r.stderr and ' 0 findings' not in r.stdout
+                  and set(found) == {'evtx', 'bfio'},
+                  f'logs on real event logs: read, findings (exit {r.returncode}), libevtx only: {found}')
+        else:
+            print('skip real event logs: no shared corpus')
 
         # A library that is not there or is not the right one: the loader
         # finds these first (LD_LIBRARY_PATH comes before the system folders).
+        # One folder per library, so that the library under test is the one
+        # missing (check on a zip needs libyara too, ioc pull libsqlite3).
         junk = os.path.join(tmp, 'junk')
         wrong = os.path.join(tmp, 'wrong')
-        os.mkdir(junk)
-        os.mkdir(wrong)
-        for soname in LAZY.values():
-            with open(os.path.join(junk, soname), 'w') as f:
+        for lib, soname in LAZY.items():
+            os.makedirs(os.path.join(junk, lib))
+            os.makedirs(os.path.join(wrong, lib))
+            with open(os.path.join(junk, lib, soname), 'w') as f:
                 f.write('not a shared object\n')
-        # Real shared objects of another library: load fine, lack the functions.
-        if archive_path and curl_path:
-            shutil.copy(archive_path, os.path.join(wrong, LAZY['curl']))
-            shutil.copy(curl_path, os.path.join(wrong, LAZY['archive']))
-            shutil.copy(curl_path, os.path.join(wrong, LAZY['maxminddb']))
+            # Real shared objects of another library: load fine, lack the functions.
+            other = archive_path if lib == 'curl' else curl_path
+            if other:
+                shutil.copy(other, os.path.join(wrong, lib, soname))
+        check(all((archive_path, curl_path, yara_path, sqlite_path, evtx_path)),
+              'every lazy library was found loaded once (their paths)')
         mmdb = os.path.join(tmp, 'geo.mmdb')
         open(mmdb, 'wb').close()
         cases = [
@@ -121,19 +184,38 @@ def main():
             ('check on a zip', 'archive', 'libarchive13', ['check', '--no-iocs', zpath]),
             ('scan --geoip', 'maxminddb', 'libmaxminddb0', ['scan', '--allow', '127.0.0.0/8', '--only', '127.0.0.0/8',
                                             '--geoip', mmdb, '-p', '9', '--timeout', '1', '127.0.0.1']),
+            ('files', 'yara', 'libyara9', ['files', '--no-iocs', server]),
+            ('check', 'yara', 'libyara9', ['check', '--no-iocs', server]),
+            ('ioc list', 'sqlite', 'libsqlite3-0', ['ioc', '--db', db, 'list']),
+            # An existing store must not be taken for "no store" and skipped.
+            ('logs with a store', 'sqlite', 'libsqlite3-0', ['logs', '--db', db, logs]),
+            ('logs --iocs FILE', 'sqlite', 'libsqlite3-0',
+             ['logs', '--no-iocs', '--iocs', iocs_csv, logs]),
+            # Per event log, after the other logs are hunted (see below).
+            ('logs with an .evtx', 'evtx', 'libevtx1', ['logs', '--no-iocs', evlogs]),
         ]
         for folder, why in ((junk, 'is not loadable'), (wrong, 'lacks its functions')):
             for label, lib, package, args in cases:
-                r = run(args, LD_LIBRARY_PATH=folder)
+                r = run(args, LD_LIBRARY_PATH=os.path.join(folder, lib))
                 soname = LAZY[lib]
                 what = f'{label} with a {soname} that {why}'
                 msg = next((l for l in r.stderr.splitlines() if soname in l), r.stderr[-300:])
                 check(r.returncode == 2, f'{what}: exit 2 (got {r.returncode})')
                 check(msg.count(soname) >= 1 and f'install the Debian package {package}' in msg and
-                      os.path.join(folder, soname) in msg,
+                      os.path.join(folder, lib, soname) in msg,
                       f'{what}: the error names the file, the loader\'s reason and the package: {msg!r}')
+                if lib == 'sqlite':
+                    # Not taken for "no store" (ioc: "import first") nor for
+                    # a file that is not a store.
+                    check('import indicators first' not in r.stderr and 'not an exhunt' not in r.stderr,
+                          f'{what}: the store is not judged without the library: {r.stderr[-300:]!r}')
                 if why == 'lacks its functions':
                     check('undefined symbol' in msg, f'{what}: says which function is missing: {msg!r}')
+                if lib == 'evtx':
+                    # An event log is one file among others: its error is
+                    # its own, the hunt of the rest goes on.
+                    check('ProxyLogon' in r.stdout, f'{what}: the other logs are hunted: {r.stdout[-200:]!r}')
+                    continue
                 # The error comes before any work: no report, no temporary folder kept.
                 check(r.stdout == '', f'{what}: nothing reported: {r.stdout[:200]!r}')
     finally:

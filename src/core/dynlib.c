@@ -2,7 +2,10 @@
 #define EXHI_DYNLIB_IMPL
 #include "dl_archive.h"
 #include "dl_curl.h"
+#include "dl_evtx.h"
 #include "dl_maxminddb.h"
+#include "dl_sqlite.h"
+#include "dl_yara.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -11,6 +14,9 @@
 exhi_curl_api exhi_curl;
 exhi_archive_api exhi_archive;
 exhi_maxminddb_api exhi_maxminddb;
+exhi_yara_api exhi_yara_lib;
+exhi_sqlite_api exhi_sqlite;
+exhi_evtx_api exhi_evtx;
 
 typedef struct dynlib {
   const char *file;     /* the soname dlopen looks for */
@@ -32,6 +38,9 @@ typedef struct dynlib {
 static const char *const curl_names[] = {EXHI_CURL_FUNCTIONS(NAME)};
 static const char *const archive_names[] = {EXHI_ARCHIVE_FUNCTIONS(NAME)};
 static const char *const maxminddb_names[] = {EXHI_MAXMINDDB_FUNCTIONS(NAME)};
+static const char *const yara_names[] = {EXHI_YARA_FUNCTIONS(NAME)};
+static const char *const sqlite_names[] = {EXHI_SQLITE_FUNCTIONS(NAME)};
+static const char *const evtx_names[] = {EXHI_EVTX_FUNCTIONS(NAME)};
 /* The tables are filled as arrays of pointers (POSIX: a function pointer
  * has the representation of a void *, which is what dlsym returns). */
 _Static_assert(sizeof(exhi_curl_api) == (0 EXHI_CURL_FUNCTIONS(COUNT)) * sizeof(void *), "curl table");
@@ -39,6 +48,12 @@ _Static_assert(sizeof(exhi_archive_api) == (0 EXHI_ARCHIVE_FUNCTIONS(COUNT)) * s
                "archive table");
 _Static_assert(sizeof(exhi_maxminddb_api) == (0 EXHI_MAXMINDDB_FUNCTIONS(COUNT)) * sizeof(void *),
                "maxminddb table");
+_Static_assert(sizeof(exhi_yara_api) == (0 EXHI_YARA_FUNCTIONS(COUNT)) * sizeof(void *),
+               "yara table");
+_Static_assert(sizeof(exhi_sqlite_api) == (0 EXHI_SQLITE_FUNCTIONS(COUNT)) * sizeof(void *),
+               "sqlite table");
+_Static_assert(sizeof(exhi_evtx_api) == (0 EXHI_EVTX_FUNCTIONS(COUNT)) * sizeof(void *),
+               "evtx table");
 
 /* libcurl's global state is set up here, inside the load's once, and
  * nowhere else: curl_global_init is not thread-safe on every libcurl (before
@@ -55,6 +70,19 @@ static dynlib archive_lib = {"libarchive.so.13", "libarchive13", "exhunt check o
 static dynlib maxminddb_lib = {"libmaxminddb.so.0", "libmaxminddb0", "exhunt scan --geoip",
                                maxminddb_names, EXHI_ARRAY_LEN(maxminddb_names), &exhi_maxminddb,
                                PTHREAD_ONCE_INIT, 0, ""};
+/* libyara's own set-up (yr_initialize) stays with its callers: it is
+ * reference-counted and paired with yr_finalize per rule set. */
+static dynlib yara_lib = {"libyara.so.9", "libyara9", "exhunt files and exhunt check", yara_names,
+                          EXHI_ARRAY_LEN(yara_names), &exhi_yara_lib, PTHREAD_ONCE_INIT, 0, ""};
+static dynlib sqlite_lib = {"libsqlite3.so.0", "libsqlite3-0",
+                            "exhunt ioc, and by exhunt files, logs and check when an indicator "
+                            "store exists (--no-iocs does without it)",
+                            sqlite_names, EXHI_ARRAY_LEN(sqlite_names), &exhi_sqlite,
+                            PTHREAD_ONCE_INIT, 0, ""};
+static dynlib evtx_lib = {"libevtx.so.1", "libevtx1",
+                          "exhunt logs and exhunt check to read Windows event logs (.evtx)",
+                          evtx_names, EXHI_ARRAY_LEN(evtx_names), &exhi_evtx, PTHREAD_ONCE_INIT, 0,
+                          ""};
 
 /* Runs once per library. The handle is never closed: the library stays for
  * the life of the process, as a linked one would (libcurl keeps global state
@@ -72,7 +100,8 @@ static void load(dynlib *l) {
   }
   void *found[32];
   _Static_assert(EXHI_ARRAY_LEN(curl_names) <= 32 && EXHI_ARRAY_LEN(archive_names) <= 32 &&
-                     EXHI_ARRAY_LEN(maxminddb_names) <= 32,
+                     EXHI_ARRAY_LEN(maxminddb_names) <= 32 && EXHI_ARRAY_LEN(yara_names) <= 32 &&
+                     EXHI_ARRAY_LEN(sqlite_names) <= 32 && EXHI_ARRAY_LEN(evtx_names) <= 32,
                  "found[] holds every table");
   for (size_t i = 0; i < l->n; i++) {
     dlerror();
@@ -102,6 +131,9 @@ static void load(dynlib *l) {
 static void load_curl(void) { load(&curl_lib); }
 static void load_archive(void) { load(&archive_lib); }
 static void load_maxminddb(void) { load(&maxminddb_lib); }
+static void load_yara(void) { load(&yara_lib); }
+static void load_sqlite(void) { load(&sqlite_lib); }
+static void load_evtx(void) { load(&evtx_lib); }
 
 /* pthread_once fails only on misuse; its status is checked all the same. */
 static int get(dynlib *l, void (*fn)(void), exh_error *err) {
@@ -114,3 +146,6 @@ static int get(dynlib *l, void (*fn)(void), exh_error *err) {
 int exhi_dl_curl(exh_error *err) { return get(&curl_lib, load_curl, err); }
 int exhi_dl_archive(exh_error *err) { return get(&archive_lib, load_archive, err); }
 int exhi_dl_maxminddb(exh_error *err) { return get(&maxminddb_lib, load_maxminddb, err); }
+int exhi_dl_yara(exh_error *err) { return get(&yara_lib, load_yara, err); }
+int exhi_dl_sqlite(exh_error *err) { return get(&sqlite_lib, load_sqlite, err); }
+int exhi_dl_evtx(exh_error *err) { return get(&evtx_lib, load_evtx, err); }

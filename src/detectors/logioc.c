@@ -9,7 +9,7 @@
 #include "hscache.h"
 
 #include <arpa/inet.h>
-#include <sqlite3.h>
+#include "../core/dl_sqlite.h" /* libsqlite3 (loaded by exh_ioc_store_open) */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

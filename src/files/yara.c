@@ -1,5 +1,6 @@
 #define _GNU_SOURCE /* O_NOATIME */
 #include "yara.h"
+#include "core/dl_yara.h" /* libyara, loaded on first use */
 
 #include <dirent.h>
 #include <limits.h>
@@ -11,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <hs/hs.h>
-#include <yara.h>
 
 /* The bundled rules, generated from rules/yara/ by tools/embed.py
  * (data NUL-terminated). */
@@ -287,6 +287,8 @@ bool exhi_yara_gated(const exhi_yara *y) { return y->gate != NULL; }
 int exhi_yara_new(const char *const *paths, size_t n, bool builtin, exhi_yara **out,
                   exh_error *err) {
   *out = NULL;
+  int loaded = exhi_dl_yara(err);
+  if (loaded) return loaded;
   if (yr_initialize() != ERROR_SUCCESS)
     return exhi_err(err, EXH_ERR_NOMEM, "YARA", 0, -1, "cannot initialise libyara");
   exhi_yara *y = calloc(1, sizeof *y);

@@ -3,10 +3,10 @@
  * are UUIDv5 of what they name, so exporting twice gives the same ids and a
  * receiving platform deduplicates. */
 #include "ioc.h"
+#include "core/dl_sqlite.h" /* libsqlite3, loaded by exh_ioc_store_open */
 
 #include <openssl/evp.h>
 #include <stdlib.h>
-#include <sqlite3.h>
 #include <string.h>
 
 void exhi_ioc_from_row(sqlite3_stmt *st, exh_ioc *ioc);

@@ -3,9 +3,9 @@
  * with the feed's new ETag / Last-Modified (a failed import keeps the old
  * validators, so the next pull fetches the body again). */
 #include "ioc.h"
+#include "core/dl_sqlite.h" /* libsqlite3, loaded by exh_ioc_store_open */
 #include "core/dl_curl.h" /* libcurl, loaded on first use */
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

@@ -3,10 +3,10 @@
  * open-addressing hash table from (type, value) to that run. Built once,
  * never written again: threads share it without locks. */
 #include "ioc.h"
+#include "core/dl_sqlite.h" /* libsqlite3, loaded by exh_ioc_store_open */
 
 #include "core/arena.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 

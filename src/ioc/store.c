@@ -2,9 +2,9 @@
  * so a killed or failed import leaves the store as it was (SQLite's
  * rollback journal undoes a half-written one on the next open). */
 #include "ioc.h"
+#include "core/dl_sqlite.h" /* libsqlite3, loaded by exh_ioc_store_open */
 
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -111,6 +111,12 @@ static int user_version(exh_ioc_store *s, int *v, exh_error *err) {
 int exh_ioc_store_open(const char *path, unsigned flags, exh_ioc_store **out, exh_error *err) {
   *out = NULL;
   if (!path || !*path) return exhi_err(err, EXH_ERR_INVALID, "store", 0, -1, "no path given");
+  /* Without libsqlite3 nothing can be said of the store: an I/O error, not
+   * the loader's NOTFOUND, which callers read as "no store there yet". */
+  if (exhi_dl_sqlite(err) != EXH_OK) {
+    if (err) err->code = EXH_ERR_IO;
+    return EXH_ERR_IO;
+  }
   bool ro = flags & EXH_IOC_READONLY;
   if (!ro) {
     int rc = make_parent(path, err);

@@ -3,7 +3,7 @@
  * Level and every <Data Name="..."> of EventData), its XML as the line. */
 #include "evtx.h"
 
-#include <libevtx.h>
+#include "../core/dl_evtx.h" /* libevtx, loaded on first use */
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,6 +164,8 @@ int exhi_evtx_is(const unsigned char *head, size_t n) {
 int exhi_evtx_read(const char *path, exhi_logschema *schema, exhi_logrec *rec, exhi_evtx_cb cb,
                    void *ctx, uint64_t *records, exh_error *err) {
   *records = 0;
+  int loaded = exhi_dl_evtx(err);
+  if (loaded) return loaded;
   libevtx_file_t *file = NULL;
   libevtx_error_t *e = NULL;
   if (libevtx_file_initialize(&file, &e) != 1) return lib_err(path, e, "cannot read event log", err);
