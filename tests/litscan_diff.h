@@ -139,8 +139,8 @@ static const char *ls_diff(const exhi_litscan *ls, const hs_database_t *db, hs_s
     bad = why;
     goto out;
   }
-  qsort(ref.m, ref.n, sizeof *ref.m, ls_cmp);
-  qsort(got.m, got.n, sizeof *got.m, ls_cmp);
+  if (ref.n > 1) qsort(ref.m, ref.n, sizeof *ref.m, ls_cmp);
+  if (got.n > 1) qsort(got.m, got.n, sizeof *got.m, ls_cmp);
   for (size_t i = 0; i < ref.n || i < got.n; i++) {
     if (i < ref.n && i < got.n && !ls_cmp(&ref.m[i], &got.m[i])) continue;
     if (i < ref.n && (i >= got.n || ls_cmp(&ref.m[i], &got.m[i]) < 0))
