@@ -313,8 +313,8 @@ static void test_log_like(void) {
 int main(void) {
   paths = exhi_litscan_paths();
   CHECK(paths & EXHI_LITSCAN_PORTABLE);
-  fprintf(stderr, "litscan paths: %s%s\n", paths & EXHI_LITSCAN_PORTABLE ? "portable " : "",
-          paths & EXHI_LITSCAN_AVX2 ? "avx2" : "");
+  fprintf(stderr, "litscan paths: %s%s%s\n", paths & EXHI_LITSCAN_PORTABLE ? "portable " : "",
+          paths & EXHI_LITSCAN_AVX2 ? "avx2 " : "", paths & EXHI_LITSCAN_AVX512 ? "avx512" : "");
   test_errors();
   test_fingerprint();
   test_stop();
