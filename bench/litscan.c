@@ -180,8 +180,8 @@ int main(int argc, char **argv) {
     path_name[n_paths] = "AVX2", paths[n_paths++] = EXHI_LITSCAN_AVX2;
   if (exhi_litscan_paths() & EXHI_LITSCAN_AVX512)
     path_name[n_paths] = "AVX-512", paths[n_paths++] = EXHI_LITSCAN_AVX512;
-  double best_hs = 1e9, best_ls[2] = {1e9, 1e9};
-  uint64_t m_hs = 0, nl_hs = 0, m_ls[2] = {0, 0}, nl_ls[2] = {0, 0};
+  double best_hs = 1e9, best_ls[2] = {1e9, 1e9}, best_vs = 1e9, best_nl = 1e9;
+  uint64_t m_hs = 0, nl_hs = 0, m_ls[2] = {0, 0}, nl_ls[2] = {0, 0}, sink = 0;
   for (int r = 0; r < runs; r++) {
     m_hs = nl_hs = 0;
     double t = now();
@@ -193,6 +193,20 @@ int main(int argc, char **argv) {
     }
     t = now() - t;
     if (t < best_hs) best_hs = t;
+
+    /* Its two parts alone: where the time goes, and the newline count alone
+     * is about the floor set by reading the bytes from memory. */
+    t = now();
+    for (size_t i = 0; i < n_pieces; i++)
+      if (hs_scan(db, pieces[i].p, (unsigned)pieces[i].n, 0, scratch, count_hs, &sink) !=
+          HS_SUCCESS)
+        return 2;
+    t = now() - t;
+    if (t < best_vs) best_vs = t;
+    t = now();
+    for (size_t i = 0; i < n_pieces; i++) sink += count_nl_avx2(pieces[i].p, pieces[i].n);
+    t = now() - t;
+    if (t < best_nl) best_nl = t;
 
     for (unsigned w = 0; w < n_paths; w++) {
       m_ls[w] = nl_ls[w] = 0;
@@ -212,6 +226,9 @@ int main(int argc, char **argv) {
          (double)total_bytes / 1e6, n_pieces, runs);
   printf("    vectorscan + newline count        %6.2f GB/s  (%.1f ms)\n", (double)total_bytes / best_hs / 1e9,
          best_hs * 1e3);
+  printf("      (vectorscan alone %.2f GB/s, %.1f ms; newline count alone %.2f GB/s, %.1f ms)\n",
+         (double)total_bytes / best_vs / 1e9, best_vs * 1e3, (double)total_bytes / best_nl / 1e9,
+         best_nl * 1e3);
   for (unsigned w = 0; w < n_paths; w++) {
     printf("    litscan %-7s (one pass)  %6.2f GB/s  (%.1f ms)  %.2fx\n", path_name[w],
            (double)total_bytes / best_ls[w] / 1e9, best_ls[w] * 1e3, best_hs / best_ls[w]);
@@ -225,5 +242,6 @@ int main(int argc, char **argv) {
   exhi_litscan_free(ls);
   hs_free_scratch(scratch);
   hs_free_database(db);
+  if (sink == 42) printf("\n"); /* keeps the parts' loops */
   return same ? 0 : 1;
 }
