@@ -71,13 +71,15 @@ int exhi_litscan_scan(const exhi_litscan *ls, const char *p, size_t n, exhi_lits
 enum {
   EXHI_LITSCAN_PORTABLE = 1, /* plain C, any CPU: slow, a fallback and a reference */
   EXHI_LITSCAN_AVX2 = 2,     /* AVX2 + BMI1 + POPCNT (x86-64, chosen at run time) */
+  EXHI_LITSCAN_AVX512 = 4,   /* AVX-512 BW + VBMI (Ice Lake, Zen 4 and later); a
+                                scanner with a fingerprint byte >= 0x80 runs AVX2 */
 };
 /* The paths this build and CPU can run (bits of the enum above). A caller
  * without EXHI_LITSCAN_AVX2 is better served by vectorscan. */
 unsigned exhi_litscan_paths(void);
-/* exhi_litscan_scan on the given path, which must be one of
- * exhi_litscan_paths() (else the portable one runs): for the tests, which
- * check every path gives the same answer, and for benchmarks. */
+/* exhi_litscan_scan on the given path; one this CPU lacks falls back to the
+ * next slower one it has. For the tests, which check every path gives the
+ * same answer, and for benchmarks. */
 int exhi_litscan_scan_path(const exhi_litscan *ls, unsigned path, const char *p, size_t n,
                            exhi_litscan_cb cb, void *ctx, uint64_t *newlines);
 
