@@ -18,7 +18,7 @@ import unittest
 
 EXHUNT = ''
 LOGS = ''
-WINDOW = (4 << 20) + (1 << 20)  # EXHI_LOG_BLOCK + EXHI_LOG_LINE_MAX (src/readers/logs.h)
+WINDOW = (8 << 20) + (1 << 20)  # EXHI_LOG_BLOCK + EXHI_LOG_LINE_MAX (src/readers/logs.h)
 
 
 def run(*args, env=None):
