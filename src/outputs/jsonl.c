@@ -6,6 +6,7 @@
 #include "../findings/findings.h"
 #include "output.h"
 
+#include <inttypes.h>
 #include <jansson.h>
 #include <string.h>
 
@@ -184,18 +185,186 @@ static const char *ecs_severity(int s) {
   return s >= 0 && s <= 4 ? names[s] : "Unknown";
 }
 
-static int jsonl_finding(exh_output *o, const exh_finding *f) {
+/* The dataset a finding's rule id names: exh.<part>.<rule> -> exhunt.<part>. */
+static const char *dataset_of(const char *rule_id, char *ds, size_t size) {
   const char *dataset = "exhunt.assess";
-  if (strncmp(f->rule_id, "exh.", 4) == 0) {
-    /* exh.<part>.<rule>: the part names the dataset */
-    static _Thread_local char ds[64];
-    const char *dot = strchr(f->rule_id + 4, '.');
-    size_t n = dot ? (size_t)(dot - (f->rule_id + 4)) : 0;
+  if (strncmp(rule_id, "exh.", 4) == 0) {
+    const char *dot = strchr(rule_id + 4, '.');
+    size_t n = dot ? (size_t)(dot - (rule_id + 4)) : 0;
     if (n && n < 32) {
-      snprintf(ds, sizeof ds, "exhunt.%.*s", (int)n, f->rule_id + 4);
+      snprintf(ds, size, "exhunt.%.*s", (int)n, rule_id + 4);
       dataset = ds;
     }
   }
+  return dataset;
+}
+
+/* ---- findings, written without a jansson tree ------------------------------
+ * A finding's dotted paths become nested objects, each key where it was
+ * first set and a value set again replacing it in place, as set_path does
+ * on a jansson object; jsonl_finding_tree below builds the same line that
+ * way (the tests compare the two). Building and freeing the tree was most
+ * of what writing a finding cost, and the log hunt writes its findings
+ * after the hunt, alone. */
+enum { PT_OBJ, PT_STR, PT_INT, PT_STRS };
+typedef struct pnode {
+  const char *key;
+  size_t klen;
+  int kind, first, last, next; /* children and the next sibling: -1 none */
+  const char *s;               /* PT_STR */
+  int64_t i;                   /* PT_INT */
+  const char *const *strs;     /* PT_STRS */
+  size_t n_strs;
+} pnode;
+
+#define PT_MAX 256
+typedef struct ptree {
+  pnode v[PT_MAX];
+  int n;
+} ptree;
+
+static int pt_child(ptree *t, int parent, const char *key, size_t klen) {
+  for (int c = t->v[parent].first; c >= 0; c = t->v[c].next)
+    if (t->v[c].klen == klen && !memcmp(t->v[c].key, key, klen)) return c;
+  if (t->n == PT_MAX) return -1;
+  int c = t->n++;
+  t->v[c] = (pnode){.key = key, .klen = klen, .kind = PT_OBJ, .first = -1, .last = -1, .next = -1};
+  if (t->v[parent].last >= 0) t->v[t->v[parent].last].next = c;
+  else t->v[parent].first = c;
+  t->v[parent].last = c;
+  return c;
+}
+
+/* The node for dotted path (made, or emptied to take a new value), or -1. */
+static int pt_at(ptree *t, const char *path) {
+  int node = 0;
+  for (const char *p = path;;) {
+    const char *dot = strchr(p, '.');
+    size_t n = dot ? (size_t)(dot - p) : strlen(p);
+    if (dot && n >= 256) return -1; /* set_path's bound on an object's key */
+    int c = pt_child(t, node, p, n);
+    if (c < 0) return -1;
+    if (!dot || t->v[c].kind != PT_OBJ) {
+      t->v[c].kind = PT_OBJ; /* a value becomes an object, an object a value */
+      t->v[c].first = t->v[c].last = -1;
+    }
+    if (!dot) return c;
+    node = c;
+    p = dot + 1;
+  }
+}
+
+static void pt_str(ptree *t, const char *path, const char *v) {
+  int c = pt_at(t, path);
+  if (c < 0) return;
+  t->v[c].kind = PT_STR;
+  t->v[c].s = v ? v : "";
+}
+
+static void pt_int(ptree *t, const char *path, int64_t v) {
+  int c = pt_at(t, path);
+  if (c < 0) return;
+  t->v[c].kind = PT_INT;
+  t->v[c].i = v;
+}
+
+static void pt_strs(ptree *t, const char *path, const char *const *v, size_t n) {
+  int c = pt_at(t, path);
+  if (c < 0) return;
+  t->v[c].kind = PT_STRS;
+  t->v[c].strs = v;
+  t->v[c].n_strs = n;
+}
+
+static void put_value_str(line *l, const char *s) {
+  static _Thread_local char buf[MAX_VALUE];
+  const char *v = exhi_utf8_sanitize(s ? s : "", buf, sizeof buf);
+  put_string(l, v, strlen(v));
+}
+
+static void pt_put(line *l, const ptree *t, int node) {
+  const pnode *x = &t->v[node];
+  char num[32];
+  switch (x->kind) {
+  case PT_OBJ:
+    put(l, "{", 1);
+    for (int c = x->first; c >= 0; c = t->v[c].next) {
+      if (c != x->first) put(l, ",", 1);
+      put_string(l, t->v[c].key, t->v[c].klen);
+      put(l, ":", 1);
+      pt_put(l, t, c);
+    }
+    put(l, "}", 1);
+    break;
+  case PT_STR: put_value_str(l, x->s); break;
+  case PT_INT: put(l, num, (size_t)snprintf(num, sizeof num, "%" PRId64, x->i)); break;
+  default:
+    put(l, "[", 1);
+    for (size_t i = 0; i < x->n_strs; i++) {
+      if (i) put(l, ",", 1);
+      put_value_str(l, x->strs[i]);
+    }
+    put(l, "]", 1);
+    break;
+  }
+}
+
+static int jsonl_finding_tree(exh_output *o, const exh_finding *f);
+
+/* Tests: off writes findings through the jansson tree (the reference). */
+static int jsonl_direct = 1;
+void exhi_jsonl_direct(int on) { jsonl_direct = on; }
+
+static int jsonl_finding(exh_output *o, const exh_finding *f) {
+  if (!jsonl_direct) return jsonl_finding_tree(o, f);
+  static _Thread_local ptree t;
+  static _Thread_local char ds[64], when[40];
+  static const char *const vuln[] = {"vulnerability"};
+  t.n = 1;
+  t.v[0] = (pnode){.kind = PT_OBJ, .first = -1, .last = -1, .next = -1};
+  pt_str(&t, "@timestamp", o->now);
+  pt_str(&t, "event.kind", "alert");
+  pt_str(&t, "event.module", "exhunt");
+  pt_str(&t, "event.dataset", dataset_of(f->rule_id, ds, sizeof ds));
+  pt_str(&t, "event.created", o->now);
+  if (f->event_time_ms >= 0) {
+    exhi_format_time_ms(f->event_time_ms, when, sizeof when);
+    pt_str(&t, "@timestamp", when);
+  }
+  pt_int(&t, "event.severity", f->severity);
+  pt_str(&t, "message", f->message);
+  pt_str(&t, "rule.id", f->rule_id);
+  pt_str(&t, "rule.name", f->rule_name);
+  pt_str(&t, "rule.ruleset", "exhunt");
+  if (f->n_cves) {
+    pt_strs(&t, "event.category", vuln, 1);
+    pt_strs(&t, "vulnerability.id", f->cves, f->n_cves);
+    pt_str(&t, "vulnerability.enumeration", "CVE");
+    pt_str(&t, "vulnerability.severity", ecs_severity(f->severity));
+    pt_str(&t, "vulnerability.scanner.vendor", "exhunt");
+  }
+  if (f->n_attack) pt_strs(&t, "threat.technique.id", f->attack, f->n_attack);
+  if (f->actor) pt_str(&t, "threat.group.name", f->actor);
+  if (f->host) pt_str(&t, "host.name", f->host);
+  if (f->path) pt_str(&t, "file.path", f->path);
+  if (f->sha256) pt_str(&t, "file.hash.sha256", f->sha256);
+  for (size_t i = 0; i < f->n_fields; i++) pt_str(&t, f->fields[i].name, f->fields[i].value);
+  if (o->cur_input) pt_str(&t, "exhunt.input", o->cur_input);
+  pt_str(&t, "exhunt.severity", exh_severity_name(f->severity));
+  pt_int(&t, "exhunt.confidence", f->confidence);
+  if (f->line > 0) pt_int(&t, "exhunt.line", f->line);
+  if (f->offset >= 0) pt_int(&t, "exhunt.offset", f->offset);
+  if (f->action) pt_str(&t, "exhunt.action", f->action);
+  line l = {o, 0, 0};
+  pt_put(&l, &t, 0);
+  put(&l, "\n", 1);
+  if (l.oom) return EXH_ERR_NOMEM;
+  return fwrite(o->line, 1, l.n, o->fp) == l.n ? EXH_OK : EXH_ERR_IO;
+}
+
+static int jsonl_finding_tree(exh_output *o, const exh_finding *f) {
+  static _Thread_local char ds[64];
+  const char *dataset = dataset_of(f->rule_id, ds, sizeof ds);
   json_t *root = base(o, "alert", dataset);
   if (!root) return EXH_ERR_NOMEM;
   if (f->event_time_ms >= 0) {

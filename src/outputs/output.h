@@ -25,6 +25,10 @@ struct exh_output {
   size_t line_cap;
 };
 
+/* Tests: on (the default) writes JSON-lines findings directly; off through
+ * a jansson tree, the reference the direct writer must equal. */
+void exhi_jsonl_direct(int on);
+
 extern const exhi_writer exhi_writer_text;
 extern const exhi_writer exhi_writer_jsonl;
 
