@@ -233,6 +233,8 @@ typedef struct worker {
   int64_t evtx_ms;       /* time of the event record being evaluated */
   exhi_logioc_cols ioc_cols;
   exhi_logioc_lines *ioc_pick; /* the lines holding an indicator's literal */
+  int init_rc;           /* making scan or ioc_pick failed: this, */
+  exh_error init_err;    /*   saying why */
   int ioc_picked;        /* this slice's lines are picked for the indicators */
   size_t block_len;
   const exh_ioc *cur_ioc; /* the indicator of the hit being added */
@@ -902,6 +904,11 @@ static void scan_file(worker *w) {
 static void *work(void *arg) {
   worker *w = arg;
   exh_loghunt *h = w->h;
+  /* Each thread makes its own matching state, so the threads start at
+   * once rather than one after another's (scratch space, memos). */
+  if ((w->init_rc = exhi_lr_scan_new(h->rules->lr, &w->scan, &w->init_err)) ||
+      (w->init_rc = exhi_logioc_lines_new(&h->iocs, &w->ioc_pick, &w->init_err)))
+    return NULL;
   for (;;) {
     size_t i = atomic_fetch_add(&h->next, 1);
     if (i >= h->n_files) break;
@@ -1109,17 +1116,20 @@ int exh_loghunt_run(exh_loghunt *h, exh_error *err) {
   unsigned started = 0;
   for (unsigned i = 0; i < n && !rc; i++) {
     ws[i].h = h;
-    if ((rc = exhi_lr_scan_new(h->rules->lr, &ws[i].scan, err))) break;
-    if ((rc = exhi_logioc_lines_new(&h->iocs, &ws[i].ioc_pick, err))) break;
     if (pthread_create(&th[i], NULL, work, &ws[i]) != 0) {
       rc = exhi_err(err, EXH_ERR_NOMEM, NULL, 0, -1, "cannot start a thread");
-      exhi_lr_scan_free(ws[i].scan);
-      ws[i].scan = NULL;
       break;
     }
     started++;
   }
   for (unsigned i = 0; i < started; i++) pthread_join(th[i], NULL);
+  /* A thread that could not start hunting left its files to the others,
+   * but the hunt reports why it could not. */
+  for (unsigned i = 0; i < started && !rc; i++)
+    if (ws[i].init_rc) {
+      rc = ws[i].init_rc;
+      *err = ws[i].init_err;
+    }
   for (unsigned i = 0; ws && i < n; i++) {
     exhi_lr_scan_free(ws[i].scan);
     exhi_logioc_lines_free(ws[i].ioc_pick);
