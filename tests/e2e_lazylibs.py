@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""libcurl, libarchive, libmaxminddb, libyara, libsqlite3 and libevtx are loaded
-on first use (src/core/dynlib.c): the commands that do not need them never load
+"""libcurl, libarchive, libmaxminddb, libyara, libsqlite3, libevtx and libcrypto
+are loaded on first use (src/core/dynlib.c): the commands that do not need them never load
 them (the dynamic loader's own account, LD_DEBUG=libs, says which libraries the
 process opened), the ones that do load them, and a library that cannot be
 loaded or is not the right one gives an error naming the file and the Debian
@@ -21,7 +21,8 @@ import zipfile
 EXHUNT, ROOT = sys.argv[1], sys.argv[2]
 SHARED = sys.argv[3] if len(sys.argv) > 3 else ''
 LAZY = {'curl': 'libcurl.so.4', 'archive': 'libarchive.so.13', 'maxminddb': 'libmaxminddb.so.0',
-        'yara': 'libyara.so.9', 'sqlite': 'libsqlite3.so.0', 'evtx': 'libevtx.so.1'}
+        'yara': 'libyara.so.9', 'sqlite': 'libsqlite3.so.0', 'evtx': 'libevtx.so.1',
+        'crypto': 'libcrypto.so.3'}
 # What the lazy ones brought with them when linked: the loader must not map
 # these either when none of the lazy ones is loaded.
 BROUGHT = {'magic': 'libmagic.so.1', 'bfio': 'libbfio.so.1'}
@@ -125,17 +126,21 @@ def main():
 
         r, _, found = loaded(['files', '-q', server])
         check(r.returncode in (0, 1), f'files: runs (exit {r.returncode}) {r.stderr[-300:]}')
-        check(set(found) == {'yara', 'magic'}, f'files: loads libyara (and libmagic) only: {found}')
+        # libyara needs libcrypto too: exhunt loads it first, for the hashes.
+        check(set(found) == {'yara', 'magic', 'crypto'},
+              f'files: loads libcrypto and libyara (and libmagic) only: {found}')
         yara_path = found.get('yara')
 
         r, _, found = loaded(['check', '--no-iocs', '-q', server])
         check(r.returncode in (0, 1), f'check on a folder: runs (exit {r.returncode}) {r.stderr[-300:]}')
-        check(set(found) == {'yara', 'magic'}, f'check on a folder: loads libyara (and libmagic) only: {found}')
+        check(set(found) == {'yara', 'magic', 'crypto'},
+              f'check on a folder: loads libcrypto and libyara (and libmagic) only: {found}')
 
         r, _, found = loaded(['check', '--no-iocs', zpath])
         check(r.returncode in (0, 1) and 'MAIL10' in r.stdout,
               f'check on a zip: the server is checked (exit {r.returncode}) {r.stderr[-300:] if r.returncode > 1 else ""}')
-        check(set(found) == {'archive', 'yara', 'magic'}, f'check on a zip: loads libarchive and libyara only: {found}')
+        check(set(found) == {'archive', 'yara', 'magic', 'crypto'},
+              f'check on a zip: loads libarchive, libcrypto and libyara only: {found}')
         archive_path = found.get('archive')
 
         sock, port = closed_port()
@@ -144,8 +149,20 @@ def main():
         sock.close()
         check(r.returncode == 2 and 'cannot be loaded' not in r.stderr,
               f'ioc pull from a closed port: a connection error, exit 2 (got {r.returncode})')
-        check(set(found) == {'curl', 'sqlite'}, f'ioc pull: loads libcurl and libsqlite3 only: {found}')
+        # libcurl brings libcrypto (TLS).
+        check(set(found) == {'curl', 'sqlite', 'crypto'},
+              f'ioc pull: loads libcurl (with libcrypto) and libsqlite3 only: {found}')
         curl_path = found.get('curl')
+
+        # ioc export: CSV needs no hash, STIX's ids are SHA-1 based.
+        r, _, found = loaded(['ioc', '--db', db, 'export', '--format', 'csv'])
+        check(r.returncode == 0 and set(found) == {'sqlite'},
+              f'ioc export --format csv: loads libsqlite3 only (exit {r.returncode}): {found}')
+        r, _, found = loaded(['ioc', '--db', db, 'export', '--format', 'stix'])
+        check(r.returncode == 0 and '"bundle"' in r.stdout and set(found) == {'sqlite', 'crypto'},
+              f'ioc export --format stix: loads libsqlite3 and libcrypto only (exit {r.returncode}): '
+              f'{found} {r.stderr[-300:]}')
+        crypto_path = found.get('crypto')
 
         # Real event logs, when the shared corpus is there (corpus-logs
         # checks what is found in them; here: that they are read).
@@ -170,10 +187,12 @@ def main():
             with open(os.path.join(junk, lib, soname), 'w') as f:
                 f.write('not a shared object\n')
             # Real shared objects of another library: load fine, lack the functions.
-            other = archive_path if lib == 'curl' else curl_path
+            # (libcurl needs libcrypto: a copy of it named libcrypto.so.3
+            # would be refused for libssl's missing functions, not its own.)
+            other = archive_path if lib in ('curl', 'crypto') else curl_path
             if other:
                 shutil.copy(other, os.path.join(wrong, lib, soname))
-        check(all((archive_path, curl_path, yara_path, sqlite_path, evtx_path)),
+        check(all((archive_path, curl_path, yara_path, sqlite_path, evtx_path, crypto_path)),
               'every lazy library was found loaded once (their paths)')
         mmdb = os.path.join(tmp, 'geo.mmdb')
         open(mmdb, 'wb').close()
@@ -191,6 +210,11 @@ def main():
             ('logs with a store', 'sqlite', 'libsqlite3-0', ['logs', '--db', db, logs]),
             ('logs --iocs FILE', 'sqlite', 'libsqlite3-0',
              ['logs', '--no-iocs', '--iocs', iocs_csv, logs]),
+            # libcrypto is loaded before libyara (which needs it too).
+            ('files (hashes)', 'crypto', 'libssl3', ['files', '--no-iocs', server]),
+            ('check (hashes)', 'crypto', 'libssl3', ['check', '--no-iocs', server]),
+            ('ioc export --format stix', 'crypto', 'libssl3',
+             ['ioc', '--db', db, 'export', '--format', 'stix']),
             # Per event log, after the other logs are hunted (see below).
             ('logs with an .evtx', 'evtx', 'libevtx1', ['logs', '--no-iocs', evlogs]),
         ]

@@ -1,6 +1,7 @@
 /* Libraries loaded on first use: see dynlib.h. */
 #define EXHI_DYNLIB_IMPL
 #include "dl_archive.h"
+#include "dl_crypto.h"
 #include "dl_curl.h"
 #include "dl_evtx.h"
 #include "dl_maxminddb.h"
@@ -17,6 +18,7 @@ exhi_maxminddb_api exhi_maxminddb;
 exhi_yara_api exhi_yara_lib;
 exhi_sqlite_api exhi_sqlite;
 exhi_evtx_api exhi_evtx;
+exhi_crypto_api exhi_crypto;
 
 typedef struct dynlib {
   const char *file;     /* the soname dlopen looks for */
@@ -41,6 +43,7 @@ static const char *const maxminddb_names[] = {EXHI_MAXMINDDB_FUNCTIONS(NAME)};
 static const char *const yara_names[] = {EXHI_YARA_FUNCTIONS(NAME)};
 static const char *const sqlite_names[] = {EXHI_SQLITE_FUNCTIONS(NAME)};
 static const char *const evtx_names[] = {EXHI_EVTX_FUNCTIONS(NAME)};
+static const char *const crypto_names[] = {EXHI_CRYPTO_FUNCTIONS(NAME)};
 /* The tables are filled as arrays of pointers (POSIX: a function pointer
  * has the representation of a void *, which is what dlsym returns). */
 _Static_assert(sizeof(exhi_curl_api) == (0 EXHI_CURL_FUNCTIONS(COUNT)) * sizeof(void *), "curl table");
@@ -54,6 +57,8 @@ _Static_assert(sizeof(exhi_sqlite_api) == (0 EXHI_SQLITE_FUNCTIONS(COUNT)) * siz
                "sqlite table");
 _Static_assert(sizeof(exhi_evtx_api) == (0 EXHI_EVTX_FUNCTIONS(COUNT)) * sizeof(void *),
                "evtx table");
+_Static_assert(sizeof(exhi_crypto_api) == (0 EXHI_CRYPTO_FUNCTIONS(COUNT)) * sizeof(void *),
+               "crypto table");
 
 /* libcurl's global state is set up here, inside the load's once, and
  * nowhere else: curl_global_init is not thread-safe on every libcurl (before
@@ -83,6 +88,12 @@ static dynlib evtx_lib = {"libevtx.so.1", "libevtx1",
                           "exhunt logs and exhunt check to read Windows event logs (.evtx)",
                           evtx_names, EXHI_ARRAY_LEN(evtx_names), &exhi_evtx, PTHREAD_ONCE_INIT, 0,
                           ""};
+/* Debian's libcrypto.so.3 comes in the libssl3 package. */
+static dynlib crypto_lib = {"libcrypto.so.3", "libssl3",
+                            "exhunt files and exhunt check to hash files, and by exhunt ioc "
+                            "export --format stix",
+                            crypto_names, EXHI_ARRAY_LEN(crypto_names), &exhi_crypto,
+                            PTHREAD_ONCE_INIT, 0, ""};
 
 /* Runs once per library. The handle is never closed: the library stays for
  * the life of the process, as a linked one would (libcurl keeps global state
@@ -101,7 +112,8 @@ static void load(dynlib *l) {
   void *found[32];
   _Static_assert(EXHI_ARRAY_LEN(curl_names) <= 32 && EXHI_ARRAY_LEN(archive_names) <= 32 &&
                      EXHI_ARRAY_LEN(maxminddb_names) <= 32 && EXHI_ARRAY_LEN(yara_names) <= 32 &&
-                     EXHI_ARRAY_LEN(sqlite_names) <= 32 && EXHI_ARRAY_LEN(evtx_names) <= 32,
+                     EXHI_ARRAY_LEN(sqlite_names) <= 32 && EXHI_ARRAY_LEN(evtx_names) <= 32 &&
+                     EXHI_ARRAY_LEN(crypto_names) <= 32,
                  "found[] holds every table");
   for (size_t i = 0; i < l->n; i++) {
     dlerror();
@@ -134,6 +146,7 @@ static void load_maxminddb(void) { load(&maxminddb_lib); }
 static void load_yara(void) { load(&yara_lib); }
 static void load_sqlite(void) { load(&sqlite_lib); }
 static void load_evtx(void) { load(&evtx_lib); }
+static void load_crypto(void) { load(&crypto_lib); }
 
 /* pthread_once fails only on misuse; its status is checked all the same. */
 static int get(dynlib *l, void (*fn)(void), exh_error *err) {
@@ -149,3 +162,4 @@ int exhi_dl_maxminddb(exh_error *err) { return get(&maxminddb_lib, load_maxmindd
 int exhi_dl_yara(exh_error *err) { return get(&yara_lib, load_yara, err); }
 int exhi_dl_sqlite(exh_error *err) { return get(&sqlite_lib, load_sqlite, err); }
 int exhi_dl_evtx(exh_error *err) { return get(&evtx_lib, load_evtx, err); }
+int exhi_dl_crypto(exh_error *err) { return get(&crypto_lib, load_crypto, err); }
