@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""libcurl, libarchive, libmaxminddb, libyara, libsqlite3 and libevtx are loaded
-on first use (src/core/dynlib.c): the commands that do not need them never load
+"""libcurl, libarchive, libmaxminddb, libyara, libsqlite3, libevtx, libcrypto and
+vectorscan's compiler (libhs; its runtime is linked) are loaded on first use (src/core/dynlib.c): the commands that do not need them never load
 them (the dynamic loader's own account, LD_DEBUG=libs, says which libraries the
 process opened), the ones that do load them, and a library that cannot be
 loaded or is not the right one gives an error naming the file and the Debian
@@ -21,10 +21,14 @@ import zipfile
 EXHUNT, ROOT = sys.argv[1], sys.argv[2]
 SHARED = sys.argv[3] if len(sys.argv) > 3 else ''
 LAZY = {'curl': 'libcurl.so.4', 'archive': 'libarchive.so.13', 'maxminddb': 'libmaxminddb.so.0',
-        'yara': 'libyara.so.9', 'sqlite': 'libsqlite3.so.0', 'evtx': 'libevtx.so.1'}
+        'yara': 'libyara.so.9', 'sqlite': 'libsqlite3.so.0', 'evtx': 'libevtx.so.1',
+        'crypto': 'libcrypto.so.3', 'hs': 'libhs.so.5'}
 # What the lazy ones brought with them when linked: the loader must not map
 # these either when none of the lazy ones is loaded.
-BROUGHT = {'magic': 'libmagic.so.1', 'bfio': 'libbfio.so.1'}
+BROUGHT = {'magic': 'libmagic.so.1', 'bfio': 'libbfio.so.1', 'stdcxx': 'libstdc++.so.6'}
+# The compiled-rule cache, this test's own (set in main): a run finds its
+# databases there or compiles them (and loads the compiler).
+CACHE = {}
 failures = []
 
 
@@ -37,6 +41,7 @@ def check(cond, what):
 def env(**extra):
     e = dict(os.environ)
     e['XDG_DATA_HOME'] = '/nonexistent-exhunt-test'  # no indicator store
+    e.update(CACHE)
     e.update(extra)
     return e
 
@@ -46,14 +51,30 @@ def run(args, **extra):
                           capture_output=True, text=True, errors='replace', timeout=120)
 
 
-def loaded(args):
+def linked():
+    """The BROUGHT libraries the binary needs at start by itself: a sanitizer
+    build's runtime (libubsan) needs libstdc++, for one; those say nothing
+    about what a lazy library brought."""
+    r = subprocess.run(['ldd', EXHUNT], capture_output=True, text=True)
+    return {name for name, soname in BROUGHT.items() if soname in r.stdout}
+
+
+LINKED = linked()
+
+
+def want(*names):
+    """The set a run must load, less what the binary needs at start."""
+    return set(names) - LINKED
+
+
+def loaded(args, **extra):
     """The run and the lazy libraries the loader mapped into it, by short name,
     with where each was found."""
-    r = run(args, LD_DEBUG='libs')
+    r = run(args, LD_DEBUG='libs', **extra)
     # "   1234:\tcalling init: /lib/x86_64-linux-gnu/libcurl.so.4" once per library
     inits = re.findall(r'calling init: (\S+)', r.stderr)
     found = {}
-    for name, soname in list(LAZY.items()) + list(BROUGHT.items()):
+    for name, soname in list(LAZY.items()) + [b for b in BROUGHT.items() if b[0] not in LINKED]:
         for path in inits:
             if os.path.basename(path) == soname:
                 found[name] = path
@@ -71,6 +92,7 @@ def closed_port():
 
 def main():
     tmp = tempfile.mkdtemp(prefix='exhunt-lazylibs-')
+    CACHE['XDG_CACHE_HOME'] = os.path.join(tmp, 'cache')
     try:
         logs = os.path.join(ROOT, 'tests', 'fixtures', 'logs', 'exch01')
         server = os.path.join(ROOT, 'examples', 'check', 'mail10')
@@ -94,8 +116,19 @@ def main():
         check(r.returncode == 0,
               f'ioc import into a new store (exit {r.returncode}) {r.stderr[-300:]}')
 
+        # The rules' databases, not in this test's cache yet (ioc import put
+        # the indicators' prefilter there): compiled, so the compiler is
+        # loaded, with the C++ library it needs.
+        r, _, found = loaded(['logs', '--no-iocs', logs])
+        check(r.returncode == 1 and 'ProxyLogon' in r.stdout and set(found) == want('hs', 'stdcxx'),
+              f'logs on an empty rule cache: compiles, loads vectorscan\'s compiler (and '
+              f'libstdc++) only (exit {r.returncode}): {found} {r.stderr[-300:]}')
+        hs_path = found.get('hs')
+        cold_findings = r.stdout
+
         # Commands that need none of them (no indicator store: XDG_DATA_HOME
-        # points nowhere); logs without --no-iocs looks for the store too.
+        # points nowhere); logs without --no-iocs looks for the store too;
+        # logs finds its databases in the cache now.
         for args in (['--version'], ['assess', '15.1.2176.2'],
                      ['logs', '--no-iocs', '-q', logs], ['logs', logs]):
             r, inits, found = loaded(args)
@@ -103,6 +136,14 @@ def main():
             check(r.returncode in (0, 1) and len(inits) > 1,
                   f'{cmd}: runs (exit {r.returncode}), the loader reports {len(inits)} libraries')
             check(not found, f'{cmd}: loads none of the lazy libraries nor what they bring: {found}')
+
+        r, _, _ = loaded(['logs', '--no-iocs', logs])
+        check(r.returncode == 1 and r.stdout == cold_findings,
+              'logs on the cache it filled: the same findings as when it compiled')
+        r, _, found = loaded(['logs', '--no-iocs', logs], EXHUNT_NO_CACHE='1')
+        check(r.returncode == 1 and r.stdout == cold_findings and set(found) == want('hs', 'stdcxx'),
+              f'logs with EXHUNT_NO_CACHE=1: compiles (loads the compiler), the same findings '
+              f'(exit {r.returncode}): {found}')
 
         # The commands that need one load it, and only what they need: the
         # same account sees them, so the test above can fail.
@@ -125,17 +166,24 @@ def main():
 
         r, _, found = loaded(['files', '-q', server])
         check(r.returncode in (0, 1), f'files: runs (exit {r.returncode}) {r.stderr[-300:]}')
-        check(set(found) == {'yara', 'magic'}, f'files: loads libyara (and libmagic) only: {found}')
+        # libyara needs libcrypto too: exhunt loads it first, for the hashes;
+        # the YARA rules' literal prefilter is compiled at every run.
+        check(set(found) == want('yara', 'magic', 'crypto', 'hs', 'stdcxx'),
+              f'files: loads libcrypto, libyara (and libmagic), vectorscan\'s compiler only: {found}')
         yara_path = found.get('yara')
 
         r, _, found = loaded(['check', '--no-iocs', '-q', server])
         check(r.returncode in (0, 1), f'check on a folder: runs (exit {r.returncode}) {r.stderr[-300:]}')
-        check(set(found) == {'yara', 'magic'}, f'check on a folder: loads libyara (and libmagic) only: {found}')
+        check(set(found) == want('yara', 'magic', 'crypto', 'hs', 'stdcxx'),
+              f'check on a folder: loads libcrypto, libyara (and libmagic), vectorscan\'s '
+              f'compiler only: {found}')
 
         r, _, found = loaded(['check', '--no-iocs', zpath])
         check(r.returncode in (0, 1) and 'MAIL10' in r.stdout,
               f'check on a zip: the server is checked (exit {r.returncode}) {r.stderr[-300:] if r.returncode > 1 else ""}')
-        check(set(found) == {'archive', 'yara', 'magic'}, f'check on a zip: loads libarchive and libyara only: {found}')
+        check(set(found) == want('archive', 'yara', 'magic', 'crypto', 'hs', 'stdcxx'),
+              f'check on a zip: loads libarchive, libcrypto, libyara, vectorscan\'s compiler '
+              f'only: {found}')
         archive_path = found.get('archive')
 
         sock, port = closed_port()
@@ -144,8 +192,20 @@ def main():
         sock.close()
         check(r.returncode == 2 and 'cannot be loaded' not in r.stderr,
               f'ioc pull from a closed port: a connection error, exit 2 (got {r.returncode})')
-        check(set(found) == {'curl', 'sqlite'}, f'ioc pull: loads libcurl and libsqlite3 only: {found}')
+        # libcurl brings libcrypto (TLS).
+        check(set(found) == {'curl', 'sqlite', 'crypto'},
+              f'ioc pull: loads libcurl (with libcrypto) and libsqlite3 only: {found}')
         curl_path = found.get('curl')
+
+        # ioc export: CSV needs no hash, STIX's ids are SHA-1 based.
+        r, _, found = loaded(['ioc', '--db', db, 'export', '--format', 'csv'])
+        check(r.returncode == 0 and set(found) == {'sqlite'},
+              f'ioc export --format csv: loads libsqlite3 only (exit {r.returncode}): {found}')
+        r, _, found = loaded(['ioc', '--db', db, 'export', '--format', 'stix'])
+        check(r.returncode == 0 and '"bundle"' in r.stdout and set(found) == {'sqlite', 'crypto'},
+              f'ioc export --format stix: loads libsqlite3 and libcrypto only (exit {r.returncode}): '
+              f'{found} {r.stderr[-300:]}')
+        crypto_path = found.get('crypto')
 
         # Real event logs, when the shared corpus is there (corpus-logs
         # checks what is found in them; here: that they are read).
@@ -170,10 +230,12 @@ def main():
             with open(os.path.join(junk, lib, soname), 'w') as f:
                 f.write('not a shared object\n')
             # Real shared objects of another library: load fine, lack the functions.
-            other = archive_path if lib == 'curl' else curl_path
+            # (libcurl needs libcrypto: a copy of it named libcrypto.so.3
+            # would be refused for libssl's missing functions, not its own.)
+            other = archive_path if lib in ('curl', 'crypto') else curl_path
             if other:
                 shutil.copy(other, os.path.join(wrong, lib, soname))
-        check(all((archive_path, curl_path, yara_path, sqlite_path, evtx_path)),
+        check(all((archive_path, curl_path, yara_path, sqlite_path, evtx_path, crypto_path, hs_path)),
               'every lazy library was found loaded once (their paths)')
         mmdb = os.path.join(tmp, 'geo.mmdb')
         open(mmdb, 'wb').close()
@@ -191,12 +253,20 @@ def main():
             ('logs with a store', 'sqlite', 'libsqlite3-0', ['logs', '--db', db, logs]),
             ('logs --iocs FILE', 'sqlite', 'libsqlite3-0',
              ['logs', '--no-iocs', '--iocs', iocs_csv, logs]),
+            # libcrypto is loaded before libyara (which needs it too).
+            ('files (hashes)', 'crypto', 'libssl3', ['files', '--no-iocs', server]),
+            ('check (hashes)', 'crypto', 'libssl3', ['check', '--no-iocs', server]),
+            ('ioc export --format stix', 'crypto', 'libssl3',
+             ['ioc', '--db', db, 'export', '--format', 'stix']),
+            # Rules not in the cache: compiled, which needs the compiler.
+            ('logs without the cache', 'hs', 'libvectorscan5', ['logs', '--no-iocs', logs],
+             {'EXHUNT_NO_CACHE': '1'}),
             # Per event log, after the other logs are hunted (see below).
             ('logs with an .evtx', 'evtx', 'libevtx1', ['logs', '--no-iocs', evlogs]),
         ]
         for folder, why in ((junk, 'is not loadable'), (wrong, 'lacks its functions')):
-            for label, lib, package, args in cases:
-                r = run(args, LD_LIBRARY_PATH=os.path.join(folder, lib))
+            for label, lib, package, args, *extra in cases:
+                r = run(args, LD_LIBRARY_PATH=os.path.join(folder, lib), **(extra[0] if extra else {}))
                 soname = LAZY[lib]
                 what = f'{label} with a {soname} that {why}'
                 msg = next((l for l in r.stderr.splitlines() if soname in l), r.stderr[-300:])
@@ -218,6 +288,12 @@ def main():
                     continue
                 # The error comes before any work: no report, no temporary folder kept.
                 check(r.stdout == '', f'{what}: nothing reported: {r.stdout[:200]!r}')
+        # A run on a warm cache needs no compiler: one that cannot be
+        # loaded changes nothing.
+        r = run(['logs', '--no-iocs', logs], LD_LIBRARY_PATH=os.path.join(junk, 'hs'))
+        check(r.returncode == 1 and r.stdout == cold_findings,
+              f'logs on the warm cache with a libhs.so.5 that is not loadable: the same findings '
+              f'(exit {r.returncode}) {r.stderr[-300:]!r}')
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if failures:

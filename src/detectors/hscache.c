@@ -67,22 +67,59 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
   return h;
 }
 
-/* The CPU, as vectorscan sees it: asked once per process. It is part of
+/* The CPU, as the key names it: asked once per process. It is part of
  * every key, and asking (cpuid, which a virtual machine traps) for each of
- * the ~32 databases of a hunt was a tenth of a short run. */
+ * the ~32 databases of a hunt was a tenth of a short run.
+ *
+ * vectorscan's own view of it (hs_populate_platform: a tuning family and
+ * the AVX2/AVX-512/VBMI features the OS enables) lives in its compiler,
+ * which a run on a warm cache does not load (core/dl_hs.h). On x86 the key
+ * holds instead the cpuid words that view is derived from: the vendor,
+ * leaf 1's signature (family, model) and feature words, leaf 7's feature
+ * words and the register state the OS enables (XCR0), so that it changes
+ * whenever vectorscan's view can. Leaf 1's EBX is left out: it holds the
+ * core's APIC id, which differs between cores of one CPU. Elsewhere the
+ * compiler is asked. */
 static pthread_once_t platform_once = PTHREAD_ONCE_INIT;
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+static uint32_t platform[12];
+static const char platform_tag[] = "\002cpuid";
+static int platform_ok;
+
+static void platform_init(void) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(0, &a, &b, &c, &d)) return;
+  unsigned max = a;
+  platform[0] = b, platform[1] = c, platform[2] = d;
+  __cpuid(1, a, b, c, d);
+  platform[3] = a, platform[4] = c, platform[5] = d;
+  if (max >= 7) {
+    __cpuid_count(7, 0, a, b, c, d);
+    platform[6] = b, platform[7] = c, platform[8] = d;
+  }
+  if (platform[4] & bit_OSXSAVE) {
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    platform[9] = lo, platform[10] = hi;
+  }
+  platform_ok = 1;
+}
+#else
 static hs_platform_info_t platform;
+static const char platform_tag[] = "";
 static int platform_ok;
 
 static void platform_init(void) {
   memset(&platform, 0, sizeof platform);
   platform_ok = hs_populate_platform(&platform) == HS_SUCCESS;
 }
+#endif
 
 /* The key: every input of the compile, unambiguously (lengths first).
  * lens: NULL for NUL-terminated regexes, else literals of lens[i] bytes,
- * whose keys carry a mode tag after the version (regex keys are unchanged,
- * so existing cache files stay valid). */
+ * whose keys carry a mode tag after the version. The CPU follows, tagged
+ * with how it was asked (platform_tag). */
 static char *make_key(const char *const *exprs, const size_t *lens, const unsigned *flags,
                       const unsigned *ids, unsigned n, size_t *klen) {
   const char *ver = hs_version();
@@ -90,8 +127,8 @@ static char *make_key(const char *const *exprs, const size_t *lens, const unsign
   /* The CPU too: a database built for one (AVX-512 here, none under
    * valgrind) must not be loaded, or overwritten, by another. */
   if (pthread_once(&platform_once, platform_init) || !platform_ok) return NULL;
-  const hs_platform_info_t plat = platform;
-  size_t len = strlen(ver) + 1 + sizeof plat + sizeof n + (lens ? sizeof lit_tag : 0);
+  size_t len = strlen(ver) + 1 + sizeof platform_tag + sizeof platform + sizeof n +
+               (lens ? sizeof lit_tag : 0);
   for (unsigned i = 0; i < n; i++)
     len += (lens ? lens[i] + sizeof lens[i] : strlen(exprs[i]) + 1) + 2 * sizeof(unsigned);
   char *k = malloc(len);
@@ -103,8 +140,10 @@ static char *make_key(const char *const *exprs, const size_t *lens, const unsign
     memcpy(k + o, lit_tag, sizeof lit_tag);
     o += sizeof lit_tag;
   }
-  memcpy(k + o, &plat, sizeof plat);
-  o += sizeof plat;
+  memcpy(k + o, platform_tag, sizeof platform_tag);
+  o += sizeof platform_tag;
+  memcpy(k + o, &platform, sizeof platform);
+  o += sizeof platform;
   memcpy(k + o, &n, sizeof n);
   o += sizeof n;
   for (unsigned i = 0; i < n; i++) {
@@ -221,7 +260,15 @@ hs_database_t *exhi_hs_cache_decode(const void *bytes, size_t len, const char *k
   return db;
 }
 
-/* The database stored at path under key, or NULL. Only a file of our own
+/* One file per database: a hunt opens and reads ~38 (the same one several
+ * times). Measured in a fresh process (start3): reading them costs ~0.1 ms
+ * more than one mapped file holding them all would (a prototype "pack"),
+ * deserialising them ~0.25-0.35 ms (vectorscan copies each into fresh
+ * memory and checks its CRC), building their keys ~0.1 ms, of a ~2.8 ms
+ * `logs` on an empty folder: not worth a second file format and its rules
+ * for concurrent writers.
+ *
+ * The database stored at path under key, or NULL. Only a file of our own
  * that no one else may write is read: a database is code for vectorscan's
  * engine, checked by it only against accidents (a CRC), not against a
  * planted one. */

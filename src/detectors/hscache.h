@@ -22,7 +22,6 @@
 
 #include <hs/hs.h>
 #include <stddef.h>
-#include <stddef.h>
 
 /* Like hs_compile_multi in HS_MODE_BLOCK with no platform: on success *db is
  * the caller's (hs_free_database); on failure *ce is set as

@@ -11,10 +11,10 @@
 #include "scan.h"
 #include "walk.h"
 #include "yara.h"
+#include "core/dl_crypto.h" /* libcrypto, loaded by exh_files_new */
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -499,9 +499,12 @@ int exh_files_new(const exh_files_config *cfg, exh_files **out, exh_error *err) 
     f->has_ioc = true;
   }
   int rc = copy_skip(f, cfg, err);
-  f->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-  f->sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
-  f->md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+  if (rc == EXH_OK) rc = exhi_dl_crypto(err);
+  if (rc == EXH_OK) {
+    f->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    f->sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+    f->md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+  }
   if (rc == EXH_OK && (!f->sha256 || !f->sha1 || !f->md5))
     rc = exhi_err(err, EXH_ERR_NOMEM, "OpenSSL", 0, -1, "cannot load the hash functions");
   for (size_t i = 0; rc == EXH_OK && i < exhi_files_path_count; i++)
@@ -538,9 +541,10 @@ void exh_files_free(exh_files *f) {
   exhi_pathrules_free(&f->paths);
   exhi_rule_clear(&f->ioc_hash);
   exhi_rule_clear(&f->ioc_name);
-  EVP_MD_free(f->sha256);
-  EVP_MD_free(f->sha1);
-  EVP_MD_free(f->md5);
+  /* Fetched only once libcrypto was loaded (its table filled). */
+  if (f->sha256) EVP_MD_free(f->sha256);
+  if (f->sha1) EVP_MD_free(f->sha1);
+  if (f->md5) EVP_MD_free(f->md5);
   for (size_t i = 0; f->skip_strs && f->skip_strs[i]; i++) free(f->skip_strs[i]);
   free(f->skip_strs);
   free(f);

@@ -3,9 +3,9 @@
  * are UUIDv5 of what they name, so exporting twice gives the same ids and a
  * receiving platform deduplicates. */
 #include "ioc.h"
+#include "core/dl_crypto.h" /* libcrypto, loaded below for STIX */
 #include "core/dl_sqlite.h" /* libsqlite3, loaded by exh_ioc_store_open */
 
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +84,9 @@ int exh_ioc_store_export(exh_ioc_store *s, const char *format, FILE *fp, size_t 
   bool stix = !strcmp(format, "stix");
   if (!stix && strcmp(format, "csv") != 0)
     return exhi_err(err, EXH_ERR_INVALID, "--format", 0, -1, "\"%.20s\": csv or stix", format);
+  /* STIX ids are SHA-1 based (uuid5): libcrypto before the first one. */
+  int lrc;
+  if (stix && (lrc = exhi_dl_crypto(err)) != EXH_OK) return lrc;
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(
           s->db,
