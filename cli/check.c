@@ -202,6 +202,10 @@ static void *temps_reaper(void *arg) {
   sigset_t *set = arg;
   int sig;
   if (sigwait(set, &sig) != 0) return NULL;
+  /* Taken: the main thread, ending, must not cancel the removal half done
+   * (nanosleep below is a cancellation point), which would leave the
+   * process to exit with its own status instead of dying by the signal. */
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
   /* An extraction may still be writing into a folder: stop it (it stops
    * within one 64 KiB block), and remove again until the folder is gone. */
   exh_check_extract_stop();
