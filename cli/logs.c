@@ -303,6 +303,12 @@ int cmd_logs(int argc, char **argv) {
     return EXIT_ERROR;
   }
   if (!quiet) {
+    /* The findings come out at once after the hunt, the process waiting on
+     * them: to a pipe or file in 1 MiB writes, not stdio's 4 KiB (a reader
+     * such as jq would otherwise be woken for each). Nothing was written
+     * to fp before. */
+    static char outbuf[1u << 20];
+    if (!isatty(fileno(fp))) setvbuf(fp, outbuf, _IOFBF, sizeof outbuf);
     exh_output *out;
     unsigned flags = cli_use_color(color_mode, fileno(fp)) ? EXH_OUT_COLOR : 0;
     if (exh_output_new(format, fp, flags, -1, &out, &err) != EXH_OK) {
