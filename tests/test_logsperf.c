@@ -397,6 +397,23 @@ static int any_hit(void *ctx, size_t rule, const char *detail) {
   return 0;
 }
 
+/* The built-in rules, a scan of them and an empty schema, for the tests
+ * that follow (freed by builtin_scan_free). */
+static exhi_logschema *builtin_scan(exhi_lr **lr, exhi_lr_scan **sc) {
+  exh_error e;
+  CHECK_INT(exhi_lr_load(1, NULL, 0, NULL, lr, &e), EXH_OK);
+  CHECK_INT(exhi_lr_scan_new(*lr, sc, &e), EXH_OK);
+  exhi_logschema *sch = calloc(1, sizeof *sch);
+  CHECK(sch != NULL);
+  return sch;
+}
+
+static void builtin_scan_free(exhi_lr *lr, exhi_lr_scan *sc, exhi_logschema *sch) {
+  free(sch);
+  exhi_lr_scan_free(sc);
+  exhi_lr_free(lr);
+}
+
 /* In IIS logs a rule's literals count only in the column its field is
  * bound to, and a column whose whole value a `not` selection of the rule
  * matches (a known-good page) makes no candidate: the common requests for
@@ -404,10 +421,8 @@ static int any_hit(void *ctx, size_t rule, const char *detail) {
 static void test_columns(void) {
   exh_error e;
   exhi_lr *lr;
-  CHECK_INT(exhi_lr_load(1, NULL, 0, NULL, &lr, &e), EXH_OK);
   exhi_lr_scan *sc;
-  CHECK_INT(exhi_lr_scan_new(lr, &sc, &e), EXH_OK);
-  exhi_logschema *sch = calloc(1, sizeof *sch);
+  exhi_logschema *sch = builtin_scan(&lr, &sc);
   const char *iis = "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port "
                     "cs-username c-ip cs(User-Agent) cs(Referer) sc-status";
   const char *lines[] = {
@@ -508,9 +523,7 @@ static void test_columns(void) {
   CHECK(matched > 100);
   CHECK_INT(missed, 0);
   free(rec);
-  free(sch);
-  exhi_lr_scan_free(sc);
-  exhi_lr_free(lr);
+  builtin_scan_free(lr, sc, sch);
 }
 
 /* Column mode reads W3C lines column by column (a memo per value, query
@@ -534,10 +547,8 @@ static int on_cand_rules(void *ctx, size_t a, size_t b, uint64_t rules) {
 static void test_colmode_same(void) {
   exh_error e;
   exhi_lr *lr;
-  CHECK_INT(exhi_lr_load(1, NULL, 0, NULL, &lr, &e), EXH_OK);
   exhi_lr_scan *sc;
-  CHECK_INT(exhi_lr_scan_new(lr, &sc, &e), EXH_OK);
-  exhi_logschema *sch = calloc(1, sizeof *sch);
+  exhi_logschema *sch = builtin_scan(&lr, &sc);
   static const char *const fields[] = {
       "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip "
       "cs(User-Agent) cs(Referer) sc-status",
@@ -608,9 +619,7 @@ static void test_colmode_same(void) {
   exhi_lr_scan_colmode(sc, 1);
   CHECK(lines_total > 20000);
   CHECK(cands > 1000); /* not only the preambles */
-  free(sch);
-  exhi_lr_scan_free(sc);
-  exhi_lr_free(lr);
+  builtin_scan_free(lr, sc, sch);
 }
 
 /* Column mode holds back lines whose query string is not in its memo
@@ -636,10 +645,8 @@ static int on_candlist(void *ctx, size_t a, size_t b, uint64_t rules) {
 static void test_colmode_batches(void) {
   exh_error e;
   exhi_lr *lr;
-  CHECK_INT(exhi_lr_load(1, NULL, 0, NULL, &lr, &e), EXH_OK);
   exhi_lr_scan *sc;
-  CHECK_INT(exhi_lr_scan_new(lr, &sc, &e), EXH_OK);
-  exhi_logschema *sch = calloc(1, sizeof *sch);
+  exhi_logschema *sch = builtin_scan(&lr, &sc);
   static const char fields[] = "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port "
                                "cs-username c-ip cs(User-Agent) cs(Referer) sc-status";
   exhi_logschema_init(sch);
@@ -701,9 +708,7 @@ static void test_colmode_batches(void) {
   CHECK_INT((long long)(got[0].n - pre), (long long)want);
   CHECK(pre >= 2);
   free(block);
-  free(sch);
-  exhi_lr_scan_free(sc);
-  exhi_lr_free(lr);
+  builtin_scan_free(lr, sc, sch);
 }
 
 /* The prefilter finds a kind's literals with litscan where it can (and
@@ -715,10 +720,8 @@ static void test_colmode_batches(void) {
 static void test_litscan_same(void) {
   exh_error e;
   exhi_lr *lr;
-  CHECK_INT(exhi_lr_load(1, NULL, 0, NULL, &lr, &e), EXH_OK);
   exhi_lr_scan *sc;
-  CHECK_INT(exhi_lr_scan_new(lr, &sc, &e), EXH_OK);
-  exhi_logschema *sch = calloc(1, sizeof *sch);
+  exhi_logschema *sch = builtin_scan(&lr, &sc);
   static const char hdr[] =
       "#Log-type: HttpProxy Logs\n#Fields: DateTime,RequestId,UrlStem,UrlQuery,AnchorMailbox,"
       "TargetServerVersion,AuthenticatedUser,UserAgent,HttpStatus\n";
@@ -782,9 +785,7 @@ static void test_litscan_same(void) {
   exhi_lr_scan_litscan(sc, 1);
   CHECK(cands > 2000);
   CHECK(checked_lines == 160 || !__builtin_cpu_supports("avx2"));
-  free(sch);
-  exhi_lr_scan_free(sc);
-  exhi_lr_free(lr);
+  builtin_scan_free(lr, sc, sch);
 }
 
 /* A cache file's bytes as hscache.c writes them: magic, key length,
