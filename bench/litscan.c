@@ -90,8 +90,8 @@ static int count_hs(unsigned id, unsigned long long from, unsigned long long to,
   return 0;
 }
 
-static int count_ls(void *ctx, unsigned id, size_t end) {
-  (void)id, (void)end;
+static int count_ls(void *ctx, unsigned id, size_t end, size_t nl) {
+  (void)id, (void)end, (void)nl;
   ++*(uint64_t *)ctx;
   return 0;
 }

@@ -16,6 +16,7 @@
 typedef struct ls_match {
   unsigned id;
   size_t end;
+  size_t nl; /* litscan's count of '\n' before the last byte; SIZE_MAX from vectorscan */
 } ls_match;
 
 typedef struct ls_list {
@@ -25,7 +26,7 @@ typedef struct ls_list {
   int oom;
 } ls_list;
 
-static int ls_add(ls_list *l, unsigned id, size_t end) {
+static int ls_add(ls_list *l, unsigned id, size_t end, size_t nl) {
   if (l->n && end < l->m[l->n - 1].end) l->out_of_order = 1;
   if (l->n == l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 64;
@@ -39,16 +40,19 @@ static int ls_add(ls_list *l, unsigned id, size_t end) {
   }
   l->m[l->n].id = id;
   l->m[l->n].end = end;
+  l->m[l->n].nl = nl;
   l->n++;
   return 0;
 }
 
-static int ls_on_match(void *ctx, unsigned id, size_t end) { return ls_add(ctx, id, end); }
+static int ls_on_match(void *ctx, unsigned id, size_t end, size_t nl) {
+  return ls_add(ctx, id, end, nl);
+}
 
 static int ls_on_hs(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
                     void *ctx) {
   (void)from, (void)flags;
-  return ls_add(ctx, id, (size_t)to);
+  return ls_add(ctx, id, (size_t)to, SIZE_MAX);
 }
 
 static int ls_cmp(const void *a, const void *b) {
@@ -144,6 +148,18 @@ static const char *ls_diff(const exhi_litscan *ls, const hs_database_t *db, hs_s
   if (got.out_of_order) {
     bad = "litscan's matches not in end order";
     goto out;
+  }
+  /* Each match's count of the '\n's before its last byte. */
+  for (size_t i = 0, at = 0, seen = 0; i < got.n; i++) {
+    size_t last = got.m[i].end ? got.m[i].end - 1 : 0;
+    if (last < at) at = seen = 0; /* ends are in order; recount if not */
+    for (; at < last; at++) seen += p[at] == '\n';
+    if (got.m[i].nl != seen) {
+      snprintf(why, sizeof why, "path %u: match id %u end %zu: %zu newlines before it, said %zu",
+               path, got.m[i].id, got.m[i].end, seen, got.m[i].nl);
+      bad = why;
+      goto out;
+    }
   }
   if (nl != want_nl) {
     snprintf(why, sizeof why, "newlines: %llu, expected %llu", (unsigned long long)nl,

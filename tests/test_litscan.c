@@ -114,8 +114,8 @@ static void test_fingerprint(void) {
   exhi_litscan_free(ls);
 }
 
-static int stop_at_second(void *ctx, unsigned id, size_t end) {
-  (void)id, (void)end;
+static int stop_at_second(void *ctx, unsigned id, size_t end, size_t nl) {
+  (void)id, (void)end, (void)nl;
   int *calls = ctx;
   return ++*calls == 2 ? 7 : 0;
 }

@@ -534,9 +534,22 @@ static void test_columns(void) {
  * the memo keeps, upper case, the values the vetoes accept. */
 static char cand_got[2][1 << 16];
 static size_t cand_len[2];
+/* When set: the scan and block of the running prefilter, whose line
+ * numbers (exhi_lr_prefilter_line_no) are checked against the newlines
+ * before each line, counted on from the last candidate's. */
+static exhi_lr_scan *num_scan;
+static const char *num_block;
+static size_t num_at, num_seen, num_given;
 static int on_cand_rules(void *ctx, size_t a, size_t b, uint64_t rules) {
   int which = *(int *)ctx;
   (void)b;
+  size_t k = num_scan ? exhi_lr_prefilter_line_no(num_scan) : SIZE_MAX;
+  if (k != SIZE_MAX) {
+    if (a < num_at) num_at = num_seen = 0;
+    for (; num_at < a; num_at++) num_seen += num_block[num_at] == '\n';
+    CHECK_INT((long long)k, (long long)num_seen);
+    num_given++;
+  }
   size_t n = cand_len[which];
   if (n + 48 < sizeof cand_got[which])
     cand_len[which] += (size_t)snprintf(cand_got[which] + n, sizeof cand_got[which] - n,
@@ -761,7 +774,10 @@ static void test_litscan_same(void) {
     size_t nl = 0;
     for (size_t i = 0; i < o; i++) nl += block[i] == '\n';
     size_t ends[2];
+    num_scan = sc;
+    num_block = block;
     for (int which = 0; which < 2; which++) {
+      num_at = num_seen = 0;
       exhi_lr_scan_litscan(sc, which == 0);
       cand_len[which] = 0;
       cand_got[which][0] = '\0';
@@ -783,6 +799,9 @@ static void test_litscan_same(void) {
     for (const char *q = cand_got[0]; (q = strchr(q, ';')); q++) cands++;
   }
   exhi_lr_scan_litscan(sc, 1);
+  num_scan = NULL;
+  /* With litscan every candidate came numbered (none without). */
+  CHECK(num_given > 2000 || !__builtin_cpu_supports("avx2"));
   CHECK(cands > 2000);
   CHECK(checked_lines == 160 || !__builtin_cpu_supports("avx2"));
   builtin_scan_free(lr, sc, sch);

@@ -16,6 +16,7 @@ struct exhi_litscan {
   unsigned id[NB];
   uint8_t len[NB];  /* bytes verified: the literal ('#' alone for the line-start one) */
   uint8_t back[NB]; /* from the fingerprint's second byte back to the match's first */
+  uint8_t nlx[NB];  /* '\n's of the match from its fingerprint's second byte to before its last */
   uint8_t fp[NB];   /* offset in the literal of the fingerprint's first byte */
   unsigned min_delta; /* least (end - fingerprint's second byte) over buckets */
   /* Buckets whose fingerprint's first (t0) or second (t1) byte is this
@@ -136,6 +137,7 @@ int exhi_litscan_build(const exhi_litscan_lit *lits, size_t n, int line_hash,
       ls->msk[k][i] = fold ? 0xDF : 0xFF;
       ls->val[k][i] = fold ? (uint8_t)(b[i] & 0xDF) : b[i];
     }
+    for (size_t i = best + 1; i + 1 < len; i++) ls->nlx[k] += b[i] == '\n';
     set_byte(ls, k, 0, b[best], ci);
     set_byte(ls, k, 1, b[best + 1], ci);
     if (b[best] >= 0x80 || b[best + 1] >= 0x80) ls->high_fp = 1;
@@ -176,6 +178,7 @@ typedef struct sink {
   size_t done;      /* every match ending at or before this was reported */
   unsigned pending; /* matches in ring */
   uint8_t ring[256]; /* by end & 255: bucket bits */
+  size_t ring_nl[256]; /* by end & 255: the '\n's before the match's last byte */
 } sink;
 
 /* Reports the pending matches ending at or before upto. */
@@ -187,7 +190,7 @@ static int flush(const exhi_litscan *ls, sink *sk, size_t upto) {
     sk->ring[e & 255] = 0;
     for (; bits; bits &= bits - 1) {
       sk->pending--;
-      int rc = sk->cb(sk->ctx, ls->id[__builtin_ctz(bits)], e);
+      int rc = sk->cb(sk->ctx, ls->id[__builtin_ctz(bits)], e, sk->ring_nl[e & 255]);
       if (rc) return rc;
     }
   }
@@ -211,9 +214,10 @@ static inline int verify(const exhi_litscan *ls, unsigned k, const unsigned char
   return 1;
 }
 
-/* The fingerprints of buckets bk end at p[pos]: each is checked in full. */
+/* The fingerprints of buckets bk end at p[pos], after nl '\n's: each is
+ * checked in full. */
 static inline int candidate(const exhi_litscan *ls, sink *sk, const unsigned char *p, size_t n,
-                            size_t pos, unsigned bk) {
+                            size_t pos, unsigned bk, size_t nl) {
   /* Nothing found from here on ends before pos + min_delta. */
   int rc = flush(ls, sk, pos + ls->min_delta - 1);
   if (rc) return rc;
@@ -223,6 +227,8 @@ static inline int candidate(const exhi_litscan *ls, sink *sk, const unsigned cha
     size_t start = pos - ls->back[k], end = start + ls->len[k];
     if (end > n || !verify(ls, k, p + start)) continue;
     sk->ring[end & 255] |= (uint8_t)(1u << k);
+    /* Matches ending at one byte share their last byte, so its count. */
+    sk->ring_nl[end & 255] = nl + ls->nlx[k];
     sk->pending++;
   }
   return 0;
@@ -234,7 +240,7 @@ static int scan_portable(const exhi_litscan *ls, const unsigned char *p, size_t 
                          exhi_litscan_cb cb, void *ctx, uint64_t *newlines) {
   sink sk = {.cb = cb, .ctx = ctx};
   int rc;
-  if (ls->line_hash && n && p[0] == '#' && (rc = cb(ctx, ls->hash_id, 1))) return rc;
+  if (ls->line_hash && n && p[0] == '#' && (rc = cb(ctx, ls->hash_id, 1, 0))) return rc;
   uint64_t lines = 0;
   unsigned prev = 0; /* buckets whose first fingerprint byte is p[i - 1] */
   for (size_t i = 0; i < n; i++) {
@@ -242,7 +248,7 @@ static int scan_portable(const exhi_litscan *ls, const unsigned char *p, size_t 
     lines += c == '\n';
     unsigned r = prev & ls->t1[c];
     prev = ls->t0[c];
-    if (r && (rc = candidate(ls, &sk, p, n, i, r))) return rc;
+    if (r && (rc = candidate(ls, &sk, p, n, i, r, lines - (c == '\n')))) return rc;
   }
   if ((rc = flush(ls, &sk, SIZE_MAX))) return rc;
   if (newlines) *newlines = lines;
@@ -301,15 +307,26 @@ AVX2_FN static uint64_t nl_sum(__m256i acc) {
          (uint64_t)_mm256_extract_epi64(s, 2) + (uint64_t)_mm256_extract_epi64(s, 3);
 }
 
-/* Each candidate byte j of the 64 at base, its buckets in rb[j]. */
+/* Each candidate byte j of the 64 at base (q: those bytes, or their padded
+ * copy), its buckets in rb[j]; nl_end: the '\n's up to the block's end. */
 AVX2_FN static int candidates(const exhi_litscan *ls, sink *sk, const unsigned char *p, size_t n,
-                              size_t base, uint64_t m, __m256i r0, __m256i r1) {
+                              size_t base, uint64_t m, __m256i r0, __m256i r1,
+                              const unsigned char *q, uint64_t nl_end) {
   alignas(32) uint8_t rb[64];
   _mm256_store_si256((__m256i *)(void *)rb, r0);
   _mm256_store_si256((__m256i *)(void *)(rb + 32), r1);
+  /* Rare (a fingerprint seen): the block's '\n's found again, for counts. */
+  const __m256i vn = _mm256_set1_epi8('\n');
+  uint64_t nlm = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
+                     _mm256_loadu_si256((const __m256i *)(const void *)q), vn)) |
+                 (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
+                     _mm256_loadu_si256((const __m256i *)(const void *)(q + 32)), vn))
+                     << 32;
+  uint64_t nl0 = nl_end - (uint64_t)_mm_popcnt_u64(nlm);
   for (; m; m = _blsr_u64(m)) {
     unsigned j = (unsigned)_tzcnt_u64(m);
-    int rc = candidate(ls, sk, p, n, base + j, rb[j]);
+    uint64_t below = j ? nlm & (~0ull >> (64 - j)) : 0;
+    int rc = candidate(ls, sk, p, n, base + j, rb[j], nl0 + (uint64_t)_mm_popcnt_u64(below));
     if (rc) return rc;
   }
   return 0;
@@ -320,7 +337,7 @@ scan_avx2_body(const exhi_litscan *ls, const unsigned char *p, size_t n, exhi_li
                void *ctx, uint64_t *newlines, int mask_lo) {
   sink sk = {.cb = cb, .ctx = ctx};
   int rc;
-  if (ls->line_hash && n && p[0] == '#' && (rc = cb(ctx, ls->hash_id, 1))) return rc;
+  if (ls->line_hash && n && p[0] == '#' && (rc = cb(ctx, ls->hash_id, 1, 0))) return rc;
   avx2_k K = {
       .lo0 = _mm256_loadu_si256((const __m256i *)(const void *)ls->lo0),
       .hi0 = _mm256_loadu_si256((const __m256i *)(const void *)ls->hi0),
@@ -337,7 +354,8 @@ scan_avx2_body(const exhi_litscan *ls, const unsigned char *p, size_t n, exhi_li
     size_t stop = n - i >= 127 * 64 ? i + 127 * 64 : n - (n - i) % 64;
     for (; i < stop; i += 64) {
       uint64_t m = block64(&K, p + i, &prev, &acc, &r0, &r1, mask_lo);
-      if (m && (rc = candidates(ls, &sk, p, n, i, m, r0, r1))) return rc;
+      if (m && (rc = candidates(ls, &sk, p, n, i, m, r0, r1, p + i, lines + nl_sum(acc))))
+        return rc;
     }
     lines += nl_sum(acc);
     acc = _mm256_setzero_si256();
@@ -349,7 +367,7 @@ scan_avx2_body(const exhi_litscan *ls, const unsigned char *p, size_t n, exhi_li
     memcpy(tail, p + i, n - i);
     uint64_t m = block64(&K, tail, &prev, &acc, &r0, &r1, mask_lo);
     m &= ((uint64_t)1 << (n - i)) - 1;
-    if (m && (rc = candidates(ls, &sk, p, n, i, m, r0, r1))) return rc;
+    if (m && (rc = candidates(ls, &sk, p, n, i, m, r0, r1, tail, lines + nl_sum(acc)))) return rc;
     lines += nl_sum(acc);
   }
   if ((rc = flush(ls, &sk, SIZE_MAX))) return rc;
@@ -395,13 +413,18 @@ block64_512(const avx512_k *K, const unsigned char *q, __m512i *prev, uint64_t *
   return m;
 }
 
+/* As candidates(): q the block's bytes, nl_end the '\n's up to its end. */
 AVX512_FN static int candidates_512(const exhi_litscan *ls, sink *sk, const unsigned char *p,
-                                    size_t n, size_t base, uint64_t m, __m512i r) {
+                                    size_t n, size_t base, uint64_t m, __m512i r,
+                                    const unsigned char *q, uint64_t nl_end) {
   alignas(64) uint8_t rb[64];
   _mm512_store_si512((void *)rb, r);
+  uint64_t nlm = _mm512_cmpeq_epi8_mask(_mm512_loadu_si512((const void *)q), _mm512_set1_epi8('\n'));
+  uint64_t nl0 = nl_end - (uint64_t)_mm_popcnt_u64(nlm);
   for (; m; m = _blsr_u64(m)) {
     unsigned j = (unsigned)_tzcnt_u64(m);
-    int rc = candidate(ls, sk, p, n, base + j, rb[j]);
+    uint64_t below = j ? nlm & (~0ull >> (64 - j)) : 0;
+    int rc = candidate(ls, sk, p, n, base + j, rb[j], nl0 + (uint64_t)_mm_popcnt_u64(below));
     if (rc) return rc;
   }
   return 0;
@@ -411,7 +434,7 @@ AVX512_FN static int scan_avx512(const exhi_litscan *ls, const unsigned char *p,
                                  exhi_litscan_cb cb, void *ctx, uint64_t *newlines) {
   sink sk = {.cb = cb, .ctx = ctx};
   int rc;
-  if (ls->line_hash && n && p[0] == '#' && (rc = cb(ctx, ls->hash_id, 1))) return rc;
+  if (ls->line_hash && n && p[0] == '#' && (rc = cb(ctx, ls->hash_id, 1, 0))) return rc;
   alignas(64) uint8_t shift[64];
   for (int j = 0; j < 64; j++) shift[j] = (uint8_t)(63 + j); /* 63: prev's last; 64 + k: a[k] */
   avx512_k K = {
@@ -427,7 +450,7 @@ AVX512_FN static int scan_avx512(const exhi_litscan *ls, const unsigned char *p,
   size_t i = 0;
   for (; i + 64 <= n; i += 64) {
     uint64_t m = block64_512(&K, p + i, &prev, &lines, &r);
-    if (m && (rc = candidates_512(ls, &sk, p, n, i, m, r))) return rc;
+    if (m && (rc = candidates_512(ls, &sk, p, n, i, m, r, p + i, lines))) return rc;
   }
   if (i < n) {
     /* As on the AVX2 path: a zero-padded copy of the last n - i bytes. */
@@ -435,7 +458,7 @@ AVX512_FN static int scan_avx512(const exhi_litscan *ls, const unsigned char *p,
     memcpy(tail, p + i, n - i);
     uint64_t m = block64_512(&K, tail, &prev, &lines, &r);
     m &= ((uint64_t)1 << (n - i)) - 1;
-    if (m && (rc = candidates_512(ls, &sk, p, n, i, m, r))) return rc;
+    if (m && (rc = candidates_512(ls, &sk, p, n, i, m, r, tail, lines))) return rc;
   }
   if ((rc = flush(ls, &sk, SIZE_MAX))) return rc;
   if (newlines) *newlines = lines;

@@ -40,9 +40,10 @@ typedef struct exhi_litscan_lit {
 
 typedef struct exhi_litscan exhi_litscan;
 
-/* Called once per match; end is one past its last byte. A non-zero return
- * stops the scan, which returns that value. */
-typedef int (*exhi_litscan_cb)(void *ctx, unsigned id, size_t end);
+/* Called once per match; end is one past its last byte, nl the '\n' bytes
+ * before its last byte (the line it ends on starts after that many). A
+ * non-zero return stops the scan, which returns that value. */
+typedef int (*exhi_litscan_cb)(void *ctx, unsigned id, size_t end, size_t nl);
 
 /* Builds a scanner for lits[0..n) and, when line_hash is non-zero, for "a
  * '#' at offset 0 or right after a '\n'" reported as line_hash_id with end

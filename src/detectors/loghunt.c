@@ -233,6 +233,8 @@ typedef struct worker {
   int64_t evtx_ms;       /* time of the event record being evaluated */
   exhi_logioc_cols ioc_cols;
   exhi_logioc_lines *ioc_pick; /* the lines holding an indicator's literal */
+  size_t piece_at;       /* the piece being prefiltered starts here, */
+  uint64_t piece_base;   /*   after this many lines */
   int init_rc;           /* making scan or ioc_pick failed: this, */
   exh_error init_err;    /*   saying why */
   int ioc_picked;        /* this slice's lines are picked for the indicators */
@@ -706,6 +708,14 @@ static int do_line(void *c, size_t a, size_t b, uint64_t rules) {
 /* Prefilter callbacks give offsets in the slice being scanned. */
 static int do_line_pf(void *c, size_t a, size_t b, uint64_t rules) {
   worker *w = c;
+  /* The prefilter may know the line's number (litscan counts lines as it
+   * scans): then the piece is not read again up to it. Not when indicators
+   * picked lines, which are numbered first, in order. */
+  size_t k = exhi_lr_prefilter_line_no(w->scan);
+  if (k != SIZE_MAX && !w->ioc_picked && w->slice == w->piece_at && a + w->slice >= w->counted_to) {
+    w->line_base = w->piece_base + k;
+    w->counted_to = a + w->slice;
+  }
   return do_line(c, a + w->slice, b + w->slice, rules);
 }
 
@@ -846,6 +856,8 @@ static void scan_file(worker *w) {
           w->slice = at;
           line_at(w, at);
           uint64_t base = w->line_base;
+          w->piece_at = at;
+          w->piece_base = base;
           rc = exhi_lr_prefilter(w->scan, &w->schema, block + at, n, do_line_pf, w, &w->err);
           /* Lines are numbered in order: the piece's picked lines first. */
           if (!rc && w->ioc_picked) rc = ioc_before(w, at + n);

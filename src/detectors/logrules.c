@@ -1880,6 +1880,11 @@ struct exhi_lr_scan {
   unsigned char ls_state[EXHI_LOG_KINDS][2]; /* 0 not tried, 1 built, 2 not usable */
   int no_litscan;         /* tests: vectorscan for every database */
   size_t ls_lines;        /* newlines the last scan_lines counted; SIZE_MAX: none */
+  size_t hit_nl;          /* litscan's '\n's before the hit being added; SIZE_MAX: none */
+  size_t *lines_nl;       /* per candidate: the '\n's before its line (cap_lines_nl) */
+  size_t cap_lines_nl;
+  size_t cb_nl;           /* in a callback: the '\n's before its line; SIZE_MAX: unknown */
+  int lines_sorted_as_found; /* scan_lines did not reorder lines (lines_nl holds) */
 };
 
 void exhi_lr_scan_colmode(exhi_lr_scan *s, int on) { s->no_colmode = !on; }
@@ -1923,6 +1928,7 @@ void exhi_lr_scan_free(exhi_lr_scan *s) {
   free(s->qb);
   free(s->q_end);
   free(s->q_bits);
+  free(s->lines_nl);
   for (int k = 0; k < EXHI_LOG_KINDS; k++)
     for (int w = 0; w < 2; w++) exhi_litscan_free(s->ls[k][w]);
   free(s);
@@ -2126,6 +2132,15 @@ static int on_prefilter(unsigned id, unsigned long long from, unsigned long long
     }
     s->masks = mq;
   }
+  if (s->hit_nl != SIZE_MAX) {
+    size_t *q = grow(s->lines_nl, &s->cap_lines_nl, s->n_lines + 1, sizeof *q);
+    if (!q) {
+      s->oom = 1;
+      return 1;
+    }
+    s->lines_nl = q;
+    s->lines_nl[s->n_lines] = s->hit_nl;
+  }
   s->masks[s->n_lines] = mask;
   s->lines[s->n_lines++] = start;
   return 0;
@@ -2175,7 +2190,9 @@ static exhi_litscan *lits_for(exhi_lr_scan *s, int which, const char *block, siz
   return s->ls_state[k][which] == 1 ? s->ls[k][which] : NULL;
 }
 
-static int on_litscan(void *ctx, unsigned id, size_t end) {
+static int on_litscan(void *ctx, unsigned id, size_t end, size_t nl) {
+  exhi_lr_scan *s = ctx;
+  s->hit_nl = nl;
   return on_prefilter(id, 0, end, 0, ctx);
 }
 
@@ -2187,6 +2204,7 @@ static int scan_lines(exhi_lr_scan *s, const hs_database_t *db, int which, const
                       size_t len, exh_error *err) {
   s->n_lines = 0;
   s->ls_lines = SIZE_MAX;
+  s->hit_nl = SIZE_MAX;
   exhi_litscan *ls = lits_for(s, which, block, len);
   if (ls) {
     s->block = block;
@@ -2195,6 +2213,7 @@ static int scan_lines(exhi_lr_scan *s, const hs_database_t *db, int which, const
     s->vt_block = NULL;
     uint64_t nl = 0;
     int stopped = exhi_litscan_scan(ls, block, len, on_litscan, s, &nl);
+    s->hit_nl = SIZE_MAX;
     if (s->oom) return exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
     if (s->hs_err) return exhi_err(err, EXH_ERR_IO, "rules", 0, -1, "vectorscan error %d", (int)s->hs_err);
     if (!stopped) s->ls_lines = (size_t)nl;
@@ -2217,6 +2236,7 @@ static int scan_lines(exhi_lr_scan *s, const hs_database_t *db, int which, const
   /* Matches arrive in end order, which is line order; be sure anyway. */
   int sorted = 1;
   for (size_t i = 1; i < s->n_lines && sorted; i++) sorted = s->lines[i] >= s->lines[i - 1];
+  s->lines_sorted_as_found = sorted;
   if (!sorted) {
     /* Rare: insertion order is kept by sorting (start, index) pairs. */
     for (size_t i = 1; i < s->n_lines; i++) {
@@ -2649,6 +2669,7 @@ static int colmode_prefilter(exhi_lr_scan *s, const char *block, size_t len, exh
 }
 
 size_t exhi_lr_prefilter_line_ends(const exhi_lr_scan *s) { return s->cm_line_ends; }
+size_t exhi_lr_prefilter_line_no(const exhi_lr_scan *s) { return s->cb_nl; }
 
 int exhi_lr_prefilter(exhi_lr_scan *s, const exhi_logschema *schema, const char *block, size_t len,
                       exhi_lr_line_cb cb, void *ctx, exh_error *err) {
@@ -2658,6 +2679,7 @@ int exhi_lr_prefilter(exhi_lr_scan *s, const exhi_logschema *schema, const char 
   const hs_database_t *db = s->ks->prefilter;
   s->pm = s->ks->pre_mask;
   s->cm_line_ends = SIZE_MAX;
+  s->cb_nl = SIZE_MAX;
   s->block = block;
   s->block_len = len;
   s->n_lines = 0;
@@ -2681,9 +2703,13 @@ int exhi_lr_prefilter(exhi_lr_scan *s, const exhi_logschema *schema, const char 
     return colmode_prefilter(s, block, len, cb, ctx, err);
   int rc = scan_lines(s, db, 0, block, len, err);
   if (rc) return rc;
+  /* Litscan counted each candidate's line on its way: say so (the lines
+   * of a sorted list lost their counts' order, so not then). */
+  int numbered = s->ls_lines != SIZE_MAX && s->lines_sorted_as_found;
   for (size_t i = 0; i < s->n_lines; i++) {
     size_t a = s->lines[i];
     uint64_t m = s->masks[i];
+    s->cb_nl = numbered ? s->lines_nl[i] : SIZE_MAX;
     while (i + 1 < s->n_lines && s->lines[i + 1] == a) m |= s->masks[++i];
     if (s->ks->grouped) {
       m = rules_of(s->ks, m);

@@ -108,6 +108,10 @@ int exhi_lr_prefilter_cols_hold(exhi_lr_scan *s, const exhi_logschema *schema);
  * read, when it read every byte to the block's end (column mode, or
  * litscan) and ran to its end; else SIZE_MAX. */
 size_t exhi_lr_prefilter_line_ends(const exhi_lr_scan *s);
+/* Called from inside an exhi_lr_prefilter callback: the line ends in the
+ * block before the line the callback was given, when the prefilter counted
+ * them on its way (litscan); else SIZE_MAX. */
+size_t exhi_lr_prefilter_line_no(const exhi_lr_scan *s);
 
 /* Tests: on (the default) lets exhi_lr_prefilter read W3C lines column by
  * column where it can; off makes it check each raw hit's column instead.
