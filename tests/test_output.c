@@ -203,7 +203,31 @@ static void jsonl_as_jansson(void) {
   free(tree);
 }
 
+/* Event times as RFC 3339 with milliseconds, UTC. */
+static void times(void) {
+  char b[40];
+  static const struct {
+    int64_t ms;
+    const char *want;
+  } cases[] = {
+      {0, "1970-01-01T00:00:00.000Z"},
+      {1614729600123, "2021-03-03T00:00:00.123Z"},
+      {1614815999999, "2021-03-03T23:59:59.999Z"},
+      {-1, "1969-12-31T23:59:59.999Z"},
+      {951782400005, "2000-02-29T00:00:00.005Z"},
+      {253402300799999, "9999-12-31T23:59:59.999Z"},
+      {253402300800000, "10000-01-01T00:00:00.000Z"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    exhi_format_time_ms(cases[i].ms, b, sizeof b);
+    CHECK_STR(b, cases[i].want);
+  }
+  exhi_format_time_ms(1614729600123, b, 11); /* cut to the buffer */
+  CHECK_STR(b, "2021-03-03");
+}
+
 int main(void) {
+  times();
   sanitize();
   jsonl();
   jsonl_as_jansson();
