@@ -307,6 +307,22 @@ AVX2_FN static uint64_t nl_sum(__m256i acc) {
          (uint64_t)_mm256_extract_epi64(s, 2) + (uint64_t)_mm256_extract_epi64(s, 3);
 }
 
+/* Each candidate byte j (bit of m) of the 64 at base, its buckets in rb[j],
+ * with the '\n's before it: nl_end (those up to the block's end) less the
+ * block's own (nlm) from j on. Both fast paths' (a subset of their ISA). */
+static inline __attribute__((always_inline, target("bmi,popcnt"))) int
+each_candidate(const exhi_litscan *ls, sink *sk, const unsigned char *p, size_t n, size_t base,
+               uint64_t m, const uint8_t *rb, uint64_t nlm, uint64_t nl_end) {
+  uint64_t nl0 = nl_end - (uint64_t)_mm_popcnt_u64(nlm);
+  for (; m; m = _blsr_u64(m)) {
+    unsigned j = (unsigned)_tzcnt_u64(m);
+    uint64_t below = j ? nlm & (~0ull >> (64 - j)) : 0;
+    int rc = candidate(ls, sk, p, n, base + j, rb[j], nl0 + (uint64_t)_mm_popcnt_u64(below));
+    if (rc) return rc;
+  }
+  return 0;
+}
+
 /* Each candidate byte j of the 64 at base (q: those bytes, or their padded
  * copy), its buckets in rb[j]; nl_end: the '\n's up to the block's end. */
 AVX2_FN static int candidates(const exhi_litscan *ls, sink *sk, const unsigned char *p, size_t n,
@@ -322,14 +338,7 @@ AVX2_FN static int candidates(const exhi_litscan *ls, sink *sk, const unsigned c
                  (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
                      _mm256_loadu_si256((const __m256i *)(const void *)(q + 32)), vn))
                      << 32;
-  uint64_t nl0 = nl_end - (uint64_t)_mm_popcnt_u64(nlm);
-  for (; m; m = _blsr_u64(m)) {
-    unsigned j = (unsigned)_tzcnt_u64(m);
-    uint64_t below = j ? nlm & (~0ull >> (64 - j)) : 0;
-    int rc = candidate(ls, sk, p, n, base + j, rb[j], nl0 + (uint64_t)_mm_popcnt_u64(below));
-    if (rc) return rc;
-  }
-  return 0;
+  return each_candidate(ls, sk, p, n, base, m, rb, nlm, nl_end);
 }
 
 static inline __attribute__((always_inline)) AVX2_FN int
@@ -420,14 +429,7 @@ AVX512_FN static int candidates_512(const exhi_litscan *ls, sink *sk, const unsi
   alignas(64) uint8_t rb[64];
   _mm512_store_si512((void *)rb, r);
   uint64_t nlm = _mm512_cmpeq_epi8_mask(_mm512_loadu_si512((const void *)q), _mm512_set1_epi8('\n'));
-  uint64_t nl0 = nl_end - (uint64_t)_mm_popcnt_u64(nlm);
-  for (; m; m = _blsr_u64(m)) {
-    unsigned j = (unsigned)_tzcnt_u64(m);
-    uint64_t below = j ? nlm & (~0ull >> (64 - j)) : 0;
-    int rc = candidate(ls, sk, p, n, base + j, rb[j], nl0 + (uint64_t)_mm_popcnt_u64(below));
-    if (rc) return rc;
-  }
-  return 0;
+  return each_candidate(ls, sk, p, n, base, m, rb, nlm, nl_end);
 }
 
 AVX512_FN static int scan_avx512(const exhi_litscan *ls, const unsigned char *p, size_t n,
