@@ -117,6 +117,9 @@ size_t exhi_lr_prefilter_line_no(const exhi_lr_scan *s);
  * column where it can; off makes it check each raw hit's column instead.
  * Both give the same candidates. */
 void exhi_lr_scan_colmode(exhi_lr_scan *s, int on);
+/* Tests: on (the default) lets column mode walk lines with AVX2 where the
+ * CPU has it; off makes it take the SSE2 walk. Both give the same. */
+void exhi_lr_scan_walk_avx2(exhi_lr_scan *s, int on);
 /* Tests: on (the default) lets exhi_lr_prefilter find a database's
  * literals with litscan where it can; off makes vectorscan find them. Both
  * give the same candidates. */
