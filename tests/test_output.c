@@ -138,6 +138,9 @@ static char *write_odd(int direct, size_t *n_out) {
       "", "plain", "quote \" and backslash \\ and slash /", "\x01\x02\x1f\x7f tab\tcr\rlf\n",
       "\b\f", "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80", "bad \xff\xc0\xaf\xed\xa0\x80 bytes",
       "\"\"\\\\", "<script>&amp;</script>", "a\u2028b",
+      /* escapes past the first 16 and 32 bytes, at a run's last byte, none */
+      "0123456789abcdef0123456789abcde\"0123456789abcdef\x01", "0123456789abcdef\\",
+      "0123456789abcdef0123456789abcdef0123456789abcdef",
   };
   size_t n = sizeof odd / sizeof *odd;
   char *buf = NULL;
