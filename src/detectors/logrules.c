@@ -2591,6 +2591,19 @@ colmode_walk(exhi_lr_scan *s, const char *block, size_t len, const int *cols,
   uint32_t st[EXHI_LOG_MAX_FIELDS], en[EXHI_LOG_MAX_FIELDS];
   size_t ki = 0, ends = 0;
   nlwalk nw = {block, len, SIZE_MAX, 0};
+  /* Columns wanted on every line whatever it holds: one a rule needs
+   * that has no other group known by then (the web shell rule's path).
+   * Found once here, not per line. */
+  unsigned char always[64];
+  {
+    uint64_t known = ~s->col_bits;
+    for (int ci = 0; ci < ncols; ci++) {
+      always[ci] = 0;
+      for (size_t r = 0; r < ks->n_rules && !always[ci]; r++)
+        always[ci] = (ks->need[r] & colbits[ci]) && !(ks->need[r] & known);
+      known |= colbits[ci];
+    }
+  }
   for (size_t a = 0; a < len;) {
     size_t b = nl_next(&nw, a, avx2);
     ends += b < len;
@@ -2611,7 +2624,7 @@ colmode_walk(exhi_lr_scan *s, const char *block, size_t len, const int *cols,
     int held = 0;
     for (int ci = 0; ci < ncols; ci++) {
       /* Wanted while a rule needing the column may still match. */
-      int wanted = 0;
+      int wanted = always[ci];
       for (size_t r = 0; r < ks->n_rules && !wanted; r++) {
         uint64_t need = ks->need[r];
         wanted = (need & colbits[ci]) && !(need & known & ~have);
