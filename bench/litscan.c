@@ -18,7 +18,6 @@
 
 #include <fcntl.h>
 #include <hs/hs.h>
-#include <immintrin.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,27 +32,6 @@ static double now(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/* loghunt.c's count (a copy: it is static there). */
-__attribute__((target("avx2"))) static uint64_t count_nl_avx2(const char *p, size_t n) {
-  uint64_t c = 0;
-  size_t i = 0;
-  const __m256i nl = _mm256_set1_epi8('\n');
-  while (i + 32 <= n) {
-    __m256i acc = _mm256_setzero_si256();
-    size_t rounds = (n - i) / 32;
-    if (rounds > 255) rounds = 255;
-    for (size_t r = 0; r < rounds; r++, i += 32) {
-      __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
-      acc = _mm256_sub_epi8(acc, _mm256_cmpeq_epi8(v, nl));
-    }
-    __m256i sums = _mm256_sad_epu8(acc, _mm256_setzero_si256());
-    c += (uint64_t)_mm256_extract_epi64(sums, 0) + (uint64_t)_mm256_extract_epi64(sums, 1) +
-         (uint64_t)_mm256_extract_epi64(sums, 2) + (uint64_t)_mm256_extract_epi64(sums, 3);
-  }
-  for (; i < n; i++) c += p[i] == '\n';
-  return c;
 }
 
 typedef struct piece {
@@ -189,7 +167,7 @@ int main(int argc, char **argv) {
       if (hs_scan(db, pieces[i].p, (unsigned)pieces[i].n, 0, scratch, count_hs, &m_hs) !=
           HS_SUCCESS)
         return 2;
-      nl_hs += count_nl_avx2(pieces[i].p, pieces[i].n);
+      nl_hs += exhi_count_newlines(pieces[i].p, pieces[i].n);
     }
     t = now() - t;
     if (t < best_hs) best_hs = t;
@@ -204,7 +182,7 @@ int main(int argc, char **argv) {
     t = now() - t;
     if (t < best_vs) best_vs = t;
     t = now();
-    for (size_t i = 0; i < n_pieces; i++) sink += count_nl_avx2(pieces[i].p, pieces[i].n);
+    for (size_t i = 0; i < n_pieces; i++) sink += exhi_count_newlines(pieces[i].p, pieces[i].n);
     t = now() - t;
     if (t < best_nl) best_nl = t;
 

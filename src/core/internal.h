@@ -54,6 +54,8 @@ size_t exhi_escape_terminal(const char *s, char *out, size_t size);
 /* Copies s into out replacing each byte of an invalid UTF-8 sequence with
  * U+FFFD, so JSON writers accept it. Returns out. */
 char *exhi_utf8_sanitize(const char *s, char *out, size_t size);
+/* The '\n' bytes in p[0..n) (AVX2 where the CPU has it, else SSE2). */
+uint64_t exhi_count_newlines(const char *p, size_t n);
 
 /* ---- files: read-only, never touching access times --------------------- */
 

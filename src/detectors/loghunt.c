@@ -520,72 +520,9 @@ static int on_hit(void *c, size_t rule, const char *detail) {
   return 0;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define HAVE_AVX2_PATH 1
-/* 32 bytes at a time on CPUs with AVX2 (chosen at run time). */
-__attribute__((target("avx2"))) static uint64_t count_nl_avx2(const char *p, size_t n) {
-  uint64_t c = 0;
-  size_t i = 0;
-  const __m256i nl = _mm256_set1_epi8('\n');
-  while (i + 32 <= n) {
-    __m256i acc = _mm256_setzero_si256();
-    size_t rounds = (n - i) / 32;
-    if (rounds > 255) rounds = 255;
-    for (size_t r = 0; r < rounds; r++, i += 32) {
-      __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
-      acc = _mm256_sub_epi8(acc, _mm256_cmpeq_epi8(v, nl));
-    }
-    __m256i sums = _mm256_sad_epu8(acc, _mm256_setzero_si256());
-    c += (uint64_t)_mm256_extract_epi64(sums, 0) + (uint64_t)_mm256_extract_epi64(sums, 1) +
-         (uint64_t)_mm256_extract_epi64(sums, 2) + (uint64_t)_mm256_extract_epi64(sums, 3);
-  }
-  for (; i < n; i++) c += p[i] == '\n';
-  return c;
-}
-#endif
-
-/* Newlines in p[0..n): 16 bytes at a time where SSE2 is there (every
- * x86-64), since every byte of every log passes through here. */
-static uint64_t count_nl_sse2(const char *p, size_t n) {
-  uint64_t c = 0;
-  size_t i = 0;
-#if defined(__SSE2__)
-  /* Byte counters (cmpeq gives -1 per match) summed by psadbw before any
-   * of them can wrap: at most 255 rounds per batch. */
-  const __m128i nl = _mm_set1_epi8('\n');
-  while (i + 16 <= n) {
-    __m128i acc = _mm_setzero_si128();
-    size_t rounds = (n - i) / 16;
-    if (rounds > 255) rounds = 255;
-    for (size_t r = 0; r < rounds; r++, i += 16) {
-      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-      acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(v, nl));
-    }
-    __m128i sums = _mm_sad_epu8(acc, _mm_setzero_si128());
-    c += (uint64_t)_mm_cvtsi128_si32(sums) + (uint64_t)_mm_extract_epi16(sums, 4);
-  }
-#endif
-  for (; i < n; i++) c += p[i] == '\n';
-  return c;
-}
-
-static uint64_t count_nl(const char *p, size_t n) {
-#ifdef HAVE_AVX2_PATH
-  static atomic_int avx2 = -1; /* every thread computes the same answer */
-  int a = atomic_load_explicit(&avx2, memory_order_relaxed);
-  if (a < 0) {
-    a = __builtin_cpu_supports("avx2") ? 1 : 0;
-    atomic_store_explicit(&avx2, a, memory_order_relaxed);
-  }
-  if (a) return count_nl_avx2(p, n);
-#endif
-  return count_nl_sse2(p, n);
-}
-
 /* Line number of block offset `at` (counting newlines since the last call). */
 static int64_t line_at(worker *w, size_t at) {
-  if (at > w->counted_to) w->line_base += count_nl(w->block + w->counted_to, at - w->counted_to);
+  if (at > w->counted_to) w->line_base += exhi_count_newlines(w->block + w->counted_to, at - w->counted_to);
   w->counted_to = at;
   return (int64_t)w->line_base + 1;
 }

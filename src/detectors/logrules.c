@@ -1989,12 +1989,12 @@ static hs_error_t field_scan(exhi_lr_scan *s, const hs_database_t *db, const cha
   return HS_SUCCESS;
 }
 
-/* Bits set in a 16-bit mask, without needing the popcnt instruction. */
-static unsigned pop16(unsigned x) {
-  x = x - ((x >> 1) & 0x5555u);
-  x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
-  x = (x + (x >> 4)) & 0x0f0fu;
-  return (x + (x >> 8)) & 0x1fu;
+/* Bits set in a 64-bit mask, without needing the popcnt instruction. */
+static unsigned pop64(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ull);
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+  return (unsigned)((x * 0x0101010101010101ull) >> 56);
 }
 
 /* The bits of vet (each with vetoes) that a veto of its rule clears: one
@@ -2054,7 +2054,7 @@ static uint64_t col_check(exhi_lr_scan *s, size_t start, size_t pos, uint64_t ma
         _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(b + i)), sp));
     unsigned starts = ~m & ((m << 1) | (s->tk_in ? 0u : 1u)) & 0xffffu;
     if (starts) {
-      s->tk_idx += (int)pop16(starts);
+      s->tk_idx += (int)pop64(starts);
       s->tk_a = i + 31 - (size_t)__builtin_clz(starts);
     }
     s->tk_in = !(m & 0x8000u);
@@ -2451,14 +2451,6 @@ typedef struct toks {
   size_t i;
   int idx, in;
 } toks;
-
-/* Bits set in a 64-bit mask, without needing the popcnt instruction. */
-static unsigned pop64(uint64_t x) {
-  x = x - ((x >> 1) & 0x5555555555555555ull);
-  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
-  return (unsigned)((x * 0x0101010101010101ull) >> 56);
-}
 
 /* Bit i set when p[i] == c, for i < 64; p[0..64) must be readable. */
 static inline uint64_t eq64_sse2(const char *p, char c) {
