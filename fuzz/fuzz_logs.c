@@ -85,17 +85,20 @@ static int on_cand(void *c, size_t a, size_t b, uint64_t mask) {
 
 static void same_both_ways(const exhi_logschema *schema, const char *block, size_t len) {
   /* Column mode and litscan on; column checks per hit; vectorscan alone;
-   * column mode's SSE2 walk. */
-  static cands k[4];
+   * column mode's SSE2 walk; column mode without its fast path; column
+   * mode with a memo of one slot. */
+  static cands k[6];
   exh_error err;
   size_t nl = 0;
   for (size_t i = 0; i < len; i++) nl += block[i] == '\n';
-  for (int i = 0; i < 4; i++) {
+  for (int i = 0; i < 6; i++) {
     k[i].n = 0;
     k[i].over = 0;
     exhi_lr_scan_colmode(scan, i != 1);
     exhi_lr_scan_litscan(scan, i != 2);
     exhi_lr_scan_walk_avx2(scan, i != 3);
+    exhi_lr_scan_colmode_fast(scan, i != 4);
+    exhi_lr_scan_memo_bits(scan, i == 5 ? 0 : 10);
     int rc = exhi_lr_prefilter(scan, schema, block, len, on_cand, &k[i], &err);
     /* A line count given is the block's. */
     size_t ends = exhi_lr_prefilter_line_ends(scan);
@@ -104,7 +107,9 @@ static void same_both_ways(const exhi_logschema *schema, const char *block, size
   exhi_lr_scan_colmode(scan, 1);
   exhi_lr_scan_litscan(scan, 1);
   exhi_lr_scan_walk_avx2(scan, 1);
-  for (int j = 1; j < 4; j++) {
+  exhi_lr_scan_colmode_fast(scan, 1);
+  exhi_lr_scan_memo_bits(scan, 10);
+  for (int j = 1; j < 6; j++) {
     if (k[0].over || k[j].over) continue; /* stopped early: compare nothing */
     if (k[0].n != k[j].n) abort();
     /* A preamble line's rules mean nothing (the hunt applies it). */

@@ -613,13 +613,18 @@ static void test_colmode_same(void) {
         o += (size_t)snprintf(block + o, sizeof block - o, (seed >> 16) % 5 ? "\n" : "\r\n");
         lines_total++;
       }
+      /* Every fourth round, the memo has one slot: every value is
+       * compared with the last one, byte by byte. */
+      exhi_lr_scan_memo_bits(sc, round % 4 == 3 ? 0 : 10);
       /* Half the blocks end without a line end. */
       if (round % 2 && o && block[o - 1] == '\n') o--;
       /* Column mode (its AVX2 walk where the CPU has it, then its SSE2
-       * walk) against the checks per hit. */
+       * walk, then the AVX2 walk without its fast path) against the
+       * checks per hit. */
       int differs = 0;
-      for (int walk = 0; walk < 2 && !differs; walk++) {
-        exhi_lr_scan_walk_avx2(sc, walk == 0);
+      for (int walk = 0; walk < 3 && !differs; walk++) {
+        exhi_lr_scan_walk_avx2(sc, walk != 1);
+        exhi_lr_scan_colmode_fast(sc, walk != 2);
         for (int which = 0; which < 2; which++) {
           exhi_lr_scan_colmode(sc, which == 0);
           cand_len[which] = 0;
@@ -628,10 +633,11 @@ static void test_colmode_same(void) {
         }
         differs = strcmp(cand_got[0], cand_got[1]) != 0;
         if (differs)
-          fprintf(stderr, "column mode (%s walk) %s\nper hit     %s\n", walk ? "SSE2" : "AVX2",
-                  cand_got[0], cand_got[1]);
+          fprintf(stderr, "column mode (%s walk) %s\nper hit     %s\n",
+                  walk == 1 ? "SSE2" : walk ? "AVX2, no fast path," : "AVX2", cand_got[0], cand_got[1]);
       }
       exhi_lr_scan_walk_avx2(sc, 1);
+      exhi_lr_scan_colmode_fast(sc, 1);
       if (differs) {
         CHECK(0);
         break;
@@ -640,6 +646,7 @@ static void test_colmode_same(void) {
     }
   }
   exhi_lr_scan_colmode(sc, 1);
+  exhi_lr_scan_memo_bits(sc, 10);
   CHECK(lines_total > 20000);
   CHECK(cands > 1000); /* not only the preambles */
   builtin_scan_free(lr, sc, sch);
@@ -708,22 +715,27 @@ static void test_colmode_batches(void) {
                           stem, query, user);
     if (i % 20011 == 20010) o += (size_t)snprintf(block + o, cap - o, "#Date: 2021-03-03\n");
   }
-  static candlist got[3];
-  /* Column mode's AVX2 walk (where the CPU has it), per hit, the SSE2 walk. */
-  for (int which = 0; which < 3; which++) {
+  static candlist got[4];
+  /* Column mode's AVX2 walk (where the CPU has it), per hit, the SSE2
+   * walk, the AVX2 walk without its fast path. */
+  for (int which = 0; which < 4; which++) {
     exhi_lr_scan_colmode(sc, which != 1);
-    exhi_lr_scan_walk_avx2(sc, which == 0);
+    exhi_lr_scan_walk_avx2(sc, which != 2);
+    exhi_lr_scan_colmode_fast(sc, which != 3);
     got[which].n = 0;
     CHECK_INT(exhi_lr_prefilter(sc, sch, block, o, on_candlist, &got[which], &e), EXH_OK);
   }
   exhi_lr_scan_colmode(sc, 1);
   exhi_lr_scan_walk_avx2(sc, 1);
-  CHECK_INT((long long)got[2].n, (long long)got[1].n);
-  for (size_t i = 0; i < got[2].n && i < 8192; i++)
-    if (got[2].a[i] != got[1].a[i] || got[2].r[i] != got[1].r[i]) {
-      CHECK(0);
-      break;
-    }
+  exhi_lr_scan_colmode_fast(sc, 1);
+  for (int which = 2; which < 4; which++) {
+    CHECK_INT((long long)got[which].n, (long long)got[1].n);
+    for (size_t i = 0; i < got[which].n && i < 8192; i++)
+      if (got[which].a[i] != got[1].a[i] || got[which].r[i] != got[1].r[i]) {
+        CHECK(0);
+        break;
+      }
+  }
   /* Every line is held back but those wanted and the preambles. */
   CHECK(o > (4u << 20));
   CHECK_INT((long long)got[0].n, (long long)got[1].n);
@@ -739,6 +751,89 @@ static void test_colmode_batches(void) {
   }
   CHECK_INT((long long)(got[0].n - pre), (long long)want);
   CHECK(pre >= 2);
+  free(block);
+  builtin_scan_free(lr, sc, sch);
+}
+
+/* Column mode remembers each value's bits in a slot chosen by its length,
+ * first and last eight bytes; values alike there share a slot, and only a
+ * comparison of every byte tells them apart. Pairs of paths that differ
+ * in one byte, one a candidate of the web shell rule and the other not,
+ * one after the other many times: in the middle (the same slot always),
+ * in the first or the last eight bytes (the same slot with a memo of one
+ * slot); and the same bytes ending the line or not (a CR ends the path
+ * only at the line's end, and a logon page is no candidate: the memo
+ * tells a line's last column from others). Column mode, with and without
+ * its fast path, gives exactly the candidates. */
+static void test_colmode_memo_alike(void) {
+  exh_error e;
+  exhi_lr *lr;
+  exhi_lr_scan *sc;
+  exhi_logschema *sch = builtin_scan(&lr, &sc);
+  static const char fields[] = "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port "
+                               "cs-username c-ip cs(User-Agent) cs(Referer) sc-status";
+  exhi_logschema_init(sch);
+  exhi_logschema_header(sch, fields, strlen(fields));
+  size_t cap = 1u << 20, o = 0;
+  char *block = malloc(cap);
+  static candlist want, got;
+  want.n = 0;
+  o += (size_t)snprintf(block, cap, "%s\n", fields);
+  want.a[want.n++] = 0; /* the preamble */
+  static const char as[] = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghij";
+  for (int rep = 0; rep < 4; rep++) {
+    for (int fam = 0; fam < 4; fam++) {
+      for (int k = 0; k < 56; k++) {
+        for (int side = 0; side < 2; side++) {
+          char path[160];
+          int cand;
+          if (fam == 0) {
+            /* differ at byte 10 + k: "/x/logon.aspx" is the logon page */
+            snprintf(path, sizeof path, "/owa/auth/%.*s%clogon.aspx", k, as, side ? 'q' : '/');
+            cand = side;
+          } else if (fam == 1) {
+            /* differ in the last byte */
+            snprintf(path, sizeof path, "/owa/auth/%.*s.asp%c", k, as, side ? 'y' : 'x');
+            cand = !side;
+          } else if (fam == 2) {
+            /* differ in one of the first eight bytes */
+            snprintf(path, sizeof path, "/owa/auth/%d.aspx", k);
+            if (side) path[k % 8] = 'Q';
+            cand = !side;
+          } else {
+            /* a logon page's path and a CR, ending the line or not */
+            snprintf(path, sizeof path, "/owa/auth/%.*s/logon.aspx\r", k, as);
+            cand = side;
+          }
+          if (cand && want.n < 8192) want.a[want.n++] = o;
+          if (fam == 3 && !side)
+            o += (size_t)snprintf(block + o, cap - o, "2021-03-03 01:01:44 10.0.0.5 GET %s\n", path);
+          else
+            o += (size_t)snprintf(block + o, cap - o,
+                                  "2021-03-03 01:01:44 10.0.0.5 GET %s - 443 - 10.1.2.3 "
+                                  "Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64)+AppleWebKit/537.36 - "
+                                  "200\r\n",
+                                  path);
+        }
+      }
+    }
+  }
+  for (int which = 0; which < 5; which++) {
+    /* column mode with and without its fast path, a memo of one slot
+     * and of all, then the checks per hit */
+    exhi_lr_scan_memo_bits(sc, which & 2 ? 10 : 0);
+    exhi_lr_scan_colmode_fast(sc, which & 1);
+    exhi_lr_scan_colmode(sc, which < 4);
+    got.n = 0;
+    CHECK_INT(exhi_lr_prefilter(sc, sch, block, o, on_candlist, &got, &e), EXH_OK);
+    CHECK_INT((long long)got.n, (long long)want.n);
+    size_t differ = 0;
+    for (size_t i = 0; i < got.n && i < want.n; i++) differ += got.a[i] != want.a[i];
+    CHECK_INT((long long)differ, 0);
+  }
+  exhi_lr_scan_memo_bits(sc, 10);
+  exhi_lr_scan_colmode_fast(sc, 1);
+  exhi_lr_scan_colmode(sc, 1);
   free(block);
   builtin_scan_free(lr, sc, sch);
 }
@@ -884,6 +979,7 @@ int main(void) {
   test_columns();
   test_colmode_same();
   test_colmode_batches();
+  test_colmode_memo_alike();
   test_litscan_same();
   rmdir(dir);
   return t_done("logsperf");

@@ -1818,6 +1818,8 @@ int exhi_lr_needs_all_lines(const exhi_lr *lr, int kind) {
 /* Column mode's memo: most web requests are for a few dozen paths. */
 #define CMEMO_BITS 10
 #define CMEMO_SLOTS (1u << CMEMO_BITS)
+/* Column mode lists a block's line ends this many bytes at a time. */
+#define NL_CHUNK 8192u
 typedef struct cmemo {
   uint64_t bits;
   uint32_t len;           /* UINT32_MAX: empty slot */
@@ -1864,12 +1866,15 @@ struct exhi_lr_scan {
   const uint64_t *pm;     /* the running prefilter's id -> bits */
   /* Column mode (W3C only): */
   struct cmemo *cmemo;    /* CMEMO_SLOTS: a column's value -> its bits */
+  size_t cm_mask;         /* the slots in use, less one (tests use fewer) */
   const void *cm_ks;      /* the kind and binding (columns, their bits) */
   int cm_ncols, cm_cols[64]; /*   the memo's entries hold for */
   uint64_t cm_colbits[64];
   uint64_t cm_bits;       /* the bits the literals found in a value set */
   int no_colmode;         /* tests: column checks per hit instead */
   int no_avx2;            /* tests: column mode's walk without AVX2 */
+  int no_fast;            /* tests: column mode without its fast path */
+  uint32_t *nl_at;        /* NL_CHUNK: a chunk's line ends (colmode_walk) */
   size_t cm_line_ends;    /* line ends of the last call in column mode */
   /* Column mode's deferred lines and the values they wait for (see
    * colmode_prefilter): */
@@ -1894,6 +1899,10 @@ struct exhi_lr_scan {
 
 void exhi_lr_scan_colmode(exhi_lr_scan *s, int on) { s->no_colmode = !on; }
 void exhi_lr_scan_walk_avx2(exhi_lr_scan *s, int on) { s->no_avx2 = !on; }
+void exhi_lr_scan_colmode_fast(exhi_lr_scan *s, int on) { s->no_fast = !on; }
+void exhi_lr_scan_memo_bits(exhi_lr_scan *s, unsigned bits) {
+  s->cm_mask = ((size_t)1 << (bits <= CMEMO_BITS ? bits : CMEMO_BITS)) - 1;
+}
 void exhi_lr_scan_litscan(exhi_lr_scan *s, int on) { s->no_litscan = !on; }
 
 int exhi_lr_scan_new(const exhi_lr *lr, exhi_lr_scan **out, exh_error *err) {
@@ -1906,9 +1915,11 @@ int exhi_lr_scan_new(const exhi_lr *lr, exhi_lr_scan **out, exh_error *err) {
   s->val = malloc(EXHI_LR_FIELD_MAX);
   s->memo = calloc(MEMO_SLOTS, sizeof *s->memo);
   s->cmemo = malloc(CMEMO_SLOTS * sizeof *s->cmemo);
+  s->cm_mask = CMEMO_SLOTS - 1;
+  s->nl_at = malloc(NL_CHUNK * sizeof *s->nl_at);
   if (s->cmemo)
     for (size_t i = 0; i < CMEMO_SLOTS; i++) s->cmemo[i].len = UINT32_MAX;
-  if (!s->bits || !s->set || !s->val || !s->memo || !s->cmemo ||
+  if (!s->bits || !s->set || !s->val || !s->memo || !s->cmemo || !s->nl_at ||
       hs_clone_scratch(lr->proto, &s->scratch) != HS_SUCCESS ||
       hs_clone_scratch(lr->proto, &s->scratch2) != HS_SUCCESS) {
     exhi_lr_scan_free(s);
@@ -1930,6 +1941,7 @@ void exhi_lr_scan_free(exhi_lr_scan *s) {
   free(s->val);
   free(s->memo);
   free(s->cmemo);
+  free(s->nl_at);
   free(s->pend);
   free(s->qb);
   free(s->q_end);
@@ -2279,6 +2291,16 @@ static int on_collit(unsigned id, unsigned long long from, unsigned long long to
   return 0;
 }
 
+/* The memo slot of a value of vlen bytes whose first eight (all of them,
+ * zero-padded, when fewer) are a and last eight c8 (0 when fewer), in
+ * column key (see cm_slot). */
+static inline size_t cm_hash(const exhi_lr_scan *s, int key, uint64_t a, uint64_t c8,
+                             size_t vlen) {
+  uint64_t h = (a ^ (c8 * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)(unsigned)key << 32 | vlen)) *
+               0xbf58476d1ce4e5b9ull;
+  return (size_t)(h >> (64 - CMEMO_BITS)) & s->cm_mask;
+}
+
 /* Column mode's memo slot for column c's value v (last: it ends the line),
  * or NULL when v is too long to be remembered. */
 static inline cmemo *cm_slot(exhi_lr_scan *s, int c, const char *v, size_t vlen, int last) {
@@ -2293,9 +2315,7 @@ static inline cmemo *cm_slot(exhi_lr_scan *s, int c, const char *v, size_t vlen,
   } else {
     for (size_t i = 0; i < vlen; i++) a |= (uint64_t)(unsigned char)v[i] << (8 * i);
   }
-  uint64_t h = (a ^ (c8 * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)(unsigned)key << 32 | vlen)) *
-               0xbf58476d1ce4e5b9ull;
-  return &s->cmemo[h >> (64 - CMEMO_BITS)];
+  return &s->cmemo[cm_hash(s, key, a, c8, vlen)];
 }
 
 /* Whether a[0..n) == b[0..n) for 8 <= n <= 32, in four loads each, which
@@ -2481,38 +2501,64 @@ __attribute__((target("avx2"))) static inline uint64_t eq64_avx2(const char *p, 
              << 32;
 }
 #define EQ64(avx2, p, c) ((avx2) ? eq64_avx2(p, c) : eq64_sse2(p, c))
-#else
-#define EQ64(avx2, p, c) eq64_sse2(p, c)
 #endif
 
-/* Column mode's walk over a block's lines: the newlines of the 64 bytes
- * at wb, found once for the several lines they hold. */
-typedef struct nlwalk {
-  const char *blk;
-  size_t len, wb;
-  uint64_t m;
-} nlwalk;
-
-/* The first newline at or after pos (< w->len), or w->len. avx2: a
- * constant once inlined (into one walk per instruction set). */
-static inline __attribute__((always_inline)) size_t nl_next(nlwalk *w, size_t pos, int avx2) {
-  for (;;) {
-    if (pos >= w->wb && pos - w->wb < 64) {
-      uint64_t m = w->m & (~0ull << (pos - w->wb));
-      if (m) return w->wb + (size_t)__builtin_ctzll(m);
-      if (w->len - w->wb <= 64) return w->len;
-      pos = w->wb + 64;
-    }
-    w->wb = pos;
-    if (w->len - pos >= 64) {
-      w->m = EQ64(avx2, w->blk + pos, '\n');
-    } else {
-      w->m = 0;
-      for (size_t i = 0; pos + i < w->len; i++) w->m |= (uint64_t)(w->blk[pos + i] == '\n') << i;
-    }
-  }
+/* Bit i set when p[i] == q[i], for i < 64; both 64 bytes readable. */
+static inline uint64_t same64_sse2(const char *p, const char *q) {
+#if defined(__SSE2__)
+#define SAME16(k)                                                                                  \
+  ((uint64_t)(unsigned)_mm_movemask_epi8(                                                         \
+       _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 16 * (k))),             \
+                      _mm_loadu_si128((const __m128i *)(const void *)(q + 16 * (k)))))            \
+   << (16 * (k)))
+  return SAME16(0) | SAME16(1) | SAME16(2) | SAME16(3);
+#undef SAME16
+#else
+  uint64_t m = 0;
+  for (int k = 0; k < 64; k++) m |= (uint64_t)(p[k] == q[k]) << k;
+  return m;
+#endif
 }
 
+#ifdef HAVE_AVX2_WALK
+__attribute__((target("avx2"))) static inline uint64_t same64_avx2(const char *p, const char *q) {
+#define SAME32(k)                                                                                  \
+  ((uint64_t)(uint32_t)_mm256_movemask_epi8(                                                       \
+       _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * (k))),       \
+                         _mm256_loadu_si256((const __m256i *)(const void *)(q + 32 * (k)))))      \
+   << (32 * (k)))
+  return SAME32(0) | SAME32(1);
+#undef SAME32
+}
+#define SAME64(avx2, p, q) ((avx2) ? same64_avx2(p, q) : same64_sse2(p, q))
+#else
+#define EQ64(avx2, p, c) eq64_sse2(p, c)
+#define SAME64(avx2, p, q) same64_sse2(p, q)
+#endif
+
+/* The offsets of the newlines in p[0..n) (n <= NL_CHUNK) into out, in
+ * order; returns how many. A log line is longer than 32 bytes, so 64 bytes
+ * hold at most two line ends but for a rare short line: those two are
+ * taken without a branch, where a loop over each 64 bytes' line ends would
+ * miss its exit at every line. */
+static inline __attribute__((always_inline)) size_t nl_offsets(const char *p, size_t n,
+                                                                uint32_t *out, int avx2) {
+  size_t k = 0, i = 0;
+  for (; i + 64 <= n; i += 64) {
+    uint64_t w = EQ64(avx2, p + i, '\n');
+    /* out[k] is written whether or not there is a line end: k <= i < n. */
+    out[k] = (uint32_t)(i + (size_t)__builtin_ctzll(w | 1ull << 63));
+    k += w != 0;
+    w &= w - 1;
+    out[k] = (uint32_t)(i + (size_t)__builtin_ctzll(w | 1ull << 63));
+    k += w != 0;
+    w &= w - 1;
+    for (; w; w &= w - 1) out[k++] = (uint32_t)(i + (size_t)__builtin_ctzll(w));
+  }
+  for (; i < n; i++)
+    if (p[i] == '\n') out[k++] = (uint32_t)i;
+  return k;
+}
 
 /* Tokenizes p[0..n) on from t until token `want` has ended or the line
  * has: the space-separated tokens, counted as col_check counts them. Sets
@@ -2573,6 +2619,141 @@ line_tokens(const char *p, size_t n, size_t avail, toks *t, int want, uint32_t *
   *t = (toks){n, idx, 0};
 }
 
+/* What a column mode walk knows before its first line: the columns it
+ * reads, in order, with the bits of each, those wanted on every line
+ * whatever it holds (always), and whether the first of them is read by
+ * the fast path (colmode_fast; later: the bits of the others). */
+typedef struct cwalk {
+  const int *cols;
+  const uint64_t *colbits;
+  int ncols, fast;
+  uint64_t later;
+  unsigned char always[64];
+} cwalk;
+
+/* Where a line's first column stands after the fast path. */
+enum { FAST_NO, FAST_DONE, FAST_ON };
+
+/* The fast path of a line's first column (w->cols[0], wanted on every
+ * line): most lines' answer is "no rule can match", from one or two
+ * 64-byte looks for spaces and a memo probe without a call or a loop.
+ * FAST_NO: not taken (the column is not where those looks see it, or its
+ * value is new to the memo); the line is read as usual. FAST_DONE: no
+ * rule can match even with every bit of the later columns. FAST_ON: the
+ * first column's bits are in *have and *t stands after it, as
+ * line_tokens and col_value_bits leave them. line[0..128) is readable. */
+static inline __attribute__((always_inline)) int colmode_fast(exhi_lr_scan *s, const cwalk *w,
+                                                               const char *line, size_t n,
+                                                               uint64_t *have, toks *t, int avx2) {
+  int c0 = w->cols[0];
+  uint64_t lm = n >= 64 ? ~0ull : (1ull << n) - 1;
+  uint64_t sp = EQ64(avx2, line, ' ') & lm;
+  /* Token starts as line_tokens counts them: a non-space after a space
+   * or at the line's start. The c0-th of them, counting from 0. */
+  uint64_t starts = ~sp & ((sp << 1) | 1) & lm;
+  for (int k = c0; k > 0; k--) starts &= starts - 1;
+  if (!starts) return FAST_NO;
+  size_t s0 = (size_t)__builtin_ctzll(starts), e0;
+  uint64_t after = sp & (~0ull << s0);
+  if (after) {
+    e0 = (size_t)__builtin_ctzll(after);
+  } else if (n <= 64) {
+    e0 = n;
+  } else {
+    uint64_t sp2 = EQ64(avx2, line + 64, ' ') & (n >= 128 ? ~0ull : (1ull << (n - 64)) - 1);
+    if (sp2) e0 = 64 + (size_t)__builtin_ctzll(sp2);
+    else if (n <= 128) e0 = n;
+    else return FAST_NO;
+  }
+  /* The value is compared in one 64-byte look (s0 < 64: it is readable). */
+  size_t vlen = e0 - s0;
+  if (vlen > 64) return FAST_NO;
+  const char *v = line + s0;
+  int last = e0 == n, key = c0 + (last ? 1024 : 0);
+  /* cm_slot's hash: the first eight bytes (fewer, zero-padded) and the
+   * last eight. */
+  uint64_t x, c8 = 0;
+  memcpy(&x, v, 8);
+  if (vlen < 8) x &= (1ull << (8 * vlen)) - 1;
+  else memcpy(&c8, v + vlen - 8, 8);
+  const cmemo *m = &s->cmemo[cm_hash(s, key, x, c8, vlen)];
+  uint64_t vm = vlen == 64 ? ~0ull : (1ull << vlen) - 1;
+  if (m->len != vlen || m->col != key || (~SAME64(avx2, v, m->val) & vm)) return FAST_NO;
+  uint64_t hb = *have | m->bits;
+  if (!hb || !rules_of(s->ks, hb | w->later)) return FAST_DONE;
+  *have = hb;
+  *t = e0 < n ? (toks){e0 + 1, c0, 0} : (toks){n, c0, 0};
+  return FAST_ON;
+}
+
+/* Column mode's reading of the line block[a..b): its candidate passed to
+ * cb (or held back, see cm_hold), or nothing. *ki: the first of the
+ * keyword scan's lines (s->lines) not before a. */
+static inline __attribute__((always_inline)) int
+colmode_line(exhi_lr_scan *s, const cwalk *w, const char *block, size_t len, size_t a, size_t b,
+             size_t *ki, exhi_lr_line_cb cb, void *ctx, exh_error *err, int avx2) {
+  const kindset *ks = s->ks;
+  const char *line = block + a;
+  size_t n = b - a;
+  uint64_t have = 0;
+  while (*ki < s->n_lines && s->lines[*ki] < a) (*ki)++;
+  while (*ki < s->n_lines && s->lines[*ki] == a) have |= s->masks[(*ki)++];
+  if (n && line[0] == '#') {
+    int rc = s->n_pend ? cm_flush(s, cb, ctx, err) : EXH_OK;
+    return rc ? rc : cb(ctx, a, b, 0);
+  }
+  uint64_t known = ~s->col_bits;
+  toks t = {0, -1, 0};
+  int ci = 0;
+  if (w->fast && n && len - a >= 128) {
+    int f = colmode_fast(s, w, line, n, &have, &t, avx2);
+    if (f == FAST_DONE) return EXH_OK;
+    if (f == FAST_ON) {
+      known |= w->colbits[0];
+      ci = 1;
+    }
+  }
+  uint32_t st[EXHI_LOG_MAX_FIELDS], en[EXHI_LOG_MAX_FIELDS];
+  int held = 0;
+  for (; ci < w->ncols; ci++) {
+    /* Wanted while a rule needing the column may still match. */
+    int wanted = w->always[ci];
+    for (size_t r = 0; r < ks->n_rules && !wanted; r++) {
+      uint64_t need = ks->need[r];
+      wanted = (need & w->colbits[ci]) && !(need & known & ~have);
+    }
+    known |= w->colbits[ci];
+    if (!wanted) continue;
+    int c = w->cols[ci];
+    line_tokens(line, n, len - a, &t, c, st, en, avx2);
+    if (t.idx < c) break; /* the line has no such column, nor later ones */
+    const char *v = line + st[c];
+    size_t vlen = en[c] - st[c];
+    int last = en[c] == n;
+    if (ci == w->ncols - 1 && ks->col_batch && vlen) {
+      /* The last column: a value not remembered (a query string, never
+       * the same twice) waits for the batch's one scan. */
+      cmemo *mm = cm_slot(s, c, v, vlen, last);
+      if (cm_hit(mm, c, v, vlen, last)) {
+        have |= mm->bits;
+      } else {
+        cpend p = {a, b, have, w->colbits[ci], v, (uint32_t)vlen, c, last, 0};
+        int rc = cm_hold(s, &p, cb, ctx, err);
+        if (rc) return rc;
+        held = 1;
+      }
+      break;
+    }
+    have |= col_value_bits(s, c, w->colbits[ci], v, vlen, last);
+    if (s->hs_err)
+      return exhi_err(err, EXH_ERR_IO, "rules", 0, -1, "vectorscan error %d", (int)s->hs_err);
+  }
+  uint64_t m = held ? 0 : rules_of(ks, have);
+  if (!m) return EXH_OK;
+  cpend p = {a, b, m, 0, NULL, 0, 0, 0, -1};
+  return s->n_pend ? cm_hold(s, &p, cb, ctx, err) : cb(ctx, a, b, m);
+}
+
 /* Column mode's walk over the lines of a block (see colmode_prefilter),
  * once per instruction set: avx2 is a constant in each. */
 static inline __attribute__((always_inline)) int
@@ -2580,80 +2761,39 @@ colmode_walk(exhi_lr_scan *s, const char *block, size_t len, const int *cols,
              const uint64_t *colbits, int ncols, exhi_lr_line_cb cb, void *ctx, exh_error *err,
              int avx2) {
   const kindset *ks = s->ks;
-  uint32_t st[EXHI_LOG_MAX_FIELDS], en[EXHI_LOG_MAX_FIELDS];
-  size_t ki = 0, ends = 0;
-  nlwalk nw = {block, len, SIZE_MAX, 0};
+  cwalk w = {cols, colbits, ncols, 0, 0, {0}};
   /* Columns wanted on every line whatever it holds: one a rule needs
    * that has no other group known by then (the web shell rule's path).
    * Found once here, not per line. */
-  unsigned char always[64];
-  {
-    uint64_t known = ~s->col_bits;
-    for (int ci = 0; ci < ncols; ci++) {
-      always[ci] = 0;
-      for (size_t r = 0; r < ks->n_rules && !always[ci]; r++)
-        always[ci] = (ks->need[r] & colbits[ci]) && !(ks->need[r] & known);
-      known |= colbits[ci];
-    }
+  uint64_t known = ~s->col_bits;
+  for (int ci = 0; ci < ncols; ci++) {
+    for (size_t r = 0; r < ks->n_rules && !w.always[ci]; r++)
+      w.always[ci] = (ks->need[r] & colbits[ci]) && !(ks->need[r] & known);
+    known |= colbits[ci];
   }
-  for (size_t a = 0; a < len;) {
-    size_t b = nl_next(&nw, a, avx2);
-    ends += b < len;
-    const char *line = block + a;
-    size_t n = b - a;
-    uint64_t have = 0;
-    while (ki < s->n_lines && s->lines[ki] < a) ki++;
-    while (ki < s->n_lines && s->lines[ki] == a) have |= s->masks[ki++];
-    if (n && line[0] == '#') {
-      int rc = s->n_pend ? cm_flush(s, cb, ctx, err) : EXH_OK;
-      if (!rc) rc = cb(ctx, a, b, 0);
+  /* The fast path reads the first column when every line wants it and
+   * only it: then a line whose first column rules every rule out is done
+   * (the rules of the later columns need a bit of an earlier one). */
+  w.fast = ncols > 0 && w.always[0] && !s->no_fast;
+  for (int ci = 1; ci < ncols; ci++) {
+    if (w.always[ci]) w.fast = 0;
+    w.later |= colbits[ci];
+  }
+  size_t ki = 0, ends = 0, a = 0;
+  uint32_t *nl = s->nl_at;
+  for (size_t c = 0; c < len; c += NL_CHUNK) {
+    size_t k = nl_offsets(block + c, len - c < NL_CHUNK ? len - c : NL_CHUNK, nl, avx2);
+    ends += k;
+    for (size_t j = 0; j < k; j++) {
+      size_t b = c + nl[j];
+      int rc = colmode_line(s, &w, block, len, a, b, &ki, cb, ctx, err, avx2);
       if (rc) return rc;
       a = b + 1;
-      continue;
     }
-    uint64_t known = ~s->col_bits;
-    toks t = {0, -1, 0};
-    int held = 0;
-    for (int ci = 0; ci < ncols; ci++) {
-      /* Wanted while a rule needing the column may still match. */
-      int wanted = always[ci];
-      for (size_t r = 0; r < ks->n_rules && !wanted; r++) {
-        uint64_t need = ks->need[r];
-        wanted = (need & colbits[ci]) && !(need & known & ~have);
-      }
-      known |= colbits[ci];
-      if (!wanted) continue;
-      int c = cols[ci];
-      line_tokens(line, n, len - a, &t, c, st, en, avx2);
-      if (t.idx < c) break; /* the line has no such column, nor later ones */
-      const char *v = line + st[c];
-      size_t vlen = en[c] - st[c];
-      int last = en[c] == n;
-      if (ci == ncols - 1 && ks->col_batch && vlen) {
-        /* The last column: a value not remembered (a query string, never
-         * the same twice) waits for the batch's one scan. */
-        cmemo *mm = cm_slot(s, c, v, vlen, last);
-        if (cm_hit(mm, c, v, vlen, last)) {
-          have |= mm->bits;
-        } else {
-          cpend p = {a, b, have, colbits[ci], v, (uint32_t)vlen, c, last, 0};
-          int rc = cm_hold(s, &p, cb, ctx, err);
-          if (rc) return rc;
-          held = 1;
-        }
-        break;
-      }
-      have |= col_value_bits(s, c, colbits[ci], v, vlen, last);
-      if (s->hs_err)
-        return exhi_err(err, EXH_ERR_IO, "rules", 0, -1, "vectorscan error %d", (int)s->hs_err);
-    }
-    uint64_t m = held ? 0 : rules_of(ks, have);
-    if (m) {
-      cpend p = {a, b, m, 0, NULL, 0, 0, 0, -1};
-      int rc = s->n_pend ? cm_hold(s, &p, cb, ctx, err) : cb(ctx, a, b, m);
-      if (rc) return rc;
-    }
-    a = b + 1;
+  }
+  if (a < len) {
+    int rc = colmode_line(s, &w, block, len, a, len, &ki, cb, ctx, err, avx2);
+    if (rc) return rc;
   }
   s->cm_line_ends = ends;
   return s->n_pend ? cm_flush(s, cb, ctx, err) : EXH_OK;
