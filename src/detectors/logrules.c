@@ -137,6 +137,12 @@ typedef struct kindset {
    * scanned in one call, each match lying in one value. */
   int col_batch;
   plits pre_lits, kw_lits; /* prefilter's and kw_pre's literals */
+  /* Per field (index in fields) whose literals field-bound bits have:
+   * up to four bytes, one of which each of those literals holds, so that
+   * a value holding none of them sets no such bit (n_needles: how many;
+   * -1: none found). */
+  char needles[64][4];
+  int n_needles[64];
 } kindset;
 
 struct exhi_lr {
@@ -1481,8 +1487,120 @@ static int lit_newline(const char *e) {
   return 0;
 }
 
+/* How common a byte is in web server log values (paths, query strings,
+ * user agents), for needles: a cost, rarer bytes cheaper. */
+static int ascii_letter(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+
+static int needle_cost(unsigned char c) {
+  static const char rare[] = "@~^|`{}[]<>\\!$*'\";,?:#";
+  const char *p = c ? strchr(rare, c) : NULL;
+  if (p) return 1 + (int)(p - rare);
+  if (c == '/' || c == '-') return 40;
+  if (strchr("jqxzJQXZ", c) && c) return 30;
+  if (strchr("kvwybKVWYB", c) && c) return 60;
+  if (c >= '0' && c <= '9') return 100;
+  if (ascii_letter(c)) return 120;
+  if (c >= 0x80 || c < 0x20) return 10;
+  return 150; /* _ = % . & + */
+}
+
+/* A field's needles (see kindset): at most four bytes such that each of
+ * the field's literals holds one (both cases of a letter matched without
+ * case), the rarest such set. lits: the literals; found: their needles
+ * into out (n_out, -1 when there is no such set). */
+#define NEEDLE_CANDS 16
+static void pick_needles(const plits *lits, size_t n_lits, char *out, int *n_out) {
+  /* Candidates: each literal's bytes as classes (a letter matched without
+   * case is its two cases), the cheapest NEEDLE_CANDS of them. */
+  struct cand { unsigned char b[2]; int nb, cost; } cand[NEEDLE_CANDS];
+  int nc = 0;
+  *n_out = -1;
+  for (size_t i = 0; i < n_lits; i++)
+    for (size_t j = 0; j < lits[i].n; j++)
+      for (unsigned q = 0; q < lits[i].v[j].len; q++) {
+        unsigned char c = (unsigned char)lits[i].v[j].b[q];
+        int two = lits[i].v[j].caseless && ascii_letter(c);
+        struct cand k = {{two ? (unsigned char)(c | 0x20) : c, (unsigned char)(c & ~0x20)}, two ? 2 : 1,
+                         needle_cost(c) * (two ? 2 : 1)};
+        int dup = 0;
+        for (int x = 0; x < nc && !dup; x++)
+          dup = cand[x].b[0] == k.b[0] && cand[x].nb == k.nb;
+        if (dup) continue;
+        if (nc < NEEDLE_CANDS) {
+          cand[nc++] = k;
+        } else {
+          int worst = 0;
+          for (int x = 1; x < nc; x++)
+            if (cand[x].cost > cand[worst].cost) worst = x;
+          if (k.cost < cand[worst].cost) cand[worst] = k;
+        }
+      }
+  /* The literals each candidate is in (at most 64 literals). */
+  size_t total = 0;
+  for (size_t i = 0; i < n_lits; i++) total += lits[i].n;
+  if (!nc || total > 64) return;
+  uint64_t in[NEEDLE_CANDS] = {0}, all = total == 64 ? ~0ull : (1ull << total) - 1;
+  size_t li = 0;
+  for (size_t i = 0; i < n_lits; i++)
+    for (size_t j = 0; j < lits[i].n; j++, li++)
+      for (unsigned q = 0; q < lits[i].v[j].len; q++) {
+        unsigned char c = (unsigned char)lits[i].v[j].b[q];
+        for (int x = 0; x < nc; x++)
+          for (int y = 0; y < cand[x].nb; y++)
+            if (c == cand[x].b[y] ||
+                (lits[i].v[j].caseless && ascii_letter(c) && (c | 0x20) == (cand[x].b[y] | 0x20)))
+              in[x] |= 1ull << li;
+      }
+  /* Every set of up to four candidates (four bytes): the cheapest that
+   * covers all. Index nc stands for none. */
+  int best_cost = -1, best[4] = {nc, nc, nc, nc};
+  for (int x0 = 0; x0 < nc; x0++)
+    for (int x1 = x0 + 1; x1 <= nc; x1++)
+      for (int x2 = x1 + 1; x2 <= nc + 1; x2++)
+        for (int x3 = x2 + 1; x3 <= nc + 2; x3++) {
+          int xs[4] = {x0, x1 < nc ? x1 : nc, x2 < nc ? x2 : nc, x3 < nc ? x3 : nc};
+          /* the "none" slots: only once each, at the end */
+          if ((x1 >= nc && x2 != nc + 1) || (x2 >= nc && x3 != nc + 2)) continue;
+          int bytes = 0, cost = 0;
+          uint64_t cov = 0;
+          for (int k = 0; k < 4; k++)
+            if (xs[k] < nc) bytes += cand[xs[k]].nb, cost += cand[xs[k]].cost, cov |= in[xs[k]];
+          if (bytes > 4 || cov != all || (best_cost >= 0 && cost >= best_cost)) continue;
+          best_cost = cost;
+          memcpy(best, xs, sizeof best);
+        }
+  if (best_cost < 0) return;
+  *n_out = 0;
+  for (int k = 0; k < 4; k++)
+    if (best[k] < nc)
+      for (int y = 0; y < cand[best[k]].nb; y++) out[(*n_out)++] = (char)cand[best[k]].b[y];
+}
+
+/* The needles of each field the field-bound bits bind to. */
+static void find_needles(kindset *ks, const char *const *exprs, const unsigned *flags, size_t n) {
+  for (size_t f = 0; f < 64; f++) ks->n_needles[f] = -1;
+  plits *lits = calloc(n ? n : 1, sizeof *lits);
+  if (!lits) return; /* out of memory: no needles, every value scanned */
+  for (size_t f = 0; f < ks->n_fields && f < 64; f++) {
+    size_t nl = 0;
+    int ok = 1;
+    for (size_t i = 1; i < n && ok; i++) {
+      int mine = 0;
+      for (uint64_t b = ks->pre_mask[i] & ks->field_bits; b; b &= b - 1)
+        mine |= ks->bit_field[__builtin_ctzll(b)] == (int)f;
+      if (mine) {
+        lits[nl].n = 0;
+        ok = plits_add(&lits[nl++], exprs[i], flags[i], 0);
+      }
+    }
+    if (ok && nl) pick_needles(lits, nl, ks->needles[f], &ks->n_needles[f]);
+  }
+  free(lits);
+}
+
 static int compile_colmode(kindset *ks, const char *const *exprs, const unsigned *flags,
                            const unsigned *origin, size_t n, exhi_lr *lr, exh_error *err) {
+  find_needles(ks, exprs, flags, n);
   ks->col_batch = 1;
   for (size_t i = 1; i < n; i++)
     if ((ks->pre_mask[i] & ks->field_bits) && lit_newline(exprs[i])) ks->col_batch = 0;
@@ -1874,6 +1992,7 @@ struct exhi_lr_scan {
   int no_colmode;         /* tests: column checks per hit instead */
   int no_avx2;            /* tests: column mode's walk without AVX2 */
   int no_fast;            /* tests: column mode without its fast path */
+  int no_needles;         /* tests: every batched value scanned */
   uint32_t *nl_at;        /* NL_CHUNK: a chunk's line ends (colmode_walk) */
   size_t cm_line_ends;    /* line ends of the last call in column mode */
   /* Column mode's deferred lines and the values they wait for (see
@@ -1899,7 +2018,7 @@ struct exhi_lr_scan {
 
 void exhi_lr_scan_colmode(exhi_lr_scan *s, int on) { s->no_colmode = !on; }
 void exhi_lr_scan_walk_avx2(exhi_lr_scan *s, int on) { s->no_avx2 = !on; }
-void exhi_lr_scan_colmode_fast(exhi_lr_scan *s, int on) { s->no_fast = !on; }
+void exhi_lr_scan_colmode_fast(exhi_lr_scan *s, int on) { s->no_fast = !on; s->no_needles = !on; }
 void exhi_lr_scan_memo_bits(exhi_lr_scan *s, unsigned bits) {
   s->cm_mask = ((size_t)1 << (bits <= CMEMO_BITS ? bits : CMEMO_BITS)) - 1;
 }
@@ -2629,7 +2748,28 @@ typedef struct cwalk {
   int ncols, fast;
   uint64_t later;
   unsigned char always[64];
+  /* The needles of the batched last column's bits (see kindset), when
+   * there are at most four of them (n_needles >= 0). */
+  int n_needles;
+  char needles[4];
 } cwalk;
+
+/* Whether v[0..vlen) holds one of w's needles; v[0..avail) is readable. */
+static inline __attribute__((always_inline)) int has_needle(const cwalk *w, const char *v,
+                                                             size_t vlen, size_t avail, int avx2) {
+  for (size_t i = 0; i < vlen; i += 64) {
+    uint64_t hit = 0;
+    if (avail - i >= 64) {
+      for (int k = 0; k < w->n_needles; k++) hit |= EQ64(avx2, v + i, w->needles[k]);
+    } else {
+      for (size_t j = 0; i + j < vlen; j++)
+        for (int k = 0; k < w->n_needles; k++) hit |= (uint64_t)(v[i + j] == w->needles[k]) << j;
+    }
+    if (vlen - i < 64) hit &= (1ull << (vlen - i)) - 1;
+    if (hit) return 1;
+  }
+  return 0;
+}
 
 /* Where a line's first column stands after the fast path. */
 enum { FAST_NO, FAST_DONE, FAST_ON };
@@ -2732,7 +2872,10 @@ colmode_line(exhi_lr_scan *s, const cwalk *w, const char *block, size_t len, siz
     int last = en[c] == n;
     if (ci == w->ncols - 1 && ks->col_batch && vlen) {
       /* The last column: a value not remembered (a query string, never
-       * the same twice) waits for the batch's one scan. */
+       * the same twice) waits for the batch's one scan, unless it holds
+       * none of the needles: then none of its literals, and it sets no
+       * bit (as cm_finish would find). */
+      if (w->n_needles >= 0 && !has_needle(w, v, vlen, len - a - st[c], avx2)) break;
       cmemo *mm = cm_slot(s, c, v, vlen, last);
       if (cm_hit(mm, c, v, vlen, last)) {
         have |= mm->bits;
@@ -2778,6 +2921,17 @@ colmode_walk(exhi_lr_scan *s, const char *block, size_t len, const int *cols,
   for (int ci = 1; ci < ncols; ci++) {
     if (w.always[ci]) w.fast = 0;
     w.later |= colbits[ci];
+  }
+  /* The last column's needles, for a batch's values: its bits' field's. */
+  w.n_needles = -1;
+  if (ncols > 0 && ks->col_batch && !s->no_needles) {
+    int f = ks->bit_field[__builtin_ctzll(colbits[ncols - 1])];
+    for (uint64_t b = colbits[ncols - 1]; b; b &= b - 1)
+      if (ks->bit_field[__builtin_ctzll(b)] != f) f = -1;
+    if (f >= 0 && f < 64 && ks->n_needles[f] >= 0) {
+      w.n_needles = ks->n_needles[f];
+      memcpy(w.needles, ks->needles[f], sizeof w.needles);
+    }
   }
   size_t ki = 0, ends = 0, a = 0;
   uint32_t *nl = s->nl_at;

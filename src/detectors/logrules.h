@@ -121,8 +121,10 @@ void exhi_lr_scan_colmode(exhi_lr_scan *s, int on);
  * CPU has it; off makes it take the SSE2 walk. Both give the same. */
 void exhi_lr_scan_walk_avx2(exhi_lr_scan *s, int on);
 /* Tests: on (the default) lets column mode read a line's first column by
- * its fast path (a memo probe within the line's first 128 bytes); off
- * reads every line column by column. Both give the same. */
+ * its fast path (a memo probe within the line's first 128 bytes) and pass
+ * over last-column values without a byte of their literals; off reads
+ * every line column by column and scans every such value. Both give the
+ * same. */
 void exhi_lr_scan_colmode_fast(exhi_lr_scan *s, int on);
 /* Tests: column mode's memo of values uses 2^bits of its slots (0 to 10,
  * the default): with one, every value is compared with the last one. */
