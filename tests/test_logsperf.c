@@ -179,6 +179,108 @@ static void test_mapped_reader(void) {
 }
 
 /* The first columns of a partial split equal the full split's. */
+/* The CSV split looks for commas 64 bytes at a time: the fields it gives
+ * are those of a plain byte-by-byte reading (RFC 4180 quoting, "" inside
+ * quotes, a malformed tail after a closing quote dropped, at most
+ * EXHI_LOG_MAX_FIELDS fields), for random rows of fields of every length
+ * around the 64-byte looks, quoted or not, empty or not; and a split of
+ * the first columns alone binds them alike (partial when the row has
+ * more). */
+typedef struct reffield {
+  size_t a, len;
+  int escaped;
+} reffield;
+
+static size_t ref_split_csv(const char *line, size_t len, reffield *out) {
+  size_t i = 0, n = 0;
+  for (;;) {
+    if (n == EXHI_LOG_MAX_FIELDS) break;
+    reffield *v = &out[n++];
+    v->escaped = 0;
+    if (i < len && line[i] == '"') {
+      size_t a = ++i;
+      while (i < len && !(line[i] == '"' && !(i + 1 < len && line[i + 1] == '"'))) {
+        if (line[i] == '"') v->escaped = 1, i++;
+        i++;
+      }
+      v->a = a;
+      v->len = i - a;
+      if (i < len) i++;
+      while (i < len && line[i] != ',') i++;
+    } else {
+      size_t a = i;
+      while (i < len && line[i] != ',') i++;
+      v->a = a;
+      v->len = i - a;
+    }
+    if (i >= len) break;
+    i++;
+  }
+  return n;
+}
+
+static void test_split_csv_same(void) {
+  exhi_logschema *s = calloc(1, sizeof *s);
+  exhi_logrec *r = calloc(1, sizeof *r);
+  static reffield want[EXHI_LOG_MAX_FIELDS];
+  exhi_logschema_init(s);
+  const char *fields = "#Fields: DateTime,RequestId,UrlStem,AnchorMailbox,UserAgent";
+  exhi_logschema_header(s, fields, strlen(fields));
+  CHECK_INT(s->syntax, EXHI_SYN_CSV);
+  static char line[8192];
+  unsigned seed = 4242;
+  size_t rows = 0, bad = 0, bad_head = 0, quoted = 0;
+  for (int round = 0; round < 3000; round++) {
+    size_t o = 0;
+    seed = seed * 1103515245u + 12345u;
+    int nf = 1 + (int)((seed >> 16) % 90); /* past the field bound too */
+    for (int f = 0; f < nf && o + 300 < sizeof line; f++) {
+      if (f) line[o++] = ',';
+      seed = seed * 1103515245u + 12345u;
+      unsigned r2 = seed >> 16, flen = r2 % 7 == 0 ? (r2 >> 3) % 140 : (r2 >> 3) % 12;
+      int q = r2 % 13 == 0;
+      quoted += (size_t)q;
+      if (q) line[o++] = '"';
+      for (unsigned k = 0; k < flen; k++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned c = (seed >> 16) % 40;
+        line[o++] = c == 0 && q ? '"' : c == 1 && q ? ',' : (char)('a' + c % 26);
+        if (c == 0 && q) line[o++] = '"'; /* "" inside quotes */
+      }
+      if (q) {
+        line[o++] = '"';
+        if (r2 % 5 == 0) line[o++] = 'z'; /* malformed: dropped */
+      }
+    }
+    /* Some rows end inside an open quote. */
+    if (round % 17 == 0) line[o++] = '"';
+    rows++;
+    size_t nw = ref_split_csv(line, o, want);
+    exhi_logrec_split(r, s, line, o);
+    int same = r->nvals == nw;
+    for (size_t i = 0; same && i < nw; i++)
+      same = r->v[i].p == line + want[i].a && r->v[i].len == want[i].len &&
+             r->v[i].escaped == (unsigned)want[i].escaped;
+    bad += !same;
+    /* The first columns alone: bound as in the whole split; a row split
+     * whole is not partial. */
+    static const size_t heads[] = {0, 1, 5, 16, 30, 80};
+    for (size_t h = 0; h < sizeof heads / sizeof *heads; h++) {
+      exhi_logrec_split_upto(r, s, line, o, heads[h]);
+      size_t upto = heads[h] < nw ? heads[h] : nw;
+      int ok = r->nvals >= upto && (r->partial || r->nvals == nw) && (upto == nw || r->partial);
+      for (size_t i = 0; ok && i < upto; i++)
+        ok = r->v[i].p == line + want[i].a && r->v[i].len == want[i].len;
+      bad_head += !ok;
+    }
+  }
+  CHECK_INT((long long)bad, 0);
+  CHECK_INT((long long)bad_head, 0);
+  CHECK(rows == 3000 && quoted > 1000);
+  free(s);
+  free(r);
+}
+
 static void test_split_upto(void) {
   exhi_logschema *s = calloc(1, sizeof *s);
   exhi_logrec *full = calloc(1, sizeof *full), *part = calloc(1, sizeof *part);
@@ -977,6 +1079,7 @@ int main(void) {
   test_cols_needed();
   test_regex_factors();
   test_columns();
+  test_split_csv_same();
   test_colmode_same();
   test_colmode_batches();
   test_colmode_memo_alike();

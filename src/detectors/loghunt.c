@@ -633,7 +633,8 @@ static int do_line(void *c, size_t a, size_t b, uint64_t rules) {
     exhi_logrec_split(&w->rec, &w->schema, line, len);
     int rc = exhi_logioc_match(&w->h->iocs, &w->ioc_cols, &w->rec, on_ioc, w);
     if (rc) return rc;
-  } else if (w->schema.syntax == EXHI_SYN_W3C) {
+  } else if (w->schema.syntax == EXHI_SYN_W3C || w->schema.syntax == EXHI_SYN_CSV) {
+    /* Only the columns the rules read: a hit splits the rest (on_hit). */
     exhi_logrec_split_upto(&w->rec, &w->schema, line, len,
                            exhi_lr_cols_needed(w->scan, &w->schema, rules));
   } else {

@@ -129,8 +129,8 @@ typedef struct exhi_logrec {
 void exhi_logrec_split(exhi_logrec *r, const exhi_logschema *s, const char *line, size_t len);
 /* Like exhi_logrec_split, but may stop once columns [0, ncols) are bound
  * (sets r->partial then): a candidate line whose rules test the first
- * columns of a W3C line need not be split to its end. Split again in full
- * before reading any other column. */
+ * columns of a W3C or CSV line need not be split to its end. Split again
+ * in full before reading any other column. */
 void exhi_logrec_split_upto(exhi_logrec *r, const exhi_logschema *s, const char *line, size_t len,
                             size_t ncols);
 /* The value of column col, decoded into buf when it was escaped (cut at

@@ -5,6 +5,9 @@
 
 #include <stdatomic.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* HttpProxy logs of Exchange 2016 CU23 / 2019 (74 fields), as their own
  * #Fields line names them (e.g. Logging/HttpProxy/Ecp/HttpProxy_*.LOG). */
@@ -271,10 +274,53 @@ int exhi_logschema_guess(exhi_logschema *s, const char *line, size_t len) {
   return 0;
 }
 
-static void split_csv(exhi_logrec *r, const char *line, size_t len) {
-  size_t i = 0, n = 0;
+/* The commas of line[wb..wb + 64) as bits (wb + 64 <= len), or of the
+ * bytes up to len. */
+static uint64_t commas64(const char *line, size_t len, size_t wb) {
+  uint64_t m = 0;
+  if (len - wb >= 64) {
+#if defined(__SSE2__)
+    const __m128i c = _mm_set1_epi8(',');
+    for (int k = 0; k < 4; k++)
+      m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+               _mm_loadu_si128((const __m128i *)(const void *)(line + wb + 16 * k)), c))
+           << (16 * k);
+    return m;
+#endif
+  }
+  for (size_t k = 0; wb + k < len && k < 64; k++) m |= (uint64_t)(line[wb + k] == ',') << k;
+  return m;
+}
+
+/* The first comma at or after i (< len), or len. The 64 bytes at *wb
+ * (their commas *m) are looked at once for the several fields they hold:
+ * a call to memchr per field cost more than the split's own work. */
+static size_t next_comma(const char *line, size_t len, size_t i, size_t *wb, uint64_t *m) {
   for (;;) {
-    if (n == EXHI_LOG_MAX_FIELDS) break;
+    if (i >= *wb && i - *wb < 64) {
+      uint64_t x = *m & (~0ull << (i - *wb));
+      if (x) return *wb + (size_t)__builtin_ctzll(x);
+      if (len - *wb <= 64) return len;
+      i = *wb + 64;
+    }
+    *wb = i;
+    *m = commas64(line, len, i);
+  }
+}
+
+/* The first max fields of a CSV row (sets r->partial when the row has
+ * more). */
+static void split_csv(exhi_logrec *r, const char *line, size_t len, size_t max) {
+  size_t i = 0, n = 0, wb = SIZE_MAX;
+  uint64_t cm = 0;
+  if (max > EXHI_LOG_MAX_FIELDS) max = EXHI_LOG_MAX_FIELDS;
+  r->partial = 0;
+  for (;;) {
+    if (n == max) {
+      /* The row goes on past the field before (or has one at least). */
+      r->partial = max < EXHI_LOG_MAX_FIELDS;
+      break;
+    }
     exhi_logval *v = &r->v[n++];
     v->escaped = 0;
     if (i < len && line[i] == '"') {
@@ -298,8 +344,7 @@ static void split_csv(exhi_logrec *r, const char *line, size_t len) {
       while (i < len && line[i] != ',') i++;
     } else {
       size_t a = i;
-      const char *c = memchr(line + i, ',', len - i);
-      i = c ? (size_t)(c - line) : len;
+      i = i < len ? next_comma(line, len, i, &wb, &cm) : len;
       v->p = line + a;
       v->len = (uint32_t)(i - a);
     }
@@ -378,7 +423,7 @@ void exhi_logrec_split(exhi_logrec *r, const exhi_logschema *s, const char *line
   r->len = len;
   r->nvals = 0;
   r->partial = 0;
-  if (s->syntax == EXHI_SYN_CSV) split_csv(r, line, len);
+  if (s->syntax == EXHI_SYN_CSV) split_csv(r, line, len, EXHI_LOG_MAX_FIELDS);
   else if (s->syntax == EXHI_SYN_W3C) split_w3c(r, s, line, len);
 }
 
@@ -391,6 +436,15 @@ void exhi_logrec_split_upto(exhi_logrec *r, const exhi_logschema *s, const char 
     r->line = line;
     r->len = l;
     if (split_w3c_head(r, s, line, l, ncols)) return;
+  } else if (s->syntax == EXHI_SYN_CSV) {
+    /* Columns are counted from the start: the first ones bind as in a
+     * whole split. */
+    r->schema = s;
+    r->line = line;
+    r->len = l;
+    r->nvals = 0;
+    split_csv(r, line, l, ncols);
+    return;
   }
   exhi_logrec_split(r, s, line, len);
 }
