@@ -940,6 +940,77 @@ static void test_colmode_memo_alike(void) {
   builtin_scan_free(lr, sc, sch);
 }
 
+/* A rule of keywords and columns (a keyword anywhere, the path, then the
+ * query), with the built-in rules: on a line with its keyword, the path's
+ * bits leave the rule a chance only with the query's, which column mode
+ * reads then; on a line without, the path's memo entry says at once that
+ * no rule can match.
+ * Column mode, with and without its fast path, gives the candidates the
+ * checks per hit give. */
+static void test_colmode_keyword_and_columns(void) {
+  static const char rule[] =
+      "title: t\nid: t.kwcols\nlogsource:\n  category: webserver\ndetection:\n"
+      "  kw:\n    '|contains': 'zzkeyword'\n"
+      "  path:\n    url.path|contains: '/owa/'\n"
+      "  query:\n    url.query|contains: 'qqqq'\n"
+      "  condition: kw and path and query\n";
+  exh_error e;
+  exhi_lr *lr;
+  exhi_lr_scan *sc;
+  /* With the built-in rules: the web shell rule's path is read on every
+   * line (the fast path's first column). */
+  char rdir[] = "/tmp/exhunt-kwcols-XXXXXX", path[64];
+  CHECK(mkdtemp(rdir) != NULL);
+  snprintf(path, sizeof path, "%s/kwcols.yml", rdir);
+  FILE *fp = fopen(path, "w");
+  CHECK(fp != NULL);
+  fputs(rule, fp);
+  fclose(fp);
+  const char *dirs[] = {rdir};
+  CHECK_INT(exhi_lr_load(1, dirs, 1, NULL, &lr, &e), EXH_OK);
+  remove(path);
+  rmdir(rdir);
+  CHECK_INT(exhi_lr_scan_new(lr, &sc, &e), EXH_OK);
+  exhi_logschema *sch = calloc(1, sizeof *sch);
+  static const char fields[] = "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port "
+                               "cs-username c-ip cs(User-Agent) cs(Referer) sc-status";
+  exhi_logschema_init(sch);
+  exhi_logschema_header(sch, fields, strlen(fields));
+  size_t cap = 1u << 18, o = 0, want = 0;
+  char *block = malloc(cap);
+  o += (size_t)snprintf(block, cap, "%s\n", fields);
+  for (unsigned i = 0; o + 1024 < cap; i++) {
+    int kw = i % 3 == 0, owa = i % 2 == 0, q = i % 5 < 2;
+    want += (size_t)(kw && owa && q);
+    o += (size_t)snprintf(block + o, cap - o,
+                          "2021-03-03 01:01:44 10.0.0.5 GET %s %s 443 - 10.1.2.3 "
+                          "Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64)+%s - 200\r\n",
+                          owa ? "/owa/service.svc" : "/ews/exchange.asmx", q ? "a=qqqq" : "a=b",
+                          kw ? "zzkeyword" : "AppleWebKit");
+  }
+  static candlist got[3];
+  for (int which = 0; which < 3; which++) {
+    exhi_lr_scan_colmode(sc, which != 2);
+    exhi_lr_scan_colmode_fast(sc, which == 0);
+    got[which].n = 0;
+    CHECK_INT(exhi_lr_prefilter(sc, sch, block, o, on_candlist, &got[which], &e), EXH_OK);
+  }
+  exhi_lr_scan_colmode(sc, 1);
+  exhi_lr_scan_colmode_fast(sc, 1);
+  CHECK(want > 100);
+  for (int which = 0; which < 3; which++) {
+    /* the preamble, then the lines with all three */
+    CHECK_INT((long long)got[which].n, (long long)want + 1);
+    size_t differ = 0;
+    for (size_t i = 0; i < got[which].n && i < 8192; i++) differ += got[which].a[i] != got[2].a[i];
+    CHECK_INT((long long)differ, 0);
+  }
+  free(block);
+  free(sch);
+  exhi_lr_scan_free(sc);
+  exhi_lr_free(lr);
+}
+
 /* The prefilter finds a kind's literals with litscan where it can (and
  * counts the block's lines in the same pass); vectorscan is the reference.
  * Made-up HttpProxy rows with the built-in rules' literals in every case,
@@ -1083,6 +1154,7 @@ int main(void) {
   test_colmode_same();
   test_colmode_batches();
   test_colmode_memo_alike();
+  test_colmode_keyword_and_columns();
   test_litscan_same();
   rmdir(dir);
   return t_done("logsperf");

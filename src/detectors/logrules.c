@@ -1942,6 +1942,9 @@ typedef struct cmemo {
   uint64_t bits;
   uint32_t len;           /* UINT32_MAX: empty slot */
   int col;                /* the column; + 1024 for a line's last one */
+  /* A first column's value that leaves no rule a chance whatever the
+   * later columns hold, on a line no keyword hit (see colmode_fast). */
+  int dead;
   char val[MEMO_VAL_MAX];
 } cmemo;
 
@@ -1988,6 +1991,7 @@ struct exhi_lr_scan {
   const void *cm_ks;      /* the kind and binding (columns, their bits) */
   int cm_ncols, cm_cols[64]; /*   the memo's entries hold for */
   uint64_t cm_colbits[64];
+  uint64_t cm_later;      /*   and the bits of its columns after the first */
   uint64_t cm_bits;       /* the bits the literals found in a value set */
   int no_colmode;         /* tests: column checks per hit instead */
   int no_avx2;            /* tests: column mode's walk without AVX2 */
@@ -2477,6 +2481,7 @@ static uint64_t cm_finish(exhi_lr_scan *s, int c, uint64_t want, const char *v, 
     m->bits = bits;
     m->len = (uint32_t)vlen;
     m->col = c + (last ? 1024 : 0);
+    m->dead = !bits || !rules_of(s->ks, bits | s->cm_later);
     memcpy(m->val, v, vlen);
   }
   return bits;
@@ -2820,7 +2825,7 @@ static inline __attribute__((always_inline)) int colmode_fast(exhi_lr_scan *s, c
   uint64_t vm = vlen == 64 ? ~0ull : (1ull << vlen) - 1;
   if (m->len != vlen || m->col != key || (~SAME64(avx2, v, m->val) & vm)) return FAST_NO;
   uint64_t hb = *have | m->bits;
-  if (!hb || !rules_of(s->ks, hb | w->later)) return FAST_DONE;
+  if (*have ? !rules_of(s->ks, hb | w->later) : m->dead) return FAST_DONE;
   *have = hb;
   *t = e0 < n ? (toks){e0 + 1, c0, 0} : (toks){n, c0, 0};
   return FAST_ON;
@@ -3006,6 +3011,8 @@ static int colmode_prefilter(exhi_lr_scan *s, const char *block, size_t len, exh
     s->cm_ncols = ncols;
     memcpy(s->cm_cols, cols, (size_t)ncols * sizeof *cols);
     memcpy(s->cm_colbits, colbits, (size_t)ncols * sizeof *colbits);
+    s->cm_later = 0;
+    for (int ci = 1; ci < ncols; ci++) s->cm_later |= colbits[ci];
   }
   s->n_lines = 0;
   if (ks->kw_pre) {
