@@ -134,6 +134,14 @@ static void sanitize(void) {
  * a finding's time): each line must be what jansson writes for the same
  * value, compact and in order, whatever the strings hold. */
 static char *write_odd(int direct, size_t *n_out) {
+  /* Values at and past the writers' bound on a value (8 KiB less one: cut
+   * there, between characters), ASCII or not. */
+  static char at_bound[8192], past_bound[8193], far_past[9001], utf8_past[8200];
+  memset(at_bound, 'b', sizeof at_bound - 1);
+  memset(past_bound, 'c', sizeof past_bound - 1);
+  memset(far_past, 'a', sizeof far_past - 1);
+  memset(utf8_past, 'd', sizeof utf8_past - 1);
+  memcpy(utf8_past + 8188, "\xE2\x82\xAC\xE2\x82\xAC", 6);
   static const char *const odd[] = {
       "", "plain", "quote \" and backslash \\ and slash /", "\x01\x02\x1f\x7f tab\tcr\rlf\n",
       "\b\f", "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80", "bad \xff\xc0\xaf\xed\xa0\x80 bytes",
@@ -141,6 +149,9 @@ static char *write_odd(int direct, size_t *n_out) {
       /* escapes past the first 16 and 32 bytes, at a run's last byte, none */
       "0123456789abcdef0123456789abcde\"0123456789abcdef\x01", "0123456789abcdef\\",
       "0123456789abcdef0123456789abcdef0123456789abcdef",
+      at_bound, past_bound, far_past, utf8_past,
+      /* a lone continuation byte, the lowest, in and past 16 bytes */
+      "x\x80", "0123456789abcdef\x80",
   };
   size_t n = sizeof odd / sizeof *odd;
   char *buf = NULL;

@@ -304,9 +304,28 @@ static void pt_strs(ptree *t, const char *path, const char *const *v, size_t n) 
   t->v[c].n_strs = n;
 }
 
+/* Whether s[0..n) is all ASCII, sixteen bytes at a time. */
+static int all_ascii(const char *s, size_t n) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  for (; i + 16 <= n; i += 16)
+    if (_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i)))) return 0;
+#endif
+  for (; i < n; i++)
+    if ((unsigned char)s[i] >= 0x80) return 0;
+  return 1;
+}
+
 static void put_value_str(line *l, const char *s) {
   static _Thread_local char buf[MAX_VALUE];
-  const char *v = exhi_utf8_sanitize(s ? s : "", buf, sizeof buf);
+  if (!s) s = "";
+  /* Most values are ASCII and short: sanitizing would copy them unchanged. */
+  size_t n = strlen(s);
+  if (n < MAX_VALUE && all_ascii(s, n)) {
+    put_string(l, s, n);
+    return;
+  }
+  const char *v = exhi_utf8_sanitize(s, buf, sizeof buf);
   put_string(l, v, strlen(v));
 }
 
