@@ -803,6 +803,12 @@ static void test_colmode_batches(void) {
     } else if (i % 101 == 7) {
       stem = "/owa/auth/x.aspx"; /* a web shell: a candidate at once */
       want++;
+    } else if (i % 41 == 6) {
+      /* ProxyShell's back end past the query's first 64 bytes */
+      snprintf(query, sizeof query, "p=%.*s/mapi/emsmdb", 60 + (int)(i % 90),
+               "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+               "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+      want++;
     } else if (i % 53 == 3) {
       /* a query without any back end's literal: no candidate */
       snprintf(query, sizeof query, "x=/autodiscover/autodiscover.xml&y=/mapi/%u", i);

@@ -2757,6 +2757,9 @@ typedef struct cwalk {
    * there are at most four of them (n_needles >= 0). */
   int n_needles;
   char needles[4];
+  /* The fast path also reads the next column: the last and batched one,
+   * right after the first, with needles. */
+  int fast_next;
 } cwalk;
 
 /* Whether v[0..vlen) holds one of w's needles; v[0..avail) is readable. */
@@ -2789,7 +2792,8 @@ enum { FAST_NO, FAST_DONE, FAST_ON };
  * line_tokens and col_value_bits leave them. line[0..128) is readable. */
 static inline __attribute__((always_inline)) int colmode_fast(exhi_lr_scan *s, const cwalk *w,
                                                                const char *line, size_t n,
-                                                               uint64_t *have, toks *t, int avx2) {
+                                                               size_t avail, uint64_t *have,
+                                                               toks *t, int avx2) {
   int c0 = w->cols[0];
   uint64_t lm = n >= 64 ? ~0ull : (1ull << n) - 1;
   uint64_t sp = EQ64(avx2, line, ' ') & lm;
@@ -2828,6 +2832,22 @@ static inline __attribute__((always_inline)) int colmode_fast(exhi_lr_scan *s, c
   if (*have ? !rules_of(s->ks, hb | w->later) : m->dead) return FAST_DONE;
   *have = hb;
   *t = e0 < n ? (toks){e0 + 1, c0, 0} : (toks){n, c0, 0};
+  if (w->fast_next && e0 + 1 < n && line[e0 + 1] != ' ') {
+    /* The next column, the batched last one (a query string), right
+     * after a space: without a needle it sets no bit, wanted or not (see
+     * colmode_line), and the line's rules are those of the first. A value
+     * with a needle, or one past what may be read, goes the general way. */
+    for (size_t i = e0 + 1;; i += 64) {
+      if (avail - i < 64) return FAST_ON;
+      uint64_t lim = n - i >= 64 ? ~0ull : (1ull << (n - i)) - 1;
+      uint64_t spm = EQ64(avx2, line + i, ' ') & lim, nd = 0;
+      for (int k = 0; k < w->n_needles; k++) nd |= EQ64(avx2, line + i, w->needles[k]);
+      uint64_t in = spm ? (spm & -spm) - 1 : lim; /* the value's bytes here */
+      if (nd & in) return FAST_ON;
+      if (spm || n - i <= 64) break;
+    }
+    return rules_of(s->ks, hb) ? FAST_ON : FAST_DONE;
+  }
   return FAST_ON;
 }
 
@@ -2851,7 +2871,7 @@ colmode_line(exhi_lr_scan *s, const cwalk *w, const char *block, size_t len, siz
   toks t = {0, -1, 0};
   int ci = 0;
   if (w->fast && n && len - a >= 128) {
-    int f = colmode_fast(s, w, line, n, &have, &t, avx2);
+    int f = colmode_fast(s, w, line, n, len - a, &have, &t, avx2);
     if (f == FAST_DONE) return EXH_OK;
     if (f == FAST_ON) {
       known |= w->colbits[0];
@@ -2938,6 +2958,7 @@ colmode_walk(exhi_lr_scan *s, const char *block, size_t len, const int *cols,
       memcpy(w.needles, ks->needles[f], sizeof w.needles);
     }
   }
+  w.fast_next = w.fast && ncols == 2 && cols[1] == cols[0] + 1 && w.n_needles >= 0;
   size_t ki = 0, ends = 0, a = 0;
   uint32_t *nl = s->nl_at;
   for (size_t c = 0; c < len; c += NL_CHUNK) {
