@@ -510,6 +510,15 @@ static exhi_logschema *builtin_scan(exhi_lr **lr, exhi_lr_scan **sc) {
   return sch;
 }
 
+/* IIS's default fields bound in sch; the #Fields line. */
+static const char *iis_schema(exhi_logschema *sch) {
+  static const char fields[] = "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port "
+                               "cs-username c-ip cs(User-Agent) cs(Referer) sc-status";
+  exhi_logschema_init(sch);
+  exhi_logschema_header(sch, fields, strlen(fields));
+  return fields;
+}
+
 static void builtin_scan_free(exhi_lr *lr, exhi_lr_scan *sc, exhi_logschema *sch) {
   free(sch);
   exhi_lr_scan_free(sc);
@@ -779,10 +788,7 @@ static void test_colmode_batches(void) {
   exhi_lr *lr;
   exhi_lr_scan *sc;
   exhi_logschema *sch = builtin_scan(&lr, &sc);
-  static const char fields[] = "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port "
-                               "cs-username c-ip cs(User-Agent) cs(Referer) sc-status";
-  exhi_logschema_init(sch);
-  exhi_logschema_header(sch, fields, strlen(fields));
+  const char *fields = iis_schema(sch);
   size_t cap = 6u << 20, o = 0, want = 0;
   char *block = malloc(cap);
   o += (size_t)snprintf(block, cap, "%s\n", fields);
@@ -878,10 +884,7 @@ static void test_colmode_memo_alike(void) {
   exhi_lr *lr;
   exhi_lr_scan *sc;
   exhi_logschema *sch = builtin_scan(&lr, &sc);
-  static const char fields[] = "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port "
-                               "cs-username c-ip cs(User-Agent) cs(Referer) sc-status";
-  exhi_logschema_init(sch);
-  exhi_logschema_header(sch, fields, strlen(fields));
+  const char *fields = iis_schema(sch);
   size_t cap = 1u << 20, o = 0;
   char *block = malloc(cap);
   static candlist want, got;
@@ -978,10 +981,7 @@ static void test_colmode_keyword_and_columns(void) {
   rmdir(rdir);
   CHECK_INT(exhi_lr_scan_new(lr, &sc, &e), EXH_OK);
   exhi_logschema *sch = calloc(1, sizeof *sch);
-  static const char fields[] = "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port "
-                               "cs-username c-ip cs(User-Agent) cs(Referer) sc-status";
-  exhi_logschema_init(sch);
-  exhi_logschema_header(sch, fields, strlen(fields));
+  const char *fields = iis_schema(sch);
   size_t cap = 1u << 18, o = 0, want = 0;
   char *block = malloc(cap);
   o += (size_t)snprintf(block, cap, "%s\n", fields);
