@@ -1487,10 +1487,10 @@ static int lit_newline(const char *e) {
   return 0;
 }
 
-/* How common a byte is in web server log values (paths, query strings,
- * user agents), for needles: a cost, rarer bytes cheaper. */
 static int ascii_letter(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
 
+/* How common a byte is in web server log values (paths, query strings,
+ * user agents), for needles: a cost, rarer bytes cheaper. */
 static int needle_cost(unsigned char c) {
   static const char rare[] = "@~^|`{}[]<>\\!$*'\";,?:#";
   const char *p = c ? strchr(rare, c) : NULL;
@@ -1504,10 +1504,10 @@ static int needle_cost(unsigned char c) {
   return 150; /* _ = % . & + */
 }
 
-/* A field's needles (see kindset): at most four bytes such that each of
- * the field's literals holds one (both cases of a letter matched without
- * case), the rarest such set. lits: the literals; found: their needles
- * into out (n_out, -1 when there is no such set). */
+/* The needles of a field whose literals are lits[0..n_lits) (see kindset):
+ * the cheapest set of at most four bytes such that each literal holds one
+ * (a letter matched without case counts as its two cases), into out;
+ * *n_out: how many, -1 when there is no such set. */
 #define NEEDLE_CANDS 16
 static void pick_needles(const plits *lits, size_t n_lits, char *out, int *n_out) {
   /* Candidates: each literal's bytes as classes (a letter matched without
