@@ -3,7 +3,8 @@
 indicator CSV written here, imported with `exhunt ioc import` into a
 temporary store, then hunted. Positives (client address in both IP
 families, user agent as IIS writes it, web shell by published path and by
-name, host name and URL from HttpProxy) and the near misses that must not
+name, host name and URL from HttpProxy, URL with its query from HttpProxy
+and from IIS with cs-host) and the near misses that must not
 match (an address differing in the last octet, the same file name in
 another folder than the published path, a longer user agent); sightings,
 --no-sightings, --no-iocs, --iocs, absent / corrupt / newer stores.
@@ -33,6 +34,7 @@ filename,supp0rt.aspx,Other feed,,Report C
 filepath,\\owa\\auth\\short.aspx,Other feed,,Report C
 domain,evil.example,Test feed,,Report A
 url,https://mail.contoso.example/ecp/y.js,Test feed,,Report A
+url,https://mail.contoso.example/ecp/q.aspx?id=7&op=run,Test feed,,Report A
 '''
 
 IIS = '''#Software: Microsoft Internet Information Services 10.0
@@ -53,8 +55,8 @@ HP_FIELDS = ('DateTime,RequestId,Protocol,UrlHost,UrlStem,AuthenticatedUser,Anch
              'ClientIpAddress,ServerHostName,HttpStatus,Method,TargetServer,RoutingHint,UrlQuery')
 
 
-def hp_row(t, host, stem, ua, ip, status):
-    return f'{t},00000000-0000-4000-8000-000000000001,Ecp,{host},{stem},,,"{ua}",{ip},EXCH01,{status},GET,,,\n'
+def hp_row(t, host, stem, ua, ip, status, query=''):
+    return f'{t},00000000-0000-4000-8000-000000000001,Ecp,{host},{stem},,,"{ua}",{ip},EXCH01,{status},GET,,,{query}\n'
 
 
 HTTPPROXY = ('#Software: Microsoft Exchange Server\n#Version: 15.01.2176.002\n#Log-type: HttpProxy Logs\n'
@@ -63,7 +65,23 @@ HTTPPROXY = ('#Software: Microsoft Exchange Server\n#Version: 15.01.2176.002\n#L
              hp_row('2021-03-03T06:11:00.000Z', 'mail.contoso.example', '/ecp/y.js', 'Mozilla/5.0', '10.0.4.22', 200) +
              hp_row('2021-03-03T06:12:00.000Z', 'not-evil.example', '/ecp/z.js', 'Mozilla/5.0', '10.0.4.23', 200) +
              hp_row('2021-03-03T06:13:00.000Z', 'mail.contoso.example:443', '/owa/auth/shell01.aspx',
-                    'Mozilla/5.0 (evil scanner)', '203.0.113.20', 404))
+                    'Mozilla/5.0 (evil scanner)', '203.0.113.20', 404) +
+             # a URL published with its query: that query only (Exchange writes its '?')
+             hp_row('2021-03-03T06:14:00.000Z', 'mail.contoso.example', '/ecp/q.aspx', 'Mozilla/5.0',
+                    '10.0.4.24', 200, '?id=7&op=run') +
+             hp_row('2021-03-03T06:15:00.000Z', 'mail.contoso.example', '/ecp/q.aspx', 'Mozilla/5.0',
+                    '10.0.4.25', 200, '?id=7&op=stop') +
+             hp_row('2021-03-03T06:16:00.000Z', 'mail.contoso.example', '/ecp/q.aspx', 'Mozilla/5.0',
+                    '10.0.4.26', 200))
+
+# IIS with the host logged (cs-host, after the user agent): the query has no '?'.
+IIS_HOST = '''#Software: Microsoft Internet Information Services 10.0
+#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs-host sc-status
+2021-03-03 08:00:00 10.0.0.5 GET /ecp/q.aspx id=7&op=run 443 - 10.0.5.1 Mozilla/5.0+(Windows) mail.contoso.example 200
+2021-03-03 08:00:01 10.0.0.5 GET /ecp/q.aspx id=7&op=run 443 - 10.0.5.2 Mozilla/5.0+(Windows) other.example 200
+2021-03-03 08:00:02 10.0.0.5 GET /ecp/q.aspx - 443 - 10.0.5.3 Mozilla/5.0+(Windows) mail.contoso.example 200
+2021-03-03 08:00:03 10.0.0.5 GET /ecp/y.js - 443 - 10.0.5.4 Mozilla/5.0+(Windows) mail.contoso.example 200
+'''
 
 
 def run(args, env_home, check_rc=None):
@@ -92,6 +110,9 @@ class Store(unittest.TestCase):
             f.write(IIS)
         with open(os.path.join(self.logs, 'HttpProxy', 'Ecp', 'HttpProxy_2021030306-1.LOG'), 'w') as f:
             f.write(HTTPPROXY)
+        os.makedirs(os.path.join(self.logs, 'W3SVC2'))
+        with open(os.path.join(self.logs, 'W3SVC2', 'u_ex210303.log'), 'w') as f:
+            f.write(IIS_HOST)
         self.csv = os.path.join(self.tmp, 'iocs.csv')
         with open(self.csv, 'w') as f:
             f.write(INDICATORS)
@@ -162,7 +183,11 @@ class Store(unittest.TestCase):
         dom = ioc_hits(recs, 'exh.logs.ioc.domain')
         self.assertEqual([r['source']['ip'] for r in dom], ['10.0.4.21'])  # not not-evil.example
         url = ioc_hits(recs, 'exh.logs.ioc.url')
-        self.assertEqual([r['source']['ip'] for r in url], ['10.0.4.22'])
+        # Host and path; with the query when the URL has one (Exchange's
+        # UrlQuery keeps its '?', IIS's cs-uri-query does not); another
+        # query, none, another host: not it.
+        self.assertEqual(sorted(r['source']['ip'] for r in url),
+                         ['10.0.4.22', '10.0.4.24', '10.0.5.1', '10.0.5.4'])
 
     def test_sightings_recorded_once_per_finding(self):
         rc, recs, err = self.hunt('--db', self.db, '--host', 'EX01')
@@ -216,6 +241,7 @@ class Store(unittest.TestCase):
 
     def test_no_hits_no_write(self):
         os.remove(os.path.join(self.logs, 'W3SVC1', 'u_ex210303.log'))
+        os.remove(os.path.join(self.logs, 'W3SVC2', 'u_ex210303.log'))
         with open(os.path.join(self.logs, 'HttpProxy', 'Ecp', 'HttpProxy_2021030306-1.LOG'), 'w') as f:
             f.write(HTTPPROXY.split(hp_row('2021-03-03T06:10:00.000Z', 'evil.example', '/ecp/default.aspx',
                                            'Mozilla/5.0', '10.0.4.21', 200))[0])

@@ -179,24 +179,35 @@ static int match_path(const mctx *mc, const char *v, size_t len) {
   return 0;
 }
 
-static int match_url(const mctx *mc, const char *host, size_t hl, const char *path, size_t pl) {
+/* host + path (+ '?' query, when the line has one: q NULL otherwise) as a
+ * URL with each scheme, looked up. */
+static int match_url(const mctx *mc, const char *host, size_t hl, const char *path, size_t pl,
+                     const char *q, size_t ql) {
   /* host + path is a URL when the path starts it and the host holds none
    * of its delimiters: then an indicator's authority is the host column
-   * and the rest the path column, as the prefilter assumes. */
+   * and the rest the path (and query) column, as the prefilter assumes. */
   if (!pl || path[0] != '/' || memchr(host, '/', hl) || memchr(host, '?', hl) ||
-      memchr(host, '#', hl))
+      memchr(host, '#', hl) || memchr(path, '?', pl))
     return 0;
+  /* Exchange writes the query's '?', IIS does not. */
+  if (q && ql && q[0] == '?') q++, ql--;
   /* The log has no scheme: a URL indicator is published with either. */
   static const char *const schemes[] = {"https://", "http://"};
   char buf[EXH_IOC_VALUE_MAX + 1];
-  for (size_t k = 0; k < 2; k++) {
-    size_t sl = strlen(schemes[k]);
-    if (sl + hl + pl > EXH_IOC_VALUE_MAX) return 0;
-    memcpy(buf, schemes[k], sl);
-    memcpy(buf + sl, host, hl);
-    memcpy(buf + sl + hl, path, pl);
-    int rc = lookup(mc, EXHI_LOGIOC_URL, EXH_IOC_URL, buf, sl + hl + pl, "url.full");
-    if (rc) return rc;
+  for (int with_q = 0; with_q < 1 + (q && ql); with_q++) {
+    for (size_t k = 0; k < 2; k++) {
+      size_t sl = strlen(schemes[k]), n = sl + hl + pl + (with_q ? 1 + ql : 0);
+      if (n > EXH_IOC_VALUE_MAX) return 0;
+      memcpy(buf, schemes[k], sl);
+      memcpy(buf + sl, host, hl);
+      memcpy(buf + sl + hl, path, pl);
+      if (with_q) {
+        buf[sl + hl + pl] = '?';
+        memcpy(buf + sl + hl + pl + 1, q, ql);
+      }
+      int rc = lookup(mc, EXHI_LOGIOC_URL, EXH_IOC_URL, buf, n, "url.full");
+      if (rc) return rc;
+    }
   }
   return 0;
 }
@@ -219,6 +230,7 @@ int exhi_logioc_match(const exhi_logioc *m, exhi_logioc_cols *cols, const exhi_l
     cols->ua = exhi_lr_field_col(sc, "user_agent.original");
     cols->host = exhi_lr_field_col(sc, "url.domain");
     cols->path = exhi_lr_field_col(sc, "url.path");
+    cols->query = exhi_lr_field_col(sc, "url.query");
     cols->schema = sc;
     cols->gen = sc->generation;
   }
@@ -253,7 +265,13 @@ int exhi_logioc_match(const exhi_logioc *m, exhi_logioc_cols *cols, const exhi_l
     v = value(rec, cols->path, buf, sizeof buf, &len);
     if (v && len <= EXH_IOC_VALUE_MAX) {
       if ((rc = match_path(&mc, v, len))) return rc;
-      if (hl && HAS(&mc, EXH_IOC_URL) && (rc = match_url(&mc, hostbuf, hl, v, len))) return rc;
+      if (hl && HAS(&mc, EXH_IOC_URL)) {
+        char qbuf[EXH_IOC_VALUE_MAX + 1];
+        size_t ql = 0;
+        const char *q = value(rec, cols->query, qbuf, sizeof qbuf, &ql);
+        if (q && ql > EXH_IOC_VALUE_MAX) q = NULL, ql = 0; /* longer than any indicator */
+        if ((rc = match_url(&mc, hostbuf, hl, v, len, q, ql))) return rc;
+      }
     }
   }
   return 0;
@@ -358,9 +376,11 @@ static int ipv6_literal(litset *ls, const char *v) {
   return lit_add(ls, best, strlen(best), HS_FLAG_CASELESS);
 }
 
-/* URLs: the lookup joins the host and path columns (match_url), so the
- * authority is the host column (case-blind) and the rest the path column
- * (case as published). The path when it says enough, else the host. */
+/* URLs: the lookup joins the host, path and query columns (match_url),
+ * so the authority is the host column (case-blind) and the path the path
+ * column (case as published), each in a line whose URL matches; the query
+ * is in another column (IIS's without its '?'). The path when it says
+ * enough, else the host. */
 #define URL_PATH_MIN 8
 static int url_literal(litset *ls, const char *v) {
   const char *a = strstr(v, "://");
@@ -368,7 +388,7 @@ static int url_literal(litset *ls, const char *v) {
   a += 3;
   size_t al = strcspn(a, "/?#");
   const char *rest = a + al;
-  size_t rl = strlen(rest);
+  size_t rl = strcspn(rest, "?#");
   if (rl >= URL_PATH_MIN || !al) return lit_add_csv(ls, rest, rl, 0);
   return lit_add_csv(ls, a, al, HS_FLAG_CASELESS);
 }

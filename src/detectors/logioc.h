@@ -34,7 +34,7 @@ int exhi_hit_rule_is_ioc(const exhi_lr *lr, size_t rule);
 typedef struct exhi_logioc_cols {
   const exhi_logschema *schema;
   unsigned gen;
-  int ip, ua, host, path;
+  int ip, ua, host, path, query;
 } exhi_logioc_cols;
 
 /* Whether records of this kind carry web fields worth looking up. */
