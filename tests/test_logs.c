@@ -284,6 +284,13 @@ static void test_short_literals(void) {
       }
   CHECK(tries > 2000);
   CHECK_INT((long long)missed, 0);
+  /* Such a database that does not compile: the error names the pattern
+   * (the sentinel added beside them is not what failed). */
+  exhi_lr *lr;
+  static const char bad[] =
+      RULE_HEAD "detection:\n  s:\n    UserAgent|re: ['a(', 'b#']\n  condition: s\n";
+  CHECK_INT(exhi_lr_load_text("t.yml", bad, strlen(bad), &lr, &e), EXH_ERR_PARSE);
+  CHECK_CONTAINS(e.text, "t.yml: line 8: pattern 'a(' cannot be compiled");
 }
 
 static void test_rules(void) {

@@ -1291,12 +1291,11 @@ static int compile_db(const char *const *exprs, const unsigned *flags, const uns
   hs_error_t hr = lr->cache ? exhi_hs_compile_cached(exprs, flags, ids, (unsigned)n2, db, &ce)
                             : hs_compile_multi(exprs, flags, ids, (unsigned)n2, HS_MODE_BLOCK, NULL,
                                                db, &ce);
-  free(ex2);
-  free(fl2);
-  free(id2);
-  if (hr == HS_SUCCESS) return EXH_OK;
-  int rc;
-  if (ce && ce->expression >= 0 && (size_t)ce->expression < n && origin[ce->expression] < lr->n_pats) {
+  int rc = EXH_OK;
+  if (hr == HS_SUCCESS) {
+    /* compiled */
+  } else if (ce && ce->expression >= 0 && (size_t)ce->expression < n &&
+             origin[ce->expression] < lr->n_pats) {
     const pat *p = &lr->pats[origin[ce->expression]];
     rc = exhi_err(err, EXH_ERR_PARSE, lr->rules[p->rule].file, p->line, -1,
                   "pattern '%.200s' cannot be compiled: %s", exprs[ce->expression], ce->message);
@@ -1305,6 +1304,10 @@ static int compile_db(const char *const *exprs, const unsigned *flags, const uns
                   ce ? ce->message : "unknown error");
   }
   hs_free_compile_error(ce);
+  /* After the message: exprs may be ex2. */
+  free(ex2);
+  free(fl2);
+  free(id2);
   return rc;
 }
 
