@@ -3,6 +3,7 @@
  * rules/logs are tested end to end in e2e_logs.py. */
 #include "t.h"
 
+#include "detectors/logioc.h"
 #include "detectors/logrules.h"
 #include "readers/evtx.h"
 
@@ -293,6 +294,42 @@ static void test_short_literals(void) {
   CHECK_CONTAINS(e.text, "t.yml: line 8: pattern 'a(' cannot be compiled");
 }
 
+/* The indicators' line picking has the same vectorscan database kind: two
+ * user agents of two bytes, each at every place near the end of one-line
+ * blocks of 70 to 130 bytes, are picked. */
+static void test_short_indicators(void) {
+  static const char feed[] = "type,value,source\nuser-agent,a#,f\nuser-agent,b#,f\n";
+  exh_error e;
+  exh_ioc_store *st;
+  exh_ioc_set *set;
+  CHECK_INT(exh_ioc_store_open(":memory:", 0, &st, &e), EXH_OK);
+  CHECK_INT(exh_ioc_import_buffer(st, "feed.csv", feed, sizeof feed - 1, NULL, NULL, &e), EXH_OK);
+  CHECK_INT(exh_ioc_set_load(st, &set, &e), EXH_OK);
+  exh_ioc_store_close(st);
+  static exhi_logioc m;
+  memset(&m, 0, sizeof m);
+  CHECK_INT(exhi_logioc_add(&m, set), 0);
+  CHECK_INT(exhi_logioc_prepare(&m, &e), EXH_OK);
+  CHECK_INT(exhi_logioc_picking(&m), EXHI_LOGIOC_PICK_LINES);
+  exhi_logioc_lines *l;
+  CHECK_INT(exhi_logioc_lines_new(&m, &l, &e), EXH_OK);
+  size_t tries = 0, missed = 0;
+  char block[256];
+  for (int len = 70; len <= 130; len += 3)
+    for (int tail = 0; tail < 45; tail++) {
+      memset(block, 'x', sizeof block);
+      memcpy(block + len - tail - 2, tail % 2 ? "a#" : "b#", 2);
+      CHECK_INT(exhi_logioc_pick(l, block, 0, (size_t)len, &e), EXH_OK);
+      tries++;
+      missed += exhi_logioc_next(l, SIZE_MAX) != 0;
+    }
+  CHECK(tries > 900);
+  CHECK_INT((long long)missed, 0);
+  exhi_logioc_lines_free(l);
+  exhi_logioc_release(&m);
+  exh_ioc_set_free(set);
+}
+
 static void test_rules(void) {
   exh_error e;
   const char *f = "#Fields: UrlStem,AnchorMailbox,UserAgent,HttpStatus";
@@ -424,6 +461,7 @@ int main(void) {
   test_gzip_members();
   test_rules();
   test_short_literals();
+  test_short_indicators();
   test_builtin_rules_load();
   return t_done("logs");
 }
