@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "hscache.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -442,26 +443,105 @@ static void store(const char *dir, const char *path, const char *key, size_t kle
   evict(dir, base_name(path));
 }
 
+/* The longest run of bytes expression e requires in a row, as far as a
+ * plain reading of its syntax tells (classes, groups and anchors end a
+ * run; a quantified byte is not required). */
+static size_t literal_run(const char *e) {
+  size_t best = 0, cur = 0;
+  for (const char *p = e; *p; p++) {
+    char c = *p;
+    if (c == '\\' && p[1]) {
+      if (p[1] == 'x' && isxdigit((unsigned char)p[2]) && isxdigit((unsigned char)p[3])) {
+        p += 3;
+        cur++;
+      } else if (isalnum((unsigned char)p[1])) {
+        p++; /* \d, \w, \b...: a class or an assertion */
+        if (cur > best) best = cur;
+        cur = 0;
+      } else {
+        p++;
+        cur++;
+      }
+    } else if (c == '*' || c == '?' || c == '{') {
+      if (cur) cur--; /* the byte before may be absent */
+      if (cur > best) best = cur;
+      cur = 0;
+    } else if (strchr("()[]|.+^$", c)) {
+      if (cur > best) best = cur;
+      cur = 0;
+      if (c == '[')
+        while (p[1] && p[1] != ']') p += p[1] == '\\' && p[2] ? 2 : 1;
+    } else {
+      cur++;
+    }
+  }
+  return cur > best ? cur : best;
+}
+
+/* Whether the database wants the sentinel (hscache.h): its patterns all
+ * require fewer than four bytes in a row, and are two or more (or one
+ * alternation). */
+static int wants_sentinel(const char *const *exprs, const size_t *lens, unsigned n) {
+  for (unsigned i = 0; i < n; i++)
+    if ((lens ? lens[i] : literal_run(exprs[i])) >= 4) return 0;
+  return n >= 2 || (n == 1 && !lens && strchr(exprs[0], '|'));
+}
+
 static hs_error_t compile_cached(const char *const *exprs, const size_t *lens,
                                  const unsigned *flags, const unsigned *ids, unsigned n,
-                                 exhi_hs_cache_how *how, hs_database_t **db,
+                                 int use_cache, exhi_hs_cache_how *how, hs_database_t **db,
                                  hs_compile_error_t **ce) {
   *db = NULL;
   *ce = NULL;
   if (how) how->compiled = 0;
+  /* The sentinel goes last, before the key is made: it is part of what
+   * is compiled. */
+  static const char sentinel_expr[] = "\\x00\\xffexhunt\\x00never\\xff\\x00";
+  static const char sentinel_lit[] = "\x01\xff"
+                                     "exhunt-never\xff\x01";
+  const char **ex2 = NULL;
+  size_t *le2 = NULL;
+  unsigned *fl2 = NULL, *id2 = NULL;
+  if (wants_sentinel(exprs, lens, n)) {
+    ex2 = malloc((n + 1) * sizeof *ex2);
+    le2 = lens ? malloc((n + 1) * sizeof *le2) : NULL;
+    fl2 = malloc((n + 1) * sizeof *fl2);
+    id2 = malloc((n + 1) * sizeof *id2);
+    if (!ex2 || (lens && !le2) || !fl2 || !id2) {
+      free(ex2);
+      free(le2);
+      free(fl2);
+      free(id2);
+      return HS_NOMEM;
+    }
+    memcpy(ex2, exprs, n * sizeof *ex2);
+    memcpy(fl2, flags, n * sizeof *fl2);
+    memcpy(id2, ids, n * sizeof *id2);
+    ex2[n] = lens ? sentinel_lit : sentinel_expr;
+    fl2[n] = lens ? 0 : HS_FLAG_SINGLEMATCH;
+    id2[n] = EXHI_HS_SENTINEL_ID;
+    if (lens) {
+      memcpy(le2, lens, n * sizeof *le2);
+      le2[n] = sizeof sentinel_lit - 1;
+      lens = le2;
+    }
+    exprs = ex2, flags = fl2, ids = id2;
+    n++;
+  }
   char dir[4096], path[4200];
   size_t klen = 0;
   char *key = NULL;
   const char *what = lens ? "literals" : "expressions";
-  if (cache_dir(dir, sizeof dir) && (key = make_key(exprs, lens, flags, ids, n, &klen))) {
+  hs_error_t e = HS_SUCCESS;
+  if (use_cache && cache_dir(dir, sizeof dir) &&
+      (key = make_key(exprs, lens, flags, ids, n, &klen))) {
     uint64_t h = fnv(1469598103934665603ull, key, klen);
     snprintf(path, sizeof path, "%s/%016llx.db", dir, (unsigned long long)h);
     if ((*db = load(path, key, klen))) {
-      free(key);
       atomic_fetch_add(&n_loaded, 1);
       if (tracing())
         fprintf(stderr, "exhunt: cache: loaded %s (%u %s)\n", base_name(path), n, what);
-      return HS_SUCCESS;
+      goto out;
     }
   }
   if (how) {
@@ -475,15 +555,20 @@ static hs_error_t compile_cached(const char *const *exprs, const size_t *lens,
     fprintf(stderr, "exhunt: cache: compiling %u %s\n", n, what);
     clock_gettime(CLOCK_MONOTONIC, &t0);
   }
-  hs_error_t e = lens ? hs_compile_lit_multi(exprs, flags, ids, lens, n, HS_MODE_BLOCK, NULL, db, ce)
-                      : hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL, db, ce);
+  e = lens ? hs_compile_lit_multi(exprs, flags, ids, lens, n, HS_MODE_BLOCK, NULL, db, ce)
+           : hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL, db, ce);
   if (trace) {
     clock_gettime(CLOCK_MONOTONIC, &t1);
     fprintf(stderr, "exhunt: cache: compiled %u %s in %.3f s\n", n, what,
             (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
   }
   if (e == HS_SUCCESS && key) store(dir, path, key, klen, *db);
+out:
   free(key);
+  free(ex2);
+  free(le2);
+  free(fl2);
+  free(id2);
   return e;
 }
 
@@ -495,14 +580,19 @@ int exhi_hs_cache_on(void) {
 hs_error_t exhi_hs_compile_cached(const char *const *exprs, const unsigned *flags,
                                   const unsigned *ids, unsigned n, hs_database_t **db,
                                   hs_compile_error_t **ce) {
-  return compile_cached(exprs, NULL, flags, ids, n, NULL, db, ce);
+  return compile_cached(exprs, NULL, flags, ids, n, 1, NULL, db, ce);
+}
+
+hs_error_t exhi_hs_compile(const char *const *exprs, const unsigned *flags, const unsigned *ids,
+                           unsigned n, hs_database_t **db, hs_compile_error_t **ce) {
+  return compile_cached(exprs, NULL, flags, ids, n, 0, NULL, db, ce);
 }
 
 hs_error_t exhi_hs_compile_lit_cached(const char *const *exprs, const size_t *lens,
                                       const unsigned *flags, const unsigned *ids, unsigned n,
                                       exhi_hs_cache_how *how, hs_database_t **db,
                                       hs_compile_error_t **ce) {
-  return compile_cached(exprs, lens, flags, ids, n, how, db, ce);
+  return compile_cached(exprs, lens, flags, ids, n, 1, how, db, ce);
 }
 
 size_t exhi_hs_slice(const char *p, size_t n) {

@@ -501,17 +501,9 @@ int exhi_logioc_prepare(exhi_logioc *m, exh_error *err) {
   for (size_t i = 0; i < ls.n; i++)
     if (!u || cmp_lit(&ls.v[u - 1], &ls.v[i], ls.buf)) ls.v[u++] = ls.v[i];
   ls.n = u;
-  /* vectorscan 5.4.9 misses literals that end in the last ~40 bytes of a
-   * block when the database holds two or more literals all shorter than 4
-   * bytes (see compile_db in logrules.c); one longer literal beside them
-   * avoids it. A line it picks is only looked up. */
-  static const char sentinel[] = "\x01\xff" "exhunt-never\xff\x01";
-  int short_only = u >= 2;
-  for (size_t i = 0; i < u && short_only; i++) short_only = ls.v[i].len < 4;
-  size_t nx = u + (size_t)short_only;
-  const char **exprs = malloc(nx * sizeof *exprs);
-  size_t *lens = malloc(nx * sizeof *lens);
-  unsigned *flags = malloc(nx * sizeof *flags), *ids = malloc(nx * sizeof *ids);
+  const char **exprs = malloc(u * sizeof *exprs);
+  size_t *lens = malloc(u * sizeof *lens);
+  unsigned *flags = malloc(u * sizeof *flags), *ids = malloc(u * sizeof *ids);
   if (!exprs || !lens || !flags || !ids) {
     rc = exhi_err(err, EXH_ERR_NOMEM, "indicators", 0, -1, "out of memory");
   } else {
@@ -523,15 +515,9 @@ int exhi_logioc_prepare(exhi_logioc *m, exh_error *err) {
        * vectorscan's compiler take minutes for a few thousand literals. */
       ids[i] = (unsigned)i;
     }
-    if (short_only) {
-      exprs[u] = sentinel;
-      lens[u] = sizeof sentinel - 1;
-      flags[u] = 0;
-      ids[u] = (unsigned)u;
-    }
     hs_compile_error_t *ce = NULL;
     exhi_hs_cache_how how = {.compiling = m->notice ? announce : NULL};
-    hs_error_t he = exhi_hs_compile_lit_cached(exprs, lens, flags, ids, (unsigned)nx, &how, &pf->db, &ce);
+    hs_error_t he = exhi_hs_compile_lit_cached(exprs, lens, flags, ids, (unsigned)u, &how, &pf->db, &ce);
     pf->compiled = how.compiled;
     if (he != HS_SUCCESS) {
       /* (Out of memory in the compiler, say.) Every line, as without the

@@ -7,6 +7,7 @@
 #include "../core/arena.h"
 #include "hscache.h"
 #include "litscan.h"
+#include "../core/eq64.h"
 #include "yamltree.h"
 
 #include <ctype.h>
@@ -1206,108 +1207,29 @@ static int node_groups(const exhi_lr *lr, const cond *cd, int n, reqs *q, int jo
   }
 }
 
-/* vectorscan 5.4.9 (Debian 12) misses matches that end in the last ~40
- * bytes of a buffer of 66 bytes or more when the database's patterns are
- * all short and two or more ({a#, b#}, {200, 241}, or one 'a#|b#'): about
- * a tenth of the places near the end (fuzz-logs found it; a probe outside
- * exhunt shows it; one short pattern alone is found). With a pattern of a
- * longer literal beside them it misses none, so such a database gets this
- * one, reported as SENTINEL_ID, which every callback passes over. */
-#define SENTINEL_ID 0xFFFFFFFFu
-static const char sentinel_expr[] = "\\x00\\xffexhunt\\x00never\\xff\\x00";
-
-/* The longest run of bytes expression e requires in a row, as far as a
- * plain reading of its syntax tells (classes, groups and anchors end a
- * run; a quantified byte is not required). */
-static size_t literal_run(const char *e) {
-  size_t best = 0, cur = 0;
-  for (const char *p = e; *p; p++) {
-    char c = *p;
-    if (c == '\\' && p[1]) {
-      if (p[1] == 'x' && isxdigit((unsigned char)p[2]) && isxdigit((unsigned char)p[3])) {
-        p += 3;
-        cur++;
-      } else if (isalnum((unsigned char)p[1])) {
-        p++; /* \d, \w, \b...: a class or an assertion */
-        if (cur > best) best = cur;
-        cur = 0;
-      } else {
-        p++;
-        cur++;
-      }
-    } else if (c == '*' || c == '?' || c == '{') {
-      if (cur) cur--; /* the byte before may be absent */
-      if (cur > best) best = cur;
-      cur = 0;
-    } else if (strchr("()[]|.+^$", c)) {
-      if (cur > best) best = cur;
-      cur = 0;
-      if (c == '[')
-        while (p[1] && p[1] != ']') p += p[1] == '\\' && p[2] ? 2 : 1;
-    } else {
-      cur++;
-    }
-  }
-  return cur > best ? cur : best;
-}
-
 /* ids: what the database reports; origin: the pattern each came from (for
  * errors naming the rule file and line). */
 static int compile_db(const char *const *exprs, const unsigned *flags, const unsigned *ids,
                       const unsigned *origin, size_t n, hs_database_t **db, const exhi_lr *lr,
                       exh_error *err) {
   hs_compile_error_t *ce = NULL;
-  /* A database of short patterns alone, two or more (or one alternation:
-   * a single one is found), gets the sentinel (see above). */
-  size_t longest = 0;
-  for (size_t i = 0; i < n && longest < 4; i++) {
-    size_t r = literal_run(exprs[i]);
-    if (r > longest) longest = r;
-  }
-  const char **ex2 = NULL;
-  unsigned *fl2 = NULL, *id2 = NULL;
-  size_t n2 = n;
-  if (longest < 4 && (n >= 2 || (n == 1 && strchr(exprs[0], '|')))) {
-    ex2 = malloc((n + 1) * sizeof *ex2);
-    fl2 = malloc((n + 1) * sizeof *fl2);
-    id2 = malloc((n + 1) * sizeof *id2);
-    if (!ex2 || !fl2 || !id2) {
-      free(ex2);
-      free(fl2);
-      free(id2);
-      return exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
-    }
-    memcpy(ex2, exprs, n * sizeof *ex2);
-    memcpy(fl2, flags, n * sizeof *fl2);
-    memcpy(id2, ids, n * sizeof *id2);
-    ex2[n] = sentinel_expr;
-    fl2[n] = HS_FLAG_SINGLEMATCH;
-    id2[n] = SENTINEL_ID;
-    exprs = ex2, flags = fl2, ids = id2;
-    n2 = n + 1;
-  }
   /* Rule sets loaded from text (tests, fuzzing: thousands of one-off sets)
    * are compiled every time rather than filling the cache. */
-  hs_error_t hr = lr->cache ? exhi_hs_compile_cached(exprs, flags, ids, (unsigned)n2, db, &ce)
-                            : hs_compile_multi(exprs, flags, ids, (unsigned)n2, HS_MODE_BLOCK, NULL,
-                                               db, &ce);
-  int rc = EXH_OK;
-  if (hr == HS_SUCCESS) {
-    /* compiled */
-  } else if (ce && ce->expression >= 0 && (size_t)ce->expression < n &&
-             origin[ce->expression] < lr->n_pats) {
+  hs_error_t hr = lr->cache ? exhi_hs_compile_cached(exprs, flags, ids, (unsigned)n, db, &ce)
+                            : exhi_hs_compile(exprs, flags, ids, (unsigned)n, db, &ce);
+  if (hr == HS_SUCCESS) return EXH_OK;
+  int rc;
+  if (ce && ce->expression >= 0 && (size_t)ce->expression < n && origin[ce->expression] < lr->n_pats) {
     const pat *p = &lr->pats[origin[ce->expression]];
     rc = exhi_err(err, EXH_ERR_PARSE, lr->rules[p->rule].file, p->line, -1,
                   "pattern '%.200s' cannot be compiled: %s", exprs[ce->expression], ce->message);
+  } else if (!ce && hr == HS_NOMEM) {
+    rc = exhi_err(err, EXH_ERR_NOMEM, "rules", 0, -1, "out of memory");
   } else {
     rc = exhi_err(err, EXH_ERR_PARSE, "rules", 0, -1, "cannot compile the rule set: %s",
                   ce ? ce->message : "unknown error");
   }
   hs_free_compile_error(ce);
-  /* After the message: exprs may be ex2. */
-  free(ex2);
-  free(fl2);
-  free(id2);
   return rc;
 }
 
@@ -1589,10 +1511,45 @@ static int needle_cost(unsigned char c) {
  * (a letter matched without case counts as its two cases), into out;
  * *n_out: how many, -1 when there is no such set. */
 #define NEEDLE_CANDS 16
+typedef struct needle_cand {
+  unsigned char b[2]; /* the byte, or a letter's two cases */
+  int nb, cost;
+  uint64_t in; /* the literals that hold it */
+} needle_cand;
+
+/* Picking needles: the candidates, the literals to cover, the set being
+ * tried and the cheapest found (best_cost -1: none yet). */
+typedef struct needle_search {
+  const needle_cand *cand;
+  int nc;
+  uint64_t all;
+  int cur[4], best[4], n_best, best_cost;
+} needle_search;
+
+/* Tries the sets that add candidates from `from` on to the `depth` chosen
+ * (bytes and cost so far, covering cov); a set that covers all is not
+ * extended (each candidate costs more). */
+static void needle_try(needle_search *q, int from, int depth, int bytes, int cost, uint64_t cov) {
+  if (cov == q->all) {
+    if (q->best_cost < 0 || cost < q->best_cost) {
+      q->best_cost = cost;
+      q->n_best = depth;
+      memcpy(q->best, q->cur, sizeof q->best);
+    }
+    return;
+  }
+  for (int x = from; x < q->nc && depth < 4; x++) {
+    if (bytes + q->cand[x].nb > 4) continue;
+    q->cur[depth] = x;
+    needle_try(q, x + 1, depth + 1, bytes + q->cand[x].nb, cost + q->cand[x].cost,
+               cov | q->cand[x].in);
+  }
+}
+
 static void pick_needles(const plits *lits, size_t n_lits, char *out, int *n_out) {
   /* Candidates: each literal's bytes as classes (a letter matched without
    * case is its two cases), the cheapest NEEDLE_CANDS of them. */
-  struct cand { unsigned char b[2]; int nb, cost; } cand[NEEDLE_CANDS];
+  needle_cand cand[NEEDLE_CANDS];
   int nc = 0;
   *n_out = -1;
   for (size_t i = 0; i < n_lits; i++)
@@ -1600,8 +1557,8 @@ static void pick_needles(const plits *lits, size_t n_lits, char *out, int *n_out
       for (unsigned q = 0; q < lits[i].v[j].len; q++) {
         unsigned char c = (unsigned char)lits[i].v[j].b[q];
         int two = lits[i].v[j].caseless && ascii_letter(c);
-        struct cand k = {{two ? (unsigned char)(c | 0x20) : c, (unsigned char)(c & ~0x20)}, two ? 2 : 1,
-                         needle_cost(c) * (two ? 2 : 1)};
+        needle_cand k = {{two ? (unsigned char)(c | 0x20) : c, (unsigned char)(c & ~0x20)}, two ? 2 : 1,
+                         needle_cost(c) * (two ? 2 : 1), 0};
         int dup = 0;
         for (int x = 0; x < nc && !dup; x++)
           dup = cand[x].b[0] == k.b[0] && cand[x].nb == k.nb;
@@ -1619,7 +1576,7 @@ static void pick_needles(const plits *lits, size_t n_lits, char *out, int *n_out
   size_t total = 0;
   for (size_t i = 0; i < n_lits; i++) total += lits[i].n;
   if (!nc || total > 64) return;
-  uint64_t in[NEEDLE_CANDS] = {0}, all = total == 64 ? ~0ull : (1ull << total) - 1;
+  uint64_t all = total == 64 ? ~0ull : (1ull << total) - 1;
   size_t li = 0;
   for (size_t i = 0; i < n_lits; i++)
     for (size_t j = 0; j < lits[i].n; j++, li++)
@@ -1629,31 +1586,15 @@ static void pick_needles(const plits *lits, size_t n_lits, char *out, int *n_out
           for (int y = 0; y < cand[x].nb; y++)
             if (c == cand[x].b[y] ||
                 (lits[i].v[j].caseless && ascii_letter(c) && (c | 0x20) == (cand[x].b[y] | 0x20)))
-              in[x] |= 1ull << li;
+              cand[x].in |= 1ull << li;
       }
-  /* Every set of up to four candidates (four bytes): the cheapest that
-   * covers all. Index nc stands for none. */
-  int best_cost = -1, best[4] = {nc, nc, nc, nc};
-  for (int x0 = 0; x0 < nc; x0++)
-    for (int x1 = x0 + 1; x1 <= nc; x1++)
-      for (int x2 = x1 + 1; x2 <= nc + 1; x2++)
-        for (int x3 = x2 + 1; x3 <= nc + 2; x3++) {
-          int xs[4] = {x0, x1 < nc ? x1 : nc, x2 < nc ? x2 : nc, x3 < nc ? x3 : nc};
-          /* the "none" slots: only once each, at the end */
-          if ((x1 >= nc && x2 != nc + 1) || (x2 >= nc && x3 != nc + 2)) continue;
-          int bytes = 0, cost = 0;
-          uint64_t cov = 0;
-          for (int k = 0; k < 4; k++)
-            if (xs[k] < nc) bytes += cand[xs[k]].nb, cost += cand[xs[k]].cost, cov |= in[xs[k]];
-          if (bytes > 4 || cov != all || (best_cost >= 0 && cost >= best_cost)) continue;
-          best_cost = cost;
-          memcpy(best, xs, sizeof best);
-        }
-  if (best_cost < 0) return;
+  /* The cheapest set of up to four bytes that covers every literal. */
+  needle_search q = {.cand = cand, .nc = nc, .all = all, .best_cost = -1};
+  needle_try(&q, 0, 0, 0, 0, 0);
+  if (q.best_cost < 0) return;
   *n_out = 0;
-  for (int k = 0; k < 4; k++)
-    if (best[k] < nc)
-      for (int y = 0; y < cand[best[k]].nb; y++) out[(*n_out)++] = (char)cand[best[k]].b[y];
+  for (int k = 0; k < q.n_best; k++)
+    for (int y = 0; y < cand[q.best[k]].nb; y++) out[(*n_out)++] = (char)cand[q.best[k]].b[y];
 }
 
 /* The needles of each field the field-bound bits bind to. */
@@ -2075,8 +2016,7 @@ struct exhi_lr_scan {
   uint64_t cm_bits;       /* the bits the literals found in a value set */
   int no_colmode;         /* tests: column checks per hit instead */
   int no_avx2;            /* tests: column mode's walk without AVX2 */
-  int no_fast;            /* tests: column mode without its fast path */
-  int no_needles;         /* tests: every batched value scanned */
+  int no_fast;            /* tests: no fast path, no needles (every batched value scanned) */
   uint32_t *nl_at;        /* NL_CHUNK: a chunk's line ends (colmode_walk) */
   size_t cm_line_ends;    /* line ends of the last call in column mode */
   /* Column mode's deferred lines and the values they wait for (see
@@ -2102,7 +2042,7 @@ struct exhi_lr_scan {
 
 void exhi_lr_scan_colmode(exhi_lr_scan *s, int on) { s->no_colmode = !on; }
 void exhi_lr_scan_walk_avx2(exhi_lr_scan *s, int on) { s->no_avx2 = !on; }
-void exhi_lr_scan_colmode_fast(exhi_lr_scan *s, int on) { s->no_fast = !on; s->no_needles = !on; }
+void exhi_lr_scan_colmode_fast(exhi_lr_scan *s, int on) { s->no_fast = !on; }
 void exhi_lr_scan_memo_bits(exhi_lr_scan *s, unsigned bits) {
   s->cm_mask = ((size_t)1 << (bits <= CMEMO_BITS ? bits : CMEMO_BITS)) - 1;
 }
@@ -2318,7 +2258,7 @@ static int on_prefilter(unsigned id, unsigned long long from, unsigned long long
                         unsigned flags, void *c) {
   (void)from, (void)flags;
   exhi_lr_scan *s = c;
-  if (id == SENTINEL_ID) return 0;
+  if (id == EXHI_HS_SENTINEL_ID) return 0;
   uint64_t mask = s->pm[id];
   size_t pos = to ? (size_t)to - 1 : 0;
   if (pos >= s->block_len) pos = s->block_len ? s->block_len - 1 : 0;
@@ -2491,7 +2431,7 @@ static int on_collit(unsigned id, unsigned long long from, unsigned long long to
                      void *c) {
   (void)from, (void)to, (void)flags;
   exhi_lr_scan *s = c;
-  if (id == SENTINEL_ID) return 0;
+  if (id == EXHI_HS_SENTINEL_ID) return 0;
   s->cm_bits |= s->ks->col_lit_mask[id];
   return 0;
 }
@@ -2608,7 +2548,7 @@ static int on_batch(unsigned id, unsigned long long from, unsigned long long to,
                     void *c) {
   (void)from, (void)flags;
   exhi_lr_scan *s = c;
-  if (id == SENTINEL_ID) return 0;
+  if (id == EXHI_HS_SENTINEL_ID) return 0;
   /* The value holding the match's last byte: the first ending after it. */
   size_t lo = 0, hi = s->n_q, at = to ? (size_t)to - 1 : 0;
   while (lo < hi) {
@@ -2679,25 +2619,8 @@ typedef struct toks {
   int idx, in;
 } toks;
 
-/* Bit i set when p[i] == c, for i < 64; p[0..64) must be readable. */
-static inline uint64_t eq64_sse2(const char *p, char c) {
-#if defined(__SSE2__)
-  const __m128i v = _mm_set1_epi8(c);
-#define EQ16(k)                                                                                    \
-  ((uint64_t)(unsigned)_mm_movemask_epi8(                                                         \
-       _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 16 * (k))), v))         \
-   << (16 * (k)))
-  return EQ16(0) | EQ16(1) | EQ16(2) | EQ16(3);
-#undef EQ16
-#else
-  uint64_t m = 0;
-  for (int k = 0; k < 64; k++) m |= (uint64_t)(p[k] == c) << k;
-  return m;
-#endif
-}
-
 #ifdef HAVE_AVX2_WALK
-/* eq64_sse2 in two loads instead of four: the column walk's main cost.
+/* exhi_eq64_sse2 in two loads instead of four: the column walk's main cost.
  * Inlined only into column mode's AVX2 walk (colmode_walk_avx2). */
 __attribute__((target("avx2"))) static inline uint64_t eq64_avx2(const char *p, char c) {
   const __m256i v = _mm256_set1_epi8(c);
@@ -2707,7 +2630,7 @@ __attribute__((target("avx2"))) static inline uint64_t eq64_avx2(const char *p, 
              _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(const void *)(p + 32)), v))
              << 32;
 }
-#define EQ64(avx2, p, c) ((avx2) ? eq64_avx2(p, c) : eq64_sse2(p, c))
+#define EQ64(avx2, p, c) ((avx2) ? eq64_avx2(p, c) : exhi_eq64_sse2(p, c))
 #endif
 
 /* Bit i set when p[i] == q[i], for i < 64; both 64 bytes readable. */
@@ -2739,7 +2662,7 @@ __attribute__((target("avx2"))) static inline uint64_t same64_avx2(const char *p
 }
 #define SAME64(avx2, p, q) ((avx2) ? same64_avx2(p, q) : same64_sse2(p, q))
 #else
-#define EQ64(avx2, p, c) eq64_sse2(p, c)
+#define EQ64(avx2, p, c) exhi_eq64_sse2(p, c)
 #define SAME64(avx2, p, q) same64_sse2(p, q)
 #endif
 
@@ -3032,7 +2955,7 @@ colmode_walk(exhi_lr_scan *s, const char *block, size_t len, const int *cols,
   }
   /* The last column's needles, for a batch's values: its bits' field's. */
   w.n_needles = -1;
-  if (ncols > 0 && ks->col_batch && !s->no_needles) {
+  if (ncols > 0 && ks->col_batch && !s->no_fast) {
     int f = ks->bit_field[__builtin_ctzll(colbits[ncols - 1])];
     for (uint64_t b = colbits[ncols - 1]; b; b &= b - 1)
       if (ks->bit_field[__builtin_ctzll(b)] != f) f = -1;
@@ -3192,7 +3115,7 @@ static int on_field(unsigned id, unsigned long long from, unsigned long long to,
                     void *c) {
   (void)from, (void)flags;
   exhi_lr_scan *s = c;
-  if (id == SENTINEL_ID) return 0;
+  if (id == EXHI_HS_SENTINEL_ID) return 0;
   size_t exact = s->lr->pats[id].exact_len;
   if (exact && (to != s->cur_len || s->cur_len != exact)) return 0;
   if (!s->bits[id]) {

@@ -3,11 +3,10 @@
  * each file's own #Fields line; a preamble may repeat anywhere in a file. */
 #include "logs.h"
 
+#include "../core/eq64.h"
+
 #include <stdatomic.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 /* HttpProxy logs of Exchange 2016 CU23 / 2019 (74 fields), as their own
  * #Fields line names them (e.g. Logging/HttpProxy/Ecp/HttpProxy_*.LOG). */
@@ -274,21 +273,11 @@ int exhi_logschema_guess(exhi_logschema *s, const char *line, size_t len) {
   return 0;
 }
 
-/* The commas of line[wb..wb + 64) as bits (wb + 64 <= len), or of the
- * bytes up to len. */
+/* The commas of line[wb..wb + 64) as bits, or of the bytes up to len. */
 static uint64_t commas64(const char *line, size_t len, size_t wb) {
+  if (len - wb >= 64) return exhi_eq64_sse2(line + wb, ',');
   uint64_t m = 0;
-  if (len - wb >= 64) {
-#if defined(__SSE2__)
-    const __m128i c = _mm_set1_epi8(',');
-    for (int k = 0; k < 4; k++)
-      m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
-               _mm_loadu_si128((const __m128i *)(const void *)(line + wb + 16 * k)), c))
-           << (16 * k);
-    return m;
-#endif
-  }
-  for (size_t k = 0; wb + k < len && k < 64; k++) m |= (uint64_t)(line[wb + k] == ',') << k;
+  for (size_t k = 0; wb + k < len; k++) m |= (uint64_t)(line[wb + k] == ',') << k;
   return m;
 }
 
